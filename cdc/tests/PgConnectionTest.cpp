@@ -1,0 +1,78 @@
+#include "cdc/pg/PgConnection.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "cdc/pg/PgError.h"
+#include "tests/support/SharedClusters.h"
+
+namespace pgmorph {
+
+TEST(PgConnection, PinsUtcAndIsoWhateverTheEnvironmentSays) {
+  ::setenv("PGTZ", "America/New_York", 1);
+  ::setenv("PGDATESTYLE", "German", 1);
+  PgConnection conn(test::sharedSource().conninfo(), "source");
+  ::unsetenv("PGTZ");
+  ::unsetenv("PGDATESTYLE");
+  auto res = conn.exec("SELECT current_setting('TimeZone'), current_setting('DateStyle'),"
+                       " '2024-03-01 12:00:00+00'::timestamptz::text");
+  EXPECT_EQ(res.value(0, 0), "UTC");
+  EXPECT_EQ(res.value(0, 1), "ISO, MDY");
+  EXPECT_EQ(res.value(0, 2), "2024-03-01 12:00:00+00");
+}
+
+TEST(PgConnection, KeepsTheUsersOwnOptions) {
+  PgConnection conn(test::sharedSource().conninfo() + " options='-c work_mem=7MB'", "source");
+  EXPECT_EQ(conn.exec("SHOW work_mem").value(0, 0), "7MB");
+  EXPECT_EQ(conn.exec("SHOW TimeZone").value(0, 0), "UTC");
+}
+
+TEST(PgConnection, ErrorsNameTheRoleAndNeverThePassword) {
+  try {
+    PgConnection conn("host=127.0.0.1 port=1 dbname=x user=u password=s3cret connect_timeout=2",
+                      "target");
+    FAIL() << "connected to port 1";
+  } catch (const PgError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("target"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("s3cret"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("password=********"), std::string::npos) << msg;
+    EXPECT_EQ(e.errorClass(), ErrorClass::Transient);
+  }
+}
+
+TEST(PgConnection, MaskConnInfoHidesPasswordsInUris) {
+  std::string masked = maskConnInfo("postgresql://bob:hunter2@db.example:5433/app");
+  EXPECT_EQ(masked.find("hunter2"), std::string::npos) << masked;
+  EXPECT_NE(masked.find("user=bob"), std::string::npos) << masked;
+}
+
+TEST(PgConnection, ServerErrorsCarrySqlstateAndClass) {
+  PgConnection conn(test::sharedSource().conninfo(), "source");
+  try {
+    conn.exec("SELECT * FROM no_such_table");
+    FAIL();
+  } catch (const PgError& e) {
+    EXPECT_EQ(e.sqlstate(), "42P01");
+    EXPECT_EQ(e.errorClass(), ErrorClass::Operator);
+    EXPECT_NE(std::string(e.what()).find("no_such_table"), std::string::npos);
+  }
+}
+
+TEST(PgConnection, QuotesIdentifiers) {
+  PgConnection conn(test::sharedSource().conninfo(), "source");
+  EXPECT_EQ(conn.quoteIdent("plain"), "\"plain\"");
+  EXPECT_EQ(conn.quoteIdent("we\"ird"), "\"we\"\"ird\"");
+  EXPECT_EQ(conn.quoteQualified("s", "t"), "\"s\".\"t\"");
+}
+
+TEST(PgConnection, ParametersCarryNullsAndArbitraryText) {
+  PgConnection conn(test::sharedSource().conninfo(), "source");
+  std::string tricky = "it's a \"test\"; DROP TABLE x; --\n\xC3\xA9";
+  auto res = conn.execParams("SELECT $1::text, $2::text IS NULL", {tricky, std::nullopt});
+  EXPECT_EQ(res.value(0, 0), tricky);
+  EXPECT_EQ(res.value(0, 1), "t");
+}
+
+}  // namespace pgmorph

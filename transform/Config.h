@@ -1,0 +1,107 @@
+// The typed model of a pipeline file (format: deploy/examples/dispatch/mapping.yaml,
+// the contract). ConfigLoader fills it; everything downstream reads it and never the YAML.
+// Plain data, no I/O. Every element remembers the line it came from so that later
+// checks (pgmorph check, transform errors) can point the operator at the file.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pgmorph {
+
+// What to do with a row whose problem is found before writing.
+enum class RowPolicy { Park, Null, Fail };
+
+// `type:` conversions that transform understands. Anything else is passed through as
+// text and cast by the target (TypeName keeps the name for messages and for the cast).
+enum class Conversion { None, Timestamptz, Boolean, Jsonb, Other };
+
+struct ColumnMapping {
+  std::string source;                 // source column
+  std::string target;                 // target column (`to`)
+  Conversion conversion = Conversion::None;
+  std::string typeName;               // as written in `type:` ("" when none)
+  std::optional<std::string> ref;     // source table whose legacy key this value is
+  RowPolicy onMissing = RowPolicy::Park;
+  std::vector<std::pair<std::string, std::string>> map;  // recode legacy -> new (text forms)
+  std::optional<std::string> defaultValue;               // used when the source value is NULL
+  RowPolicy onError = RowPolicy::Park;
+  int line = 0;
+};
+
+// `set:` entries: target-only columns with a constant value.
+struct ConstantColumn {
+  std::string target;
+  std::string value;
+  int line = 0;
+};
+
+// `where:` entry: the row goes to this target only when `column`'s value is one of `values`.
+struct WhereClause {
+  std::string column;
+  std::vector<std::string> values;
+};
+
+enum class TargetMode {
+  Upsert,  // the target row is owned by the source row: insert/update/delete follow it
+  Update,  // partial: only listed columns of an existing row named by `key` are written
+};
+
+struct TargetMapping {
+  std::string targetSchema = "public";
+  std::string target;                 // target table
+  TargetMode mode = TargetMode::Upsert;
+  // Source columns forming the legacy key. For Upsert: the source table's key.
+  // For Update: the column(s) naming the target row (`key: {column, table}`).
+  std::vector<std::string> keyColumns;
+  // Source table the key belongs to (for the UUID name). Upsert: the source table itself;
+  // Update: `key.table`.
+  std::string keyTable;
+  std::string idColumn = "id";        // target column receiving the mapped UUID
+  std::optional<std::string> legacyIdColumn;  // target column keeping the legacy key as is
+  std::vector<ColumnMapping> columns;
+  std::vector<ConstantColumn> set;
+  std::vector<WhereClause> where;
+  int line = 0;
+};
+
+struct TableMapping {
+  std::string sourceSchema = "public";
+  std::string sourceTable;            // as written in the file, without schema: names UUIDs
+  std::vector<TargetMapping> targets;
+  int line = 0;
+};
+
+struct SourceConfig {
+  std::string conninfo;
+  std::string slot;
+  std::string timezone = "UTC";       // zone of the legacy naive timestamps
+};
+
+struct TargetConfig {
+  std::string conninfo;
+  std::string stateSchema = "pgmorph";
+};
+
+struct ApplyConfig {
+  std::size_t batchChanges = 5000;    // max source changes per target transaction (chunk size)
+  std::uint32_t batchMillis = 200;    // max time a batch stays open
+  std::uint32_t statusIntervalMillis = 1000;  // standby status update period
+};
+
+struct PipelineConfig {
+  std::string file;                   // where it was loaded from (for messages)
+  std::string pipeline;
+  SourceConfig source;
+  TargetConfig target;
+  std::string idNamespace;            // UUID text
+  ApplyConfig apply;
+  std::vector<TableMapping> tables;
+
+  const TableMapping* findTable(std::string_view schema, std::string_view table) const;
+};
+
+}  // namespace pgmorph
