@@ -15,8 +15,7 @@ std::string_view toString(WriteOp op) {
 
 void TargetWrite::clear() {
   op = WriteOp::Upsert;
-  mapping = nullptr;
-  source = nullptr;
+  plan = nullptr;
   row = Uuid();
   hasRow = true;
   lsn = Lsn();

@@ -14,6 +14,7 @@
 #include "cdc/model/Lsn.h"
 #include "transform/Config.h"
 #include "transform/Uuid.h"
+#include "transform/WritePlan.h"
 
 namespace pgmorph {
 
@@ -47,14 +48,13 @@ struct WriteValue {
 class TargetWrite {
  public:
   WriteOp op = WriteOp::Upsert;
-  const TargetMapping* mapping = nullptr;   // which target table and how
-  const TableMapping* source = nullptr;     // which source table produced it
+  const WritePlan* plan = nullptr;          // target table, columns, source table (owned by Transformer)
   Uuid row;                                 // target row id (Upsert, Delete, SetColumns, Release)
   bool hasRow = true;                       // Release: false when there is no row to keep
   Lsn lsn;                                  // source change position (for messages)
 
   void clear();
-  // Values in WritePlan column order (Upsert/SetColumns) or owner-column order (Release).
+  // Values in plan->columns order (Upsert/SetColumns) or plan->ownerColumns order (Release).
   std::span<const WriteValue> values() const { return values_; }
   std::string_view text(Slice s) const { return std::string_view(arena_).substr(s.offset, s.length); }
   std::string_view text(const WriteValue& v) const { return text(v.text); }
