@@ -1,0 +1,510 @@
+#include "transform/BatchOrderer.h"
+
+#include <algorithm>
+#include <climits>
+#include <functional>
+#include <queue>
+#include <stdexcept>
+
+namespace pgmorph {
+
+struct BatchOrderer::Entry {
+  WriteOp op = WriteOp::Upsert;
+  const WritePlan* plan = nullptr;
+  int table = 0;
+  Uuid row;
+  const TargetWrite* write = nullptr;  // what will be written (input or pool write)
+  TargetWrite* owned = nullptr;        // the pool write, once values were merged
+  std::size_t source = 0;              // last input write folded into this entry
+  int prevSameRow = -1;                // previous entry of the same row (chain)
+  // Counters of the table when the entry was made: merging into it is only allowed while
+  // nothing that must stay ordered against it happened since (see BatchOrderer.h).
+  std::uint32_t releaseEpoch = 0, partialEpoch = 0, upsertEpoch = 0;
+  bool live = true;
+};
+
+struct BatchOrderer::Table {
+  std::string name;  // "schema.table"
+  int rank = -1;     // FkGraph::rank, -1 when the graph does not know it
+  int firstSeen = 0;
+  std::vector<const ForeignKey*> selfRefs;  // single-column FKs onto the table itself
+  const FkCycle* cycle = nullptr;
+
+  // Per segment.
+  bool touched = false;
+  bool mixed = false;  // an upsert plan and a partial plan share a column
+  std::uint32_t releaseEpoch = 0, partialEpoch = 0, upsertEpoch = 0;
+  std::vector<const WritePlan*> upsertPlans, partialPlans;
+  std::vector<int> upserts, partials, deletes;  // live entries, source order
+
+  void resetSegment() {
+    touched = mixed = false;
+    releaseEpoch = partialEpoch = upsertEpoch = 0;
+    upsertPlans.clear();
+    partialPlans.clear();
+    upserts.clear();
+    partials.clear();
+    deletes.clear();
+  }
+};
+
+std::size_t BatchOrderer::RowKeyHash::operator()(const RowKey& k) const noexcept {
+  return UuidHash{}(k.row) ^ (static_cast<std::size_t>(k.table) * 0x9E3779B97F4A7C15ull);
+}
+
+BatchOrderer::BatchOrderer(const FkGraph& graph) : graph_(graph) {}
+BatchOrderer::~BatchOrderer() = default;
+
+namespace {
+
+bool isPartial(WriteOp op) {
+  return op == WriteOp::SetColumns || op == WriteOp::Release;
+}
+
+// Do an upsert plan and a partial plan of one table write a common column (besides the id)?
+bool shareColumn(const WritePlan& upsert, const WritePlan& partial) {
+  for (std::size_t i = 0; i < upsert.columns.size(); ++i) {
+    if (upsert.columns[i] == upsert.idColumn) continue;
+    if (std::find(partial.columns.begin(), partial.columns.end(), upsert.columns[i]) !=
+        partial.columns.end())
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int BatchOrderer::tableOf(const WritePlan& plan) {
+  if (auto it = planTable_.find(&plan); it != planTable_.end()) return it->second;
+  std::string name = plan.targetSchema + "." + plan.targetTable;
+  int index;
+  if (auto it = tableIndex_.find(name); it != tableIndex_.end()) {
+    index = it->second;
+  } else {
+    index = static_cast<int>(tables_.size());
+    Table t;
+    t.name = name;
+    t.rank = graph_.rank(name);
+    t.firstSeen = index;
+    for (const auto& fk : graph_.selfReferences())
+      if (fk.child == name && fk.childColumns.size() == 1 && fk.parentColumns.size() == 1)
+        t.selfRefs.push_back(&fk);
+    for (const auto& c : graph_.cycles())
+      if (std::find(c.tables.begin(), c.tables.end(), name) != c.tables.end()) t.cycle = &c;
+    tables_.push_back(std::move(t));
+    tableIndex_.emplace(std::move(name), index);
+  }
+  planTable_.emplace(&plan, index);
+  return index;
+}
+
+void BatchOrderer::notePlan(Table& t, const WritePlan& plan, bool partial) {
+  auto& mine = partial ? t.partialPlans : t.upsertPlans;
+  if (std::find(mine.begin(), mine.end(), &plan) != mine.end()) return;
+  mine.push_back(&plan);
+  for (const WritePlan* other : partial ? t.upsertPlans : t.partialPlans)
+    if (partial ? shareColumn(*other, plan) : shareColumn(plan, *other)) t.mixed = true;
+}
+
+BatchOrderer::Entry* BatchOrderer::findLive(const RowKey& key, WriteOp op, const WritePlan* plan) {
+  auto it = rowHead_.find(key);
+  for (int i = it == rowHead_.end() ? -1 : it->second; i >= 0; i = entries_[i].prevSameRow) {
+    Entry& e = entries_[i];
+    if (e.live && e.op == op && (plan == nullptr || e.plan == plan)) return &e;
+  }
+  return nullptr;
+}
+
+TargetWrite& BatchOrderer::derived() {
+  if (poolUsed_ == pool_.size()) pool_.emplace_back();
+  TargetWrite& w = pool_[poolUsed_++];
+  w.clear();
+  return w;
+}
+
+namespace {
+
+// Copies the header of `from` (op, plan, row, position, legacy key) into an empty write.
+void copyHeader(TargetWrite& to, const TargetWrite& from) {
+  to.op = from.op;
+  to.plan = from.plan;
+  to.row = from.row;
+  to.hasRow = from.hasRow;
+  to.lsn = from.lsn;
+  to.setLegacyKey(from.legacyKey());
+}
+
+void copyValue(TargetWrite& to, const TargetWrite& from, const WriteValue& v) {
+  switch (v.state) {
+    case ValueState::Present:
+      to.addValue(from.text(v));
+      break;
+    case ValueState::Null:
+      to.addNull();
+      break;
+    case ValueState::Absent:
+      to.addAbsent();
+      break;
+  }
+}
+
+}  // namespace
+
+void BatchOrderer::merge(Entry& e, const TargetWrite& later, std::size_t index) {
+  const TargetWrite& base = *e.write;
+  scratch_.clear();
+  copyHeader(scratch_, later);
+  auto a = base.values(), b = later.values();
+  if (a.size() != b.size()) {
+    // Same plan means same layout; if not, the later write is all we can trust.
+    for (const auto& v : b) copyValue(scratch_, later, v);
+  } else {
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      // A later Absent (unchanged TOAST) leaves the earlier value in place.
+      if (b[i].state == ValueState::Absent)
+        copyValue(scratch_, base, a[i]);
+      else
+        copyValue(scratch_, later, b[i]);
+    }
+  }
+  if (!e.owned) e.owned = &derived();
+  std::swap(*e.owned, scratch_);
+  e.write = e.owned;
+  e.source = index;
+}
+
+bool BatchOrderer::needsBarrier(const TargetWrite& w, std::size_t index) {
+  // A truncate runs alone: it ends the segment before it and the one it makes.
+  if (w.op == WriteOp::Truncate || truncateSegment_) return index > segmentStart_;
+  if (w.op != WriteOp::Upsert && w.op != WriteOp::SetColumns) return false;
+  // A write that brings back (or completes) a row this segment deletes must see the delete
+  // done first: the delete goes to the end of its segment, so the row starts a new one.
+  return findLive(RowKey{tableOf(*w.plan), w.row}, WriteOp::Delete, nullptr) != nullptr;
+}
+
+void BatchOrderer::add(const TargetWrite& w, std::size_t index) {
+  int ti = tableOf(*w.plan);
+  Table& t = tables_[ti];
+  if (!t.touched) {
+    t.touched = true;
+    touched_.push_back(ti);
+  }
+  RowKey key{ti, w.row};
+  auto newEntry = [&](bool chained) {
+    Entry e;
+    e.op = w.op;
+    e.plan = w.plan;
+    e.table = ti;
+    e.row = w.row;
+    e.write = &w;
+    e.source = index;
+    e.releaseEpoch = t.releaseEpoch;
+    e.partialEpoch = t.partialEpoch;
+    e.upsertEpoch = t.upsertEpoch;
+    int at = static_cast<int>(entries_.size());
+    if (chained) {
+      auto [it, fresh] = rowHead_.try_emplace(key, at);
+      if (!fresh) {
+        e.prevSameRow = it->second;
+        it->second = at;
+      }
+    }
+    entries_.push_back(std::move(e));
+  };
+
+  switch (w.op) {
+    case WriteOp::Upsert: {
+      notePlan(t, *w.plan, false);
+      Entry* e = findLive(key, WriteOp::Upsert, w.plan);
+      if (e && (!t.mixed || e->partialEpoch == t.partialEpoch)) {
+        merge(*e, w, index);
+        ++out_.folded;
+      } else {
+        newEntry(true);
+      }
+      ++t.upsertEpoch;
+      return;
+    }
+    case WriteOp::SetColumns: {
+      notePlan(t, *w.plan, true);
+      Entry* e = findLive(key, WriteOp::SetColumns, w.plan);
+      if (e && e->releaseEpoch == t.releaseEpoch && (!t.mixed || e->upsertEpoch == t.upsertEpoch)) {
+        merge(*e, w, index);
+        ++out_.folded;
+      } else {
+        newEntry(true);
+      }
+      ++t.partialEpoch;
+      return;
+    }
+    case WriteOp::Release:
+      notePlan(t, *w.plan, true);
+      newEntry(false);
+      ++t.releaseEpoch;
+      ++t.partialEpoch;
+      return;
+    case WriteOp::Delete: {
+      // The row ends deleted: what was written to it earlier in the segment need not be.
+      auto it = rowHead_.find(key);
+      Entry* kept = nullptr;
+      for (int i = it == rowHead_.end() ? -1 : it->second; i >= 0; i = entries_[i].prevSameRow) {
+        Entry& e = entries_[i];
+        if (!e.live) continue;
+        if (e.op == WriteOp::Delete) {
+          kept = &e;
+        } else {
+          e.live = false;
+          ++out_.dropped;
+        }
+      }
+      if (kept) {
+        kept->source = index;
+        kept->write = &w;
+        ++out_.folded;
+      } else {
+        newEntry(true);
+      }
+      return;
+    }
+    case WriteOp::Truncate:
+      truncateSegment_ = true;
+      newEntry(false);
+      return;
+  }
+}
+
+void BatchOrderer::emitEntry(int entry) {
+  const Entry& e = entries_[entry];
+  out_.writes.push_back({e.write, e.source});
+}
+
+void BatchOrderer::emitNulledUpsert(const Entry& e, const std::vector<std::size_t>& nulled) {
+  TargetWrite& d = derived();
+  copyHeader(d, *e.write);
+  auto values = e.write->values();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (std::find(nulled.begin(), nulled.end(), i) != nulled.end())
+      d.addNull();
+    else
+      copyValue(d, *e.write, values[i]);
+  }
+  out_.writes.push_back({&d, e.source});
+}
+
+void BatchOrderer::emitFix(const Entry& e, const std::vector<std::size_t>& columns) {
+  TargetWrite& d = derived();
+  copyHeader(d, *e.write);
+  d.op = WriteOp::SetColumns;
+  auto values = e.write->values();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (std::find(columns.begin(), columns.end(), i) != columns.end())
+      copyValue(d, *e.write, values[i]);
+    else
+      d.addAbsent();
+  }
+  ++out_.fixes;
+  out_.writes.push_back({&d, e.source});
+}
+
+namespace {
+void addDeferred(OrderedSegment& seg, const ForeignKey* fk) {
+  if (std::find(seg.deferred.begin(), seg.deferred.end(), fk) == seg.deferred.end())
+    seg.deferred.push_back(fk);
+}
+}  // namespace
+
+void BatchOrderer::emitUpserts(Table& t, OrderedSegment& seg) {
+  const auto& list = t.upserts;
+  if (t.selfRefs.empty() || list.size() < 2) {
+    for (int e : list) emitEntry(e);
+    return;
+  }
+  // Rows of this table that reference another row upserted in this segment go after it.
+  const std::size_t n = list.size();
+  std::unordered_map<Uuid, std::size_t, UuidHash> position;
+  position.reserve(n);
+  for (std::size_t j = 0; j < n; ++j) position.emplace(entries_[list[j]].row, j);
+  struct Ref {
+    std::size_t parent;
+    std::size_t column;
+    const ForeignKey* fk;
+  };
+  std::vector<std::vector<Ref>> refs(n);
+  std::vector<std::vector<std::size_t>> children(n);
+  std::vector<int> waiting(n, 0);
+  for (std::size_t j = 0; j < n; ++j) {
+    const Entry& e = entries_[list[j]];
+    const WritePlan& plan = *e.plan;
+    auto values = e.write->values();
+    for (const ForeignKey* fk : t.selfRefs) {
+      if (fk->parentColumns[0] != plan.idColumn) continue;  // not a reference by id
+      auto c = std::find(plan.columns.begin(), plan.columns.end(), fk->childColumns[0]);
+      std::size_t column = static_cast<std::size_t>(c - plan.columns.begin());
+      if (c == plan.columns.end() || column >= values.size() ||
+          values[column].state != ValueState::Present)
+        continue;
+      Uuid parent;
+      try {
+        parent = Uuid::parse(e.write->text(values[column]));
+      } catch (const std::invalid_argument&) {
+        continue;  // not an id: the target will say what is wrong with it
+      }
+      auto it = position.find(parent);
+      if (it == position.end() || it->second == j) continue;
+      refs[j].push_back({it->second, column, fk});
+      children[it->second].push_back(j);
+      ++waiting[j];
+    }
+  }
+  // Kahn's algorithm, always taking the earliest row in source order that is ready.
+  std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
+  for (std::size_t j = 0; j < n; ++j)
+    if (waiting[j] == 0) ready.push(j);
+  std::vector<char> written(n, 0);
+  while (!ready.empty()) {
+    std::size_t j = ready.top();
+    ready.pop();
+    written[j] = 1;
+    emitEntry(list[j]);
+    for (std::size_t c : children[j])
+      if (--waiting[c] == 0) ready.push(c);
+  }
+  // What is left references itself in a circle (or hangs below one). A deferrable reference
+  // is deferred for the segment; any other is written as NULL first and fixed afterwards.
+  std::vector<std::pair<int, std::vector<std::size_t>>> fixes;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (written[j]) continue;
+    std::vector<std::size_t> nulled;
+    for (const Ref& r : refs[j]) {
+      if (written[r.parent]) continue;
+      if (r.fk->deferrable)
+        addDeferred(seg, r.fk);
+      else if (std::find(nulled.begin(), nulled.end(), r.column) == nulled.end())
+        nulled.push_back(r.column);
+    }
+    if (nulled.empty()) {
+      emitEntry(list[j]);
+    } else {
+      emitNulledUpsert(entries_[list[j]], nulled);
+      fixes.emplace_back(list[j], std::move(nulled));
+    }
+  }
+  for (const auto& [entry, columns] : fixes) emitFix(entries_[entry], columns);
+}
+
+void BatchOrderer::finishSegment() {
+  OrderedSegment seg;
+  seg.begin = out_.writes.size();
+  // Live entries by table; entries_ is in order of first appearance, i.e. source order.
+  for (int i = 0; i < static_cast<int>(entries_.size()); ++i) {
+    const Entry& e = entries_[i];
+    if (!e.live) continue;
+    Table& t = tables_[e.table];
+    if (e.op == WriteOp::Upsert)
+      t.upserts.push_back(i);
+    else if (isPartial(e.op))
+      t.partials.push_back(i);
+    else
+      t.deletes.push_back(i);  // Delete, Truncate
+  }
+  // Tables parent-first; those the graph does not know last, by first appearance.
+  std::vector<int> order(touched_.begin(), touched_.end());
+  auto rankOf = [&](int ti) { return tables_[ti].rank < 0 ? INT_MAX : tables_[ti].rank; };
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    if (rankOf(a) != rankOf(b)) return rankOf(a) < rankOf(b);
+    return tables_[a].firstSeen < tables_[b].firstSeen;
+  });
+  // Groups of tables sharing one rank: the members of one FK cycle.
+  std::vector<std::pair<std::size_t, std::size_t>> groups;
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i + 1;
+    if (tables_[order[i]].rank >= 0)
+      while (j < order.size() && tables_[order[j]].rank == tables_[order[i]].rank) ++j;
+    groups.emplace_back(i, j);
+    i = j;
+  }
+  std::vector<int> merged;
+  auto emitInSourceOrder = [&](std::vector<int>& entries) {
+    std::sort(entries.begin(), entries.end());
+    for (int e : entries) emitEntry(e);
+  };
+
+  for (auto [from, to] : groups) {
+    if (to - from == 1) {
+      Table& t = tables_[order[from]];
+      if (t.mixed) {
+        merged.assign(t.upserts.begin(), t.upserts.end());
+        merged.insert(merged.end(), t.partials.begin(), t.partials.end());
+        emitInSourceOrder(merged);
+      } else {
+        emitUpserts(t, seg);
+        for (int e : t.partials) emitEntry(e);
+      }
+      continue;
+    }
+    // A cycle between tables: keep the order the source accepted, and defer the cycle's
+    // constraints when they allow it and more than one of its tables is written.
+    merged.clear();
+    int written = 0;
+    for (std::size_t k = from; k < to; ++k) {
+      Table& t = tables_[order[k]];
+      if (!t.upserts.empty() || !t.partials.empty()) ++written;
+      merged.insert(merged.end(), t.upserts.begin(), t.upserts.end());
+      merged.insert(merged.end(), t.partials.begin(), t.partials.end());
+    }
+    emitInSourceOrder(merged);
+    const FkCycle* cycle = tables_[order[from]].cycle;
+    if (written > 1 && cycle && cycle->allDeferrable) {
+      auto inCycle = [&](const std::string& table) {
+        return std::find(cycle->tables.begin(), cycle->tables.end(), table) != cycle->tables.end();
+      };
+      for (const auto& fk : graph_.foreignKeys())
+        if (fk.child != fk.parent && inCycle(fk.child) && inCycle(fk.parent)) addDeferred(seg, &fk);
+    }
+  }
+  for (auto g = groups.rbegin(); g != groups.rend(); ++g) {
+    merged.clear();
+    for (std::size_t k = g->first; k < g->second; ++k) {
+      const Table& t = tables_[order[k]];
+      merged.insert(merged.end(), t.deletes.begin(), t.deletes.end());
+    }
+    emitInSourceOrder(merged);
+  }
+  seg.end = out_.writes.size();
+  if (seg.end > seg.begin) out_.segments.push_back(std::move(seg));
+}
+
+void BatchOrderer::startSegment(std::size_t index) {
+  for (int ti : touched_) tables_[ti].resetSegment();
+  touched_.clear();
+  entries_.clear();
+  rowHead_.clear();
+  segmentStart_ = index;
+  truncateSegment_ = false;
+}
+
+const OrderedBatch& BatchOrderer::order(std::span<const TargetWrite> writes) {
+  out_.writes.clear();
+  out_.segments.clear();
+  out_.folded = out_.dropped = out_.fixes = 0;
+  planTable_.clear();
+  tableIndex_.clear();
+  tables_.clear();
+  touched_.clear();
+  poolUsed_ = 0;
+  startSegment(0);
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const TargetWrite& w = writes[i];
+    if (!w.plan)
+      throw std::invalid_argument("BatchOrderer: write " + std::to_string(i) + " has no plan");
+    if (needsBarrier(w, i)) {
+      finishSegment();
+      startSegment(i);
+    }
+    add(w, i);
+  }
+  if (!entries_.empty()) finishSegment();
+  return out_;
+}
+
+}  // namespace pgmorph

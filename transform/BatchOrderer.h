@@ -1,0 +1,147 @@
+// BatchOrderer: turns the TargetWrites of one batch (one or more whole source transactions,
+// or one chunk of a large one, in source order) into the order in which the target can take
+// them: each target row's net effect, upserts parent-first and deletes child-first by the
+// target's FK graph. Pure: no I/O. Owns the merged and derived writes it hands out (valid
+// until the next order() call) and scratch state reused from batch to batch.
+//
+// The rules (each one has a test in transform/tests/BatchOrderer*Test.cpp):
+//
+//  Segments. A batch is cut into segments applied one after another; every rule below works
+//  inside one segment. A segment ends
+//   - around a Truncate (a barrier: it runs alone, after everything before it and before
+//     everything after it), and
+//   - before an Upsert or SetColumns of a row that the segment has deleted. A delete followed
+//     by a re-insert of the same key is NOT folded into one upsert: the delete must really
+//     happen first, because the target may hang effects on it that an upsert would skip —
+//     ON DELETE CASCADE / SET NULL children, columns the upsert does not write (filled by a
+//     partial target, or left to their default), triggers. Re-inserting a deleted key is rare,
+//     so the price (one more segment) is paid rarely.
+//
+//  Coalescing (per target row: table + row id, per plan for the values).
+//   - Upsert + Upsert -> one Upsert at the first one's place: a later present or NULL value
+//     wins, a later Absent (unchanged TOAST) keeps the earlier value.
+//   - Upsert/SetColumns .. Delete -> the Delete alone (the row ends deleted); Delete + Delete
+//     -> one Delete.
+//   - SetColumns + SetColumns of one partial plan -> one SetColumns (later present value wins
+//     per column), unless a Release of the same table came in between: a Release is a
+//     predicate over owner columns, so moving a SetColumns across it could change what it
+//     matches (the upper/lower jaw swap). Releases are never coalesced.
+//   Coalescing never crosses a call to order(): a chunk already written stays written.
+//
+//  Order inside a segment.
+//   1. Tables by FkGraph::rank, parents first (tables the graph does not know go last, in
+//      order of first appearance). For each table: its upserts in source order, then its
+//      partial writes (SetColumns and Release) in source order. Partial writes of a table
+//      come after its upserts because they may complete a row upserted in the same batch;
+//      that moves an upsert ahead of a partial write, which is only safe when the two plans
+//      write different columns — when an upsert plan and a partial plan of one table share a
+//      column, that table's writes keep plain source order (and do not merge across each
+//      other).
+//   2. Then deletes, tables child-first (reverse rank), source order inside a table.
+//   Self-reference (an FK of a table onto its own id column): upserts of that table whose
+//   referenced row is upserted in the same segment go after it (stable topological order).
+//   Rows that reference each other in a circle: with a DEFERRABLE constraint the segment
+//   lists it in `deferred` (the sink defers it for the segment); otherwise write-then-fix:
+//   those rows are upserted with the reference NULL and a SetColumns right after the
+//   table's upserts puts it back (a NOT NULL reference then fails, as it would in any order).
+//   Deletes of a self-referencing table need no order: the sink deletes one table's run in
+//   one statement, and NO ACTION checks at the end of the statement.
+//   Cycles between tables (FkGraph::cycles(), one shared rank): the writes of those tables
+//   keep their relative source order (the order the source accepted), and when every
+//   constraint of the cycle is DEFERRABLE the segment lists them in `deferred`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "transform/FkGraph.h"
+#include "transform/TargetWrite.h"
+
+namespace pgmorph {
+
+struct OrderedWrite {
+  // An input write, or a write the orderer made (merged values, write-then-fix).
+  const TargetWrite* write = nullptr;
+  // Index in the input span of the (last) source write this one stands for: what a caller
+  // reports, parks or counts when this write is refused.
+  std::size_t source = 0;
+};
+
+struct OrderedSegment {
+  std::size_t begin = 0;  // [begin, end) in OrderedBatch::writes
+  std::size_t end = 0;
+  // DEFERRABLE constraints to defer while this segment is written (and check at its end).
+  std::vector<const ForeignKey*> deferred;
+};
+
+struct OrderedBatch {
+  std::vector<OrderedWrite> writes;  // application order
+  std::vector<OrderedSegment> segments;
+  std::size_t folded = 0;   // input writes merged into an earlier write of the same row
+  std::size_t dropped = 0;  // upserts/set-columns superseded by a later delete of the row
+  std::size_t fixes = 0;    // write-then-fix SetColumns added for self-reference cycles
+};
+
+class BatchOrderer {
+ public:
+  // `graph` must outlive the orderer; so must the WritePlans of the writes given to order().
+  explicit BatchOrderer(const FkGraph& graph);
+  ~BatchOrderer();
+  BatchOrderer(const BatchOrderer&) = delete;
+  BatchOrderer& operator=(const BatchOrderer&) = delete;
+
+  // Orders one batch. The result (and every write it points to that is not an input write)
+  // stays valid until the next call; input writes must stay alive as long as it is used.
+  const OrderedBatch& order(std::span<const TargetWrite> writes);
+
+ private:
+  struct Entry;
+  struct Table;
+  struct RowKey {
+    int table = 0;
+    Uuid row;
+    bool operator==(const RowKey&) const = default;
+  };
+  struct RowKeyHash {
+    std::size_t operator()(const RowKey& k) const noexcept;
+  };
+
+  void startSegment(std::size_t index);
+  void finishSegment();
+  bool needsBarrier(const TargetWrite& w, std::size_t index);
+  void add(const TargetWrite& w, std::size_t index);
+  int tableOf(const WritePlan& plan);
+  void notePlan(Table& t, const WritePlan& plan, bool partial);
+  Entry* findLive(const RowKey& key, WriteOp op, const WritePlan* plan);
+  void merge(Entry& e, const TargetWrite& later, std::size_t index);
+  TargetWrite& derived();
+  void emitUpserts(Table& t, OrderedSegment& seg);
+  void emitEntry(int entry);
+  void emitNulledUpsert(const Entry& e, const std::vector<std::size_t>& nulled);
+  void emitFix(const Entry& e, const std::vector<std::size_t>& columns);
+
+  const FkGraph& graph_;
+  OrderedBatch out_;
+
+  // Per order() call.
+  std::unordered_map<const WritePlan*, int> planTable_;
+  std::unordered_map<std::string, int> tableIndex_;
+  std::vector<Table> tables_;
+  std::vector<int> touched_;  // tables written in the current segment
+  // Per segment.
+  std::vector<Entry> entries_;
+  std::unordered_map<RowKey, int, RowKeyHash> rowHead_;  // row -> last entry (chained)
+  std::size_t segmentStart_ = 0;
+  bool truncateSegment_ = false;  // the current segment is a truncate
+  // Writes made by the orderer; a deque so that their addresses survive growth.
+  std::deque<TargetWrite> pool_;
+  std::size_t poolUsed_ = 0;
+  TargetWrite scratch_;
+};
+
+}  // namespace pgmorph
