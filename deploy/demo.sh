@@ -24,7 +24,7 @@
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=lib/cluster.sh
+# shellcheck source=deploy/lib/cluster.sh
 source "$ROOT/deploy/lib/cluster.sh"
 EXAMPLE=$ROOT/deploy/examples/dispatch
 WORKLOAD=$ROOT/tests/workload/oltp.sql
@@ -58,7 +58,7 @@ die() {
 # --- everything the demo starts, and how it is stopped -------------------------------------
 
 work="" pgmorph_pid="" pgbench_pid=""
-phase=setup     # setup -> run (Ctrl-C ends the workload) -> finish (Ctrl-C skips the wait) -> done
+phase=setup     # setup -> run (Ctrl-C ends the workload) -> finish (Ctrl-C skips the wait) -> finished
 stop_requested=0 skip_wait=0
 
 on_signal() {
@@ -370,7 +370,7 @@ say "last progress from pgmorph: ${last:-none logged}"
 lag=$(sed -n 's/.*lag \(.*\)$/\1/p' <<<"$last")
 say "last lag: ${lag:-unknown} (pgmorph); the slot is confirmed $(slot_lag) behind the source's WAL"
 
-phase=done
+phase=finished
 if [[ $all_ok -eq 1 && $pgmorph_died -eq 0 && $workload_failed -eq 0 ]]; then
   say "every target table matches the source"
   exit 0

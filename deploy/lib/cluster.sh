@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # deploy/lib/cluster.sh — throwaway PostgreSQL 15 clusters for the demo and the workload check.
 # Sourced, not run. Owns nothing by itself: every function works on a directory the caller
 # created and is responsible for removing.
@@ -26,8 +27,8 @@ port_in_use() {
 
 # Prints a TCP port in 20000..59999 that nothing listens on right now.
 pick_port() {
-  local port tries
-  for tries in $(seq 1 200); do
+  local port
+  for _ in $(seq 1 200); do
     port=$((20000 + RANDOM % 40000))
     if ! port_in_use "$port"; then
       echo "$port"
@@ -86,8 +87,8 @@ EOF
 # cluster_start DIR: starts the server on a free port and prints the port. A port can be taken
 # between the check and the bind, so a failed start is retried on another port.
 cluster_start() {
-  local dir=$1 port attempt
-  for attempt in 1 2 3 4 5; do
+  local dir=$1 port
+  for _ in 1 2 3 4 5; do
     port=$(pick_port) || return 1
     # The last `port` line of postgresql.conf wins, so retries just append.
     echo "port = $port" | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null

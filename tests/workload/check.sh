@@ -11,7 +11,7 @@
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=../../deploy/lib/cluster.sh
+# shellcheck source=deploy/lib/cluster.sh
 source "$ROOT/deploy/lib/cluster.sh"
 EXAMPLE=$ROOT/deploy/examples/dispatch
 
