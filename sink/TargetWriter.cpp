@@ -1,0 +1,366 @@
+#include "sink/TargetWriter.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "sink/PipelineScope.h"
+
+namespace pgmorph {
+
+namespace {
+
+std::string field(const PgResult& res, int code) {
+  const char* s = res ? PQresultErrorField(res.get(), code) : nullptr;
+  return s ? std::string(s) : std::string();
+}
+
+// "primary. detail (hint)": the server's words without the "ERROR:" decoration.
+std::string describe(const PgResult& res) {
+  std::string out = field(res, PG_DIAG_MESSAGE_PRIMARY);
+  if (out.empty()) return std::string(res.errorMessage());
+  if (auto detail = field(res, PG_DIAG_MESSAGE_DETAIL); !detail.empty()) out += ". " + detail;
+  if (auto hint = field(res, PG_DIAG_MESSAGE_HINT); !hint.empty()) out += " (" + hint + ")";
+  return out;
+}
+
+// The row itself is what the target refuses (its values, its parent, its constraints), as
+// opposed to the statement, the session or the server: data exceptions, integrity
+// violations, WITH CHECK OPTION, and a trigger's RAISE EXCEPTION.
+bool refusesRow(std::string_view sqlstate) {
+  return sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("44") ||
+         sqlstate == "P0001";
+}
+
+std::string targetName(const WritePlan& plan) {
+  return fmt::format("{}.{}", plan.targetSchema, plan.targetTable);
+}
+
+std::string sourceName(const WritePlan& plan) {
+  return plan.source ? plan.source->sourceTable : std::string("(unknown source table)");
+}
+
+// "upsert of dispatch_user 42 into public.profiles (source LSN 0/16B3780)"
+std::string describeWrite(const TargetWrite& w) {
+  std::string out = fmt::format("{} of {}", toString(w.op), sourceName(*w.plan));
+  if (!w.legacyKey().empty()) out += fmt::format(" {}", w.legacyKey());
+  return out + fmt::format(" into {} (source LSN {})", targetName(*w.plan), w.lsn.str());
+}
+
+}  // namespace
+
+TargetWriter::TargetWriter(PgConnection& target, const CheckpointStore& checkpoints,
+                           std::string slot)
+    : conn_(target),
+      checkpoints_(checkpoints),
+      slot_(std::move(slot)),
+      session_(target.get()),
+      cache_(target) {}
+
+void TargetWriter::requireOpen(const char* what) const {
+  if (!open_)
+    throw std::logic_error(
+        fmt::format("TargetWriter::{} called without an open transaction", what));
+}
+
+void TargetWriter::begin() {
+  if (open_) throw std::logic_error("TargetWriter::begin: a transaction is already open");
+  if (conn_.get() != session_) {
+    // A new session behind the same PgConnection has none of our prepared statements.
+    cache_.clear();
+    session_ = conn_.get();
+  }
+  auto status = PQtransactionStatus(conn_.get());
+  if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR)
+    throw std::logic_error(
+        "TargetWriter::begin: the target connection is already inside a transaction that the "
+        "writer did not open");
+  conn_.exec("BEGIN ISOLATION LEVEL READ COMMITTED");
+  open_ = true;
+  pendingRows_ = 0;
+}
+
+std::optional<std::string> TargetWriter::bindParams(const TargetWrite& w) {
+  params_.clear();
+  const WritePlan& plan = *w.plan;
+  char id[36];
+  auto addRow = [&] {
+    w.row.format(id);
+    params_.add(std::string_view(id, sizeof id));
+  };
+  auto addValue = [&](const WriteValue& v) {
+    if (v.state == ValueState::Null) {
+      params_.addNull();
+      return true;
+    }
+    return params_.add(w.text(v));
+  };
+  auto values = w.values();
+  switch (w.op) {
+    case WriteOp::Upsert:
+      // The id comes from `row`, the write's one source of truth for the target id.
+      addRow();
+      for (std::size_t i = 1; i < values.size(); ++i)
+        if (values[i].state != ValueState::Absent && !addValue(values[i])) return plan.columns[i];
+      break;
+    case WriteOp::Delete:
+      addRow();
+      break;
+    case WriteOp::SetColumns:
+      for (std::size_t i = 0; i < values.size(); ++i)
+        if (values[i].state != ValueState::Absent && !addValue(values[i])) return plan.columns[i];
+      addRow();
+      break;
+    case WriteOp::Release:
+      if (values.size() != plan.ownerColumns.size())
+        throw std::invalid_argument(
+            fmt::format("release on {} carries {} owner values for {} owner "
+                        "columns",
+                        targetName(plan), values.size(), plan.ownerColumns.size()));
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        // Leaving an owner condition out would release rows of other source rows.
+        if (values[i].state == ValueState::Absent)
+          throw std::invalid_argument(
+              fmt::format("release on {} lacks the value of owner column {}", targetName(plan),
+                          plan.ownerColumns[i]));
+        if (!addValue(values[i])) return plan.ownerColumns[i];
+      }
+      if (w.hasRow) addRow();
+      break;
+    case WriteOp::Truncate:
+      if (!SqlBuilder::isUpsertTarget(plan))
+        for (const auto& [column, value] : plan.constantOwners)
+          if (!params_.add(value)) return column;
+      break;
+  }
+  return std::nullopt;
+}
+
+void TargetWriter::sendBatch(std::span<const TargetWrite> writes, std::optional<Failure>& local) {
+  PGconn* pg = conn_.get();
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const TargetWrite& w = writes[i];
+    if (!w.plan) throw std::invalid_argument(fmt::format("write {} of the batch has no plan", i));
+    PreparedStatement& st = cache_.lookup(w);
+    if (auto column = bindParams(w)) {
+      // Stop sending here: what was sent still runs, so an earlier refusal wins.
+      Failure f;
+      f.index = i;
+      f.refused = refusal(w, i);
+      f.refused->sqlstate = "22021";
+      f.refused->column = *column;
+      f.refused->message = fmt::format(
+          "the value of column {} contains a NUL byte, which PostgreSQL text cannot hold", *column);
+      local = std::move(f);
+      return;
+    }
+    if (!st.prepared && !st.queued) {
+      spdlog::debug("target: preparing {} for {}: {}", st.name, targetName(*w.plan), st.sql);
+      if (PQsendPrepare(pg, st.name.c_str(), st.sql.c_str(), 0, nullptr) != 1)
+        conn_.throwConnectionError(fmt::format("queueing the statement for {}", describeWrite(w)));
+      st.queued = true;
+      sent_.push_back({true, i, &st});
+    }
+    if (PQsendQueryPrepared(pg, st.name.c_str(), params_.count(), params_.values(), nullptr,
+                            nullptr, 0) != 1)
+      conn_.throwConnectionError(fmt::format("queueing the {}", describeWrite(w)));
+    sent_.push_back({false, i, &st});
+  }
+}
+
+RefusedRow TargetWriter::refusal(const TargetWrite& w, std::size_t index) const {
+  RefusedRow r;
+  r.sourceTable = sourceName(*w.plan);
+  r.legacyKey = std::string(w.legacyKey());
+  r.targetTable = targetName(*w.plan);
+  r.op = w.op;
+  r.lsn = w.lsn;
+  r.writeIndex = index;
+  return r;
+}
+
+TargetWriter::Failure TargetWriter::failureFrom(const TargetWrite& w, std::size_t index,
+                                                const PgResult& res) const {
+  Failure f;
+  f.index = index;
+  f.sqlstate = std::string(res.sqlstate());
+  f.schema = field(res, PG_DIAG_SCHEMA_NAME);
+  f.table = field(res, PG_DIAG_TABLE_NAME);
+  if (refusesRow(f.sqlstate)) {
+    RefusedRow r = refusal(w, index);
+    r.sqlstate = f.sqlstate;
+    r.message = field(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (r.message.empty()) r.message = std::string(res.errorMessage());
+    r.detail = field(res, PG_DIAG_MESSAGE_DETAIL);
+    r.constraint = field(res, PG_DIAG_CONSTRAINT_NAME);
+    r.column = field(res, PG_DIAG_COLUMN_NAME);
+    f.refused = std::move(r);
+  } else {
+    f.message = fmt::format("target database: {} failed: {}", describeWrite(w), describe(res));
+  }
+  return f;
+}
+
+void TargetWriter::readResults(std::span<const TargetWrite> writes,
+                               std::optional<Failure>& failure) {
+  PGconn* pg = conn_.get();
+  for (const Sent& cmd : sent_) {
+    PgResult res(PQgetResult(pg));
+    if (!res) conn_.throwConnectionError("reading the results of a pipelined batch");
+    // Each command's results end with a NULL (a non-COPY command has exactly one result).
+    while (PGresult* more = PQgetResult(pg)) PQclear(more);
+    ExecStatusType status = res.status();
+    // After the first error the server skips everything up to the sync.
+    if (status == PGRES_PIPELINE_ABORTED) continue;
+    const TargetWrite& w = writes[cmd.index];
+    if (cmd.prepare) {
+      if (status == PGRES_COMMAND_OK) {
+        cmd.statement->prepared = true;
+      } else if (!failure) {
+        // Every row of this shape would fail: a mapping that does not match the target
+        // schema, not a bad row. Classified by its SQLSTATE (42xxx: Operator).
+        Failure f;
+        f.index = cmd.index;
+        f.sqlstate = std::string(res.sqlstate());
+        f.message = fmt::format(
+            "target database: cannot prepare the statement for {}: {}. Statement: {}. Check the "
+            "mapping against the target schema (pgmorph check).",
+            describeWrite(w), describe(res), cmd.statement->sql);
+        failure = std::move(f);
+      }
+      continue;
+    }
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      std::string_view tuples = PQcmdTuples(res.get());
+      std::uint64_t affected = 0;
+      std::from_chars(tuples.data(), tuples.data() + tuples.size(), affected);
+      if (w.op == WriteOp::SetColumns && affected == 0 && !failure) {
+        Failure f;
+        f.index = cmd.index;
+        f.refused = refusal(w, cmd.index);
+        f.refused->sqlstate = "02000";
+        f.refused->message =
+            fmt::format("the {} row {} that {} {} completes does not exist on the target",
+                        targetName(*w.plan), w.row.str(), sourceName(*w.plan), w.legacyKey());
+        failure = std::move(f);
+      }
+      // A SetColumns with nothing to write only checked that its row exists.
+      if (!(w.op == WriteOp::SetColumns && status == PGRES_TUPLES_OK)) pendingRows_ += affected;
+      continue;
+    }
+    if (!failure) failure = failureFrom(w, cmd.index, res);
+  }
+  PgResult sync(PQgetResult(pg));
+  if (!sync || sync.status() != PGRES_PIPELINE_SYNC)
+    conn_.throwConnectionError("reading the end of a pipelined batch");
+}
+
+void TargetWriter::apply(std::span<const TargetWrite> writes) {
+  requireOpen("apply");
+  if (writes.empty()) return;
+  sent_.clear();
+  std::optional<Failure> failure;
+  // Statements whose Parse was queued but skipped (the pipeline aborted first) do not exist
+  // on the server: they must be queued again next time.
+  auto unqueue = [this] {
+    for (const Sent& s : sent_)
+      if (s.prepare) s.statement->queued = false;
+  };
+  try {
+    PipelineScope pipeline(conn_);
+    std::optional<Failure> local;
+    sendBatch(writes, local);
+    pipeline.sync();
+    readResults(writes, failure);
+    pipeline.exit();
+    // A local refusal stops the sending, so any failure the server reported came first.
+    if (!failure) failure = std::move(local);
+  } catch (...) {
+    unqueue();
+    rollbackQuietly();
+    throw;
+  }
+  unqueue();
+  if (!failure) return;
+  // The transaction is in error (or holds a batch we will not commit): end it before the
+  // caller sees the error, so nothing of it can ever be committed.
+  rollbackQuietly();
+  if (!failure->refused) throw PgError(failure->message, failure->sqlstate);
+  explainForeignKey(writes[failure->index], *failure);
+  throw RefusedRowError(std::move(*failure->refused));
+}
+
+void TargetWriter::explainForeignKey(const TargetWrite& w, Failure& failure) {
+  RefusedRow& row = *failure.refused;
+  const WritePlan& plan = *w.plan;
+  // Only a row that names a missing parent: a DELETE refused because children still point
+  // at it names the child table instead.
+  if (row.sqlstate != "23503" || row.constraint.empty() ||
+      (w.op != WriteOp::Upsert && w.op != WriteOp::SetColumns) ||
+      failure.schema != plan.targetSchema || failure.table != plan.targetTable)
+    return;
+  std::vector<std::string> columns;
+  try {
+    auto res = conn_.execParams(
+        "SELECT a.attname FROM pg_constraint c"
+        " JOIN pg_class r ON r.oid = c.conrelid"
+        " JOIN pg_namespace n ON n.oid = r.relnamespace"
+        " CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)"
+        " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum"
+        " WHERE n.nspname = $1 AND r.relname = $2 AND c.conname = $3 AND c.contype = 'f'"
+        " ORDER BY k.ord",
+        {plan.targetSchema, plan.targetTable, row.constraint});
+    for (int i = 0; i < res.rows(); ++i) columns.emplace_back(res.value(i, 0));
+  } catch (const PgmorphError& e) {
+    // Only an embellishment of the refusal being reported; losing it must not replace that
+    // refusal with an unrelated error (a broken connection shows up on the next call).
+    spdlog::debug("target: cannot look up the columns of constraint {}: {}", row.constraint,
+                  e.what());
+    return;
+  }
+  if (columns.empty()) return;
+  row.column = fmt::format("{}", fmt::join(columns, ", "));
+  if (columns.size() != 1) return;
+  for (std::size_t i = 0; i < plan.columns.size() && i < plan.refTables.size(); ++i)
+    if (plan.columns[i] == columns[0] && !plan.refTables[i].empty())
+      row.parentTable = plan.refTables[i];
+}
+
+void TargetWriter::commit(Lsn endLsn, std::int64_t transactions) {
+  requireOpen("commit");
+  try {
+    // Same transaction as the writes: the position and the rows commit or vanish together.
+    checkpoints_.save(conn_, endLsn, slot_, transactions);
+    PgResult res = conn_.exec("COMMIT");
+    // COMMIT of a transaction that had failed answers ROLLBACK without an error: it must
+    // never pass for a commit, or the caller would confirm changes the target does not have.
+    if (std::string_view(PQcmdStatus(res.get())) != "COMMIT")
+      throw PgError(fmt::format("target database: COMMIT up to source LSN {} ended in {}: the "
+                                "transaction had failed and nothing was committed",
+                                endLsn.str(), PQcmdStatus(res.get())),
+                    "25P02");
+  } catch (...) {
+    rollbackQuietly();
+    throw;
+  }
+  open_ = false;
+  rowsWritten_ += pendingRows_;
+  pendingRows_ = 0;
+}
+
+void TargetWriter::rollback() noexcept {
+  rollbackQuietly();
+}
+
+void TargetWriter::rollbackQuietly() noexcept {
+  open_ = false;
+  pendingRows_ = 0;
+  PGconn* pg = conn_.get();
+  if (!pg || PQstatus(pg) != CONNECTION_OK || PQpipelineStatus(pg) != PQ_PIPELINE_OFF) return;
+  auto status = PQtransactionStatus(pg);
+  if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR) PgResult res(PQexec(pg, "ROLLBACK"));
+}
+
+}  // namespace pgmorph
