@@ -1,9 +1,9 @@
 #include "cdc/Wal2JsonDecoder.h"
 
+#include "cdc/RapidJsonSetup.h"  // before any other RapidJSON header
+
 #include <fmt/format.h>
 #include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 
 #include "cdc/Wal2JsonHandler.h"
 
@@ -12,8 +12,11 @@ namespace pgmorph {
 namespace {
 
 // Numbers as their exact text: the whole reason for choosing the SAX reader's flags.
+// In situ: strings are unescaped inside our copy of the message and numbers are handed
+// over where they stand, instead of being copied through the reader's stack first.
 // No kParseStopWhenDoneFlag: anything after the object is an error, not ignored.
-constexpr unsigned kParseFlags = rapidjson::kParseNumbersAsStringsFlag;
+constexpr unsigned kParseFlags =
+    rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseInsituFlag;
 
 // The start of a message for an error, cut on a UTF-8 character boundary.
 std::string excerpt(std::string_view message) {
@@ -29,6 +32,9 @@ std::string excerpt(std::string_view message) {
 struct Wal2JsonDecoder::State {
   rapidjson::Reader reader;
   Wal2JsonHandler handler;
+  // The message being parsed in situ: a NUL-terminated, writable copy (the payload is
+  // neither). Its capacity is kept, so copying costs one memcpy per message.
+  std::string buffer;
 };
 
 Wal2JsonDecoder::Wal2JsonDecoder() : state_(std::make_unique<State>()) {}
@@ -40,7 +46,8 @@ void Wal2JsonDecoder::decode(std::string_view message, Lsn at, Change& out) {
   out.clear();
   State& s = *state_;
   s.handler.reset(out);
-  rapidjson::MemoryStream stream(message.data(), message.size());
+  s.buffer.assign(message);
+  rapidjson::InsituStringStream stream(s.buffer.data());
   rapidjson::ParseResult result = s.reader.Parse<kParseFlags>(stream, s.handler);
   std::string reason;
   if (result.IsError()) {

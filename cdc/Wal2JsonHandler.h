@@ -15,7 +15,7 @@
 // column; keeping them visible to the compiler lets the parse loop inline them.
 #pragma once
 
-#include <rapidjson/reader.h>
+#include "cdc/RapidJsonSetup.h"
 
 #include <cstdint>
 #include <string>
