@@ -1,0 +1,36 @@
+// Sha1: an incremental SHA-1 (FIPS 180-4) whose state is a small copyable value.
+//
+// It exists for IdMapper's hot path: a UUIDv5 is SHA-1(namespace || name), and every name
+// of one table starts with the same "<table>:" prefix. IdMapper feeds the namespace and the
+// prefix once, then copies that state per key and feeds only the key, so one id costs one
+// compression of a single 64-byte block for the usual short keys, with no allocation.
+// (Boost.Uuid's generator, used by uuidV5() in Uuid.h as the independent reference, costs
+// about four times as much per id.) Not for security; SHA-1 is what RFC 4122 v5 prescribes.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace pgmorph {
+
+class Sha1 {
+ public:
+  using Digest = std::array<std::uint8_t, 20>;
+
+  void update(const void* data, std::size_t size);
+  void update(std::string_view s) { update(s.data(), s.size()); }
+  // Pads and returns the digest. Finishing consumes this state: copy it first to reuse a
+  // prefix (that is the point of the class).
+  Digest finish();
+
+ private:
+  void compress(const std::uint8_t* block);
+
+  std::uint32_t h_[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+  std::uint64_t length_ = 0;  // bytes fed so far
+  std::uint8_t buffer_[64];   // pending bytes of the current block (length_ % 64 of them)
+};
+
+}  // namespace pgmorph
