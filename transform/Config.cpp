@@ -9,4 +9,10 @@ const TableMapping* PipelineConfig::findTable(std::string_view schema,
   return nullptr;
 }
 
+const TableMapping* PipelineConfig::findTableByName(std::string_view name) const {
+  auto dot = name.find('.');
+  if (dot == std::string_view::npos) return findTable("public", name);
+  return findTable(name.substr(0, dot), name.substr(dot + 1));
+}
+
 }  // namespace pgmorph

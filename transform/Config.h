@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,7 +25,9 @@ struct ColumnMapping {
   std::string target;                 // target column (`to`)
   Conversion conversion = Conversion::None;
   std::string typeName;               // as written in `type:` ("" when none)
-  std::optional<std::string> ref;     // source table whose legacy key this value is
+  // Source table whose legacy key this value is: that table's idName (its name as written
+  // where it is defined), so the UUID matches the one its own rows get.
+  std::optional<std::string> ref;
   RowPolicy onMissing = RowPolicy::Park;
   std::vector<std::pair<std::string, std::string>> map;  // recode legacy -> new (text forms)
   std::optional<std::string> defaultValue;               // used when the source value is NULL
@@ -57,8 +60,8 @@ struct TargetMapping {
   // Source columns forming the legacy key. For Upsert: the source table's key.
   // For Update: the column(s) naming the target row (`key: {column, table}`).
   std::vector<std::string> keyColumns;
-  // Source table the key belongs to (for the UUID name). Upsert: the source table itself;
-  // Update: `key.table`.
+  // Source table the key belongs to, as its idName (the UUID name). Upsert: the source
+  // table itself; Update: `key.table`.
   std::string keyTable;
   std::string idColumn = "id";        // target column receiving the mapped UUID
   std::optional<std::string> legacyIdColumn;  // target column keeping the legacy key as is
@@ -70,7 +73,14 @@ struct TargetMapping {
 
 struct TableMapping {
   std::string sourceSchema = "public";
-  std::string sourceTable;            // as written in the file, without schema: names UUIDs
+  std::string sourceTable;            // table name without schema (what wal2json sends)
+  // The name as written in the file ("dispatch_office" or "legacy.dispatch_office"): the
+  // <source table> of its UUIDs, uuid_v5(ns, "<idName>:<key>") (see IdMapper.h).
+  std::string idName;
+  // The source table's own key: the key of its first upsert target, or {"id"} when it has
+  // only mode: update targets. Names the legacy key in messages and the owner values of
+  // its partial targets.
+  std::vector<std::string> keyColumns;
   std::vector<TargetMapping> targets;
   int line = 0;
 };
@@ -102,6 +112,8 @@ struct PipelineConfig {
   std::vector<TableMapping> tables;
 
   const TableMapping* findTable(std::string_view schema, std::string_view table) const;
+  // By a name as a user writes it: "table" (schema public) or "schema.table".
+  const TableMapping* findTableByName(std::string_view name) const;
 };
 
 }  // namespace pgmorph
