@@ -30,6 +30,14 @@ Slice TargetWrite::store(std::string_view s) {
   return slice;
 }
 
+Slice TargetWrite::store(std::string_view a, std::string_view b) {
+  Slice slice{static_cast<std::uint32_t>(arena_.size()),
+              static_cast<std::uint32_t>(a.size() + b.size())};
+  arena_.append(a);
+  arena_.append(b);
+  return slice;
+}
+
 TargetWrite& WriteBatch::next() {
   if (size_ == writes_.size()) writes_.emplace_back();
   TargetWrite& w = writes_[size_++];

@@ -66,6 +66,10 @@ class TargetWrite {
   void addNull() { values_.push_back({{}, ValueState::Null}); }
   void addAbsent() { values_.push_back({{}, ValueState::Absent}); }
   Slice store(std::string_view s);
+  // Stores a followed by b as one slice (e.g. a timestamp and its zone) without a temporary.
+  Slice store(std::string_view a, std::string_view b);
+  // A present value whose text is already in this write's arena (from store()).
+  void addStoredValue(Slice s) { values_.push_back({s, ValueState::Present}); }
 
  private:
   std::string arena_;
