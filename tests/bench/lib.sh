@@ -1,0 +1,315 @@
+# tests/bench/lib.sh — shared plumbing of the benchmark scripts (sourced, not run).
+#
+# Owns the benchmark's work directory and everything started in it: throwaway clusters
+# (deploy/lib/cluster.sh) and background processes registered with bench_track_pid. One EXIT
+# trap (installed by bench_init) stops them all and removes the directory, also on failure or
+# Ctrl-C. Functions that must register something set global variables instead of printing,
+# because $(...) would run them in a subshell whose registrations are lost.
+#
+# Conventions: times are seconds with nanoseconds (date +%s.%N), arithmetic on them is done by
+# awk; every SQL value handed to psql is a -v variable or a literal the script itself computed
+# (LSNs and counts read back from the server), never user input.
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../../deploy/lib/cluster.sh
+source "$BENCH_ROOT/deploy/lib/cluster.sh"
+EXAMPLE=$BENCH_ROOT/deploy/examples/dispatch
+WORKLOAD=$BENCH_ROOT/tests/workload/oltp.sql
+
+# The dispatch source tables, parents first (the order sample-data.sql loads them in).
+DISPATCH_TABLES=(dispatch_office dispatch_user dispatch_doctor dispatch_patient dispatch_jaw
+  dispatch_instruction dispatch_file dispatch_notification dispatch_payment dispatch_state)
+
+BENCH_WORK=
+BENCH_CLUSTERS=()
+BENCH_PIDS=()
+
+# bench_init NAME: creates the work directory and installs the cleanup trap.
+bench_init() {
+  BENCH_WORK=$(mktemp -d "/tmp/pgmorph-bench-$1-XXXXXX")
+  # The clusters below it run as the postgres user, which must be able to reach them.
+  chmod 755 "$BENCH_WORK"
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+  local rc=$? pid dir
+  for pid in "${BENCH_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for dir in "${BENCH_CLUSTERS[@]}"; do
+    cluster_stop "$dir" immediate
+  done
+  if [[ -n ${BENCH_KEEP:-} && $rc -ne 0 ]]; then
+    echo "BENCH_KEEP is set: left $BENCH_WORK for inspection" >&2
+  elif [[ -n $BENCH_WORK ]]; then
+    rm -rf "$BENCH_WORK"
+  fi
+  exit "$rc"
+}
+
+bench_track_pid() { BENCH_PIDS+=("$1"); }
+
+die() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+note() { echo "[$(date +%H:%M:%S)] $*"; }
+
+# bench_cluster NAME LOGICAL SETTING...: initdb + start a cluster in $BENCH_WORK/NAME with the
+# extra postgresql.conf lines given; sets PORT (and registers the cluster for cleanup).
+bench_cluster() {
+  local name=$1 logical=$2 dir
+  shift 2
+  dir=$BENCH_WORK/$name
+  mkdir -p "$dir"
+  BENCH_CLUSTERS+=("$dir")
+  cluster_init "$dir" "$logical" || die "initdb of the $name cluster failed"
+  if [[ $# -gt 0 ]]; then
+    printf '%s\n' "$@" | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
+  fi
+  PORT=$(cluster_start "$dir") || die "the $name cluster did not start"
+}
+
+# The PostgreSQL settings every benchmark cluster shares, so that the two targets (pgmorph's
+# and the built-in subscriber's) run with exactly the same configuration.
+BENCH_PG_SETTINGS=(
+  "timezone = 'UTC'"
+  "max_wal_size = 4GB"
+  "checkpoint_timeout = 30min"
+  "max_connections = 60"
+)
+
+# Makes sure the pgmorph binary exists; sets PGMORPH_BIN to an absolute path.
+require_pgmorph() {
+  PGMORPH_BIN=${PGMORPH_BIN:-$BENCH_ROOT/build/pgmorph}
+  [[ $PGMORPH_BIN == /* ]] || PGMORPH_BIN=$PWD/$PGMORPH_BIN
+  [[ -x $PGMORPH_BIN ]] ||
+    die "no pgmorph binary at $PGMORPH_BIN: build it first (cmake -S . -B build && cmake --build build --target pgmorph) or set PGMORPH_BIN"
+  local cmd
+  for cmd in "$@"; do
+    "$PGMORPH_BIN" "$cmd" --help >/dev/null 2>&1 ||
+      die "$PGMORPH_BIN has no '$cmd' command yet (rebuild from an up-to-date checkout)"
+  done
+}
+
+# write_config SOURCE_CONNINFO TARGET_CONNINFO OUT: the example's mapping.yaml with only the
+# connection lines, pipeline, slot and state schema replaced — the benchmark measures the
+# mapping users see. Fails if a line to replace is not there exactly once.
+write_config() {
+  local src=$1 tgt=$2 out=$3
+  awk -v src="$src" -v tgt="$tgt" '
+    function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+    /^[A-Za-z_]/ { section = $0; sub(/:.*/, "", section) }
+    /^pipeline:/ { print "pipeline: bench"; n["pipeline"]++; next }
+    section == "source" && /^  conninfo:/ { print "  conninfo: " q(src); n["src"]++; next }
+    section == "source" && /^  slot:/ { print "  slot: pgmorph_bench"; n["slot"]++; next }
+    section == "target" && /^  conninfo:/ { print "  conninfo: " q(tgt); n["tgt"]++; next }
+    section == "target" && /^  state_schema:/ { print "  state_schema: pgmorph"; n["state"]++; next }
+    { print }
+    END {
+      split("pipeline src slot tgt state", keys, " ")
+      for (i in keys) if (n[keys[i]] != 1) { print "line " keys[i] " replaced " n[keys[i]] + 0 " times" > "/dev/stderr"; exit 1 }
+    }' "$EXAMPLE/mapping.yaml" >"$out" ||
+    die "could not derive a config from $EXAMPLE/mapping.yaml (its shape changed? update tests/bench/lib.sh)"
+}
+
+# Current time, seconds since the epoch with nanoseconds.
+now() { date +%s.%N; }
+
+# calc EXPR: floating-point arithmetic (awk), printed with the given format (default %.2f).
+calc() { awk "BEGIN { printf \"${2:-%.2f}\", $1 }"; }
+
+# The 1-minute load average, to print next to each figure.
+load_now() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# wait_for TIMEOUT_S DESCRIPTION CONNINFO SQL [NAME=VALUE...]: returns once SQL (one boolean)
+# is true. The loop runs inside the server (one session, 10 ms naps) rather than as one psql per
+# poll: on two cores, forking clients would steal CPU from what is being measured. Values reach
+# SQL as settings, never spliced into it: NAME=VALUE becomes current_setting('bench.NAME').
+wait_for() {
+  local timeout=$1 what=$2 conn=$3 sql=$4 pair settings="" vars=()
+  shift 4
+  for pair in "$@"; do
+    vars+=(-v "b_${pair%%=*}=${pair#*=}")
+    settings+="SELECT set_config('bench.${pair%%=*}', :'b_${pair%%=*}', false);"$'\n'
+  done
+  psql_run "$conn" "${vars[@]}" -v query="$sql" -v timeout="$timeout" >/dev/null <<SQL ||
+$settings
+SELECT set_config('bench.query', :'query', false), set_config('bench.timeout', :'timeout', false);
+DO \$\$
+DECLARE
+  deadline timestamptz := clock_timestamp()
+                          + make_interval(secs => current_setting('bench.timeout')::float8);
+  ok boolean;
+BEGIN
+  LOOP
+    EXECUTE current_setting('bench.query') INTO ok;
+    EXIT WHEN ok;
+    IF clock_timestamp() > deadline THEN
+      RAISE EXCEPTION 'timed out';
+    END IF;
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END \$\$;
+SQL
+    die "timed out after ${timeout}s waiting for $what"
+}
+
+# Sum of the dispatch tables' inserted+updated+deleted row counts on the source. Statistics of
+# a backend reach the shared counters at its exit at the latest, so call this after the clients
+# that made the changes have disconnected.
+source_row_changes() {
+  psql_value "$1" "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)
+                     FROM pg_stat_user_tables WHERE relname LIKE 'dispatch\_%'"
+}
+
+# Rows in the dispatch tables of a database (source or built-in subscriber).
+dispatch_rows() {
+  local sql="SELECT 0" t
+  for t in "${DISPATCH_TABLES[@]}"; do sql+=" + (SELECT count(*) FROM $t)"; done
+  psql_value "$1" "$sql"
+}
+
+# Upsert target table of the example for each source table (dispatch_state feeds two).
+declare -A TARGET_OF=(
+  [dispatch_office]=offices [dispatch_user]=profiles [dispatch_doctor]=doctors
+  [dispatch_patient]=patients [dispatch_jaw]=jaws [dispatch_instruction]=orders
+  [dispatch_file]=case_files [dispatch_notification]=system_messages
+  [dispatch_payment]=payments [dispatch_state]="case_states order_states"
+)
+
+# check_counts SOURCE REPLICA TARGET: with clean data (warts=0) nothing is parked or filtered,
+# so the built-in subscriber must hold as many rows as the source in every table, and pgmorph's
+# target as many as the source in each table's upsert target. A benchmark of a run that lost
+# rows would be meaningless: fails listing every difference. REPLICA or TARGET may be "".
+check_counts() {
+  local src=$1 rep=$2 tgt=$3 t n m sql bad=0
+  for t in "${DISPATCH_TABLES[@]}"; do
+    n=$(psql_value "$src" "SELECT count(*) FROM $t")
+    if [[ -n $rep ]]; then
+      m=$(psql_value "$rep" "SELECT count(*) FROM $t")
+      [[ $m == "$n" ]] || { echo "built-in subscriber: $t has $m rows, source $n" >&2; bad=1; }
+    fi
+    if [[ -n $tgt ]]; then
+      sql="SELECT 0"
+      for m in ${TARGET_OF[$t]}; do sql+=" + (SELECT count(*) FROM $m)"; done
+      m=$(psql_value "$tgt" "$sql")
+      [[ $m == "$n" ]] || { echo "pgmorph target: ${TARGET_OF[$t]} has $m rows, source $t $n" >&2; bad=1; }
+    fi
+  done
+  [[ $bad -eq 0 ]] || die "row counts differ (see above): the figures of this run are not valid"
+}
+
+# load_dispatch CONNINFO SCALE: source.sql + sample-data.sql with clean data.
+load_dispatch_schema() { psql_run "$1" -f "$EXAMPLE/source.sql" >/dev/null; }
+load_dispatch_data() {
+  psql_run "$1" -v scale="$2" -v warts=0 -f "$EXAMPLE/sample-data.sql" >/dev/null
+  psql_run "$1" -c 'VACUUM ANALYZE' >/dev/null
+}
+
+# run_measured LOG CMD...: runs CMD (stdout and stderr to LOG) and waits for it; sets RUN_RC, its
+# exit status, and PEAK_RSS_MB, its peak resident set. The peak is the kernel's high-water mark
+# (VmHWM in /proc/PID/status), read every 100 ms by a sampler beside it, so growth in the last
+# 100 ms of its life could be missed; /usr/bin/time would need a package the project does not
+# install. The main shell waits on the process itself, so the caller's clock stops at its exit.
+run_measured() {
+  local log=$1 pid sampler hwm_file
+  shift
+  hwm_file=$(mktemp "$BENCH_WORK/hwm-XXXXXX")
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  bench_track_pid "$pid"
+  (
+    while :; do
+      state="" hwm=""
+      while read -r key val _; do
+        case $key in
+          State:) state=$val ;;
+          VmHWM:) hwm=$val ;;
+        esac
+      done 2>/dev/null <"/proc/$pid/status" || break
+      # A zombie has no memory left to report: keep the last value seen alive.
+      [[ $state == Z || -z $hwm ]] && break
+      echo "$hwm" >"$hwm_file"
+      sleep 0.1
+    done
+  ) &
+  sampler=$!
+  bench_track_pid "$sampler"
+  set +e
+  wait "$pid"
+  RUN_RC=$?
+  set -e
+  wait "$sampler" 2>/dev/null || true
+  local kb
+  kb=$(cat "$hwm_file" 2>/dev/null || true)
+  PEAK_RSS_MB=$(calc "${kb:-0} / 1024" %.1f)
+}
+
+# wait_slot_confirmed CONNINFO SLOT LSN TIMEOUT_S: returns once the slot's confirmed_flush_lsn
+# on the source has reached LSN.
+wait_slot_confirmed() {
+  wait_for "$4" "slot $2 to confirm $3" "$1" \
+    "SELECT coalesce((SELECT confirmed_flush_lsn FROM pg_replication_slots
+                       WHERE slot_name = current_setting('bench.slot')), '0/0')
+            >= current_setting('bench.lsn')::pg_lsn" slot="$2" lsn="$3"
+}
+
+# install_watch CONNINFO: creates bench_watch(query, quiet_s, timeout_s) in the database. It
+# runs `query` every 20 ms inside the server and returns the epoch (seconds) of the last moment
+# its value changed, once it has changed at least once and then stayed the same for quiet_s.
+# Used to find when a consumer really applied its last transaction (its progress row or its
+# replication origin stopped moving), apart from when it got around to reporting it.
+install_watch() {
+  psql_run "$1" >/dev/null <<'SQL'
+CREATE OR REPLACE FUNCTION bench_watch(query text, quiet_s float8, timeout_s float8)
+RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+  first text;
+  last text;
+  cur text;
+  changed timestamptz;
+  deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
+BEGIN
+  EXECUTE query INTO first;
+  last := first;
+  LOOP
+    EXECUTE query INTO cur;
+    IF cur IS DISTINCT FROM last THEN
+      last := cur;
+      changed := clock_timestamp();
+    ELSIF changed IS NOT NULL AND clock_timestamp() - changed > make_interval(secs => quiet_s) THEN
+      RETURN extract(epoch FROM changed);
+    END IF;
+    IF clock_timestamp() > deadline THEN
+      RAISE EXCEPTION 'bench_watch: % did not settle within % s', query, timeout_s;
+    END IF;
+    PERFORM pg_sleep(0.02);
+  END LOOP;
+END $$;
+SQL
+}
+
+# start_watch CONNINFO QUERY OUTFILE: runs bench_watch in the background (2 s of quiet ends it);
+# sets WATCH_PID. The epoch lands in OUTFILE.
+start_watch() {
+  psql_run "$1" -At -v query="$2" -o "$3" <<'SQL' &
+SELECT bench_watch(:'query', 2, 3600);
+SQL
+  WATCH_PID=$!
+  bench_track_pid "$WATCH_PID"
+}
+
+# fmt_int N: 1234567 -> 1,234,567
+fmt_int() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+
+# verdict VALUE OP GOAL: "MET" or "MISSED" for VALUE OP GOAL (OP is >= or <).
+verdict() { awk "BEGIN { print ($1 $2 $3) ? \"MET\" : \"MISSED\" }"; }
