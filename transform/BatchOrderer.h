@@ -31,12 +31,18 @@
 //  Order inside a segment.
 //   1. Tables by FkGraph::rank, parents first (tables the graph does not know go last, in
 //      order of first appearance). For each table: its upserts in source order, then its
-//      partial writes (SetColumns and Release) in source order. Partial writes of a table
-//      come after its upserts because they may complete a row upserted in the same batch;
-//      that moves an upsert ahead of a partial write, which is only safe when the two plans
-//      write different columns — when an upsert plan and a partial plan of one table share a
+//      partial writes (SetColumns and Release). Partial writes of a table come after its
+//      upserts because they may complete a row upserted in the same batch; that moves an
+//      upsert ahead of a partial write, which is only safe when the two plans write
+//      different columns — when an upsert plan and a partial plan of one table share a
 //      column, that table's writes keep plain source order (and do not merge across each
 //      other).
+//      Partial writes go in waves of writes that commute (see emitPartials): per wave, the
+//      releases, then the set-columns, each grouped by plan in source order. Two writes
+//      that do not commute (two sets of one row; a set whose owner values a later release
+//      matches without keeping that row) keep their source order through the waves, so the
+//      result is the source order's; what the waves buy is long runs of one plan and op,
+//      which the sink writes as one statement each.
 //   2. Then deletes, tables child-first (reverse rank), source order inside a table.
 //   Self-reference (an FK of a table onto its own id column): upserts of that table whose
 //   referenced row is upserted in the same segment go after it (stable topological order).
@@ -121,6 +127,7 @@ class BatchOrderer {
   void merge(Entry& e, const TargetWrite& later, std::size_t index);
   TargetWrite& derived();
   void emitUpserts(Table& t, OrderedSegment& seg);
+  void emitPartials(Table& t);
   void emitEntry(int entry);
   void emitNulledUpsert(const Entry& e, const std::vector<std::size_t>& nulled);
   void emitFix(const Entry& e, const std::vector<std::size_t>& columns);
