@@ -60,6 +60,13 @@ namespace {
 bool isRoot() { return ::geteuid() == 0; }
 }  // namespace
 
+bool serverKnowsSetting(std::string_view name) {
+  std::string out;
+  runProcess({pgBin("postgres"), "--describe-config"}, &out, true);
+  std::string needle = "\n" + std::string(name) + "\t";
+  return out.rfind(std::string(name) + "\t", 0) == 0 || out.find(needle) != std::string::npos;
+}
+
 int runProcess(const std::vector<std::string>& argvIn, std::string* captured, bool asPostgresUser) {
   std::vector<std::string> argv;
   if (asPostgresUser && isRoot()) {
@@ -132,8 +139,12 @@ PgCluster::PgCluster(Options options) : options_(std::move(options)) {
          << "shared_buffers = 128MB\nmax_connections = 50\n"
          << "log_min_messages = warning\n";
     if (options_.logical) {
-      conf << "wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n"
+      conf << "wal_level = logical\nmax_replication_slots = 20\nmax_wal_senders = 20\n"
            << "wal_sender_timeout = 60s\n";
+      // PostgreSQL 15.19+ only lets the output plugins listed here decode (wal2json is not
+      // in the default list); older servers do not know the setting and would refuse it.
+      if (serverKnowsSetting("output_plugin_libraries"))
+        conf << "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'\n";
     }
     for (const auto& s : options_.settings) conf << s << "\n";
   }

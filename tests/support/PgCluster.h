@@ -63,6 +63,9 @@ int runProcess(const std::vector<std::string>& argv, std::string* captured = nul
 // Path of a binary of the PostgreSQL 15 server package.
 std::string pgBin(std::string_view name);
 
+// Whether this PostgreSQL 15 build knows a server setting (postgres --describe-config).
+bool serverKnowsSetting(std::string_view name);
+
 // A TCP port on 127.0.0.1 that nothing listens on right now.
 int freePort();
 
