@@ -1,0 +1,89 @@
+// CopyWriter: the snapshot's bulk path into one target table. It streams the writes of
+// one WritePlan into `COPY <table> (<columns>) FROM STDIN` (text format), in chunks of
+// about 64 KiB: no statement, no round trip per row.
+//
+// Two kinds of destination:
+//  - the plan's own table, for Upsert writes (an upsert target's rows);
+//  - a staging table (forStaging), for the SetColumns writes of a partial target: the
+//    row id, the plan's columns and the source row's legacy key (for messages), which
+//    CopyUpdateWriter then applies with one UPDATE ... FROM.
+//
+// Contract:
+//  - The columns are the plan's columns minus the target's generated columns (they are
+//    never written; TargetCatalog says which they are). The id column comes from
+//    TargetWrite::row, the others from the write's values in plan order.
+//  - Only writes of this plan and of the destination's op (Upsert / SetColumns) with
+//    every value Present or Null are accepted (a snapshot row is a whole row): anything
+//    else is a caller bug (std::invalid_argument).
+//  - begin() starts the COPY on the caller's connection (inside the caller's transaction,
+//    if one is open); finish() ends it and returns the rows the server stored.
+//  - Rows the target refuses (constraint, bad value, missing parent) end the copy with a
+//    PgmorphError (Operator) naming the source table, the target table, the database's
+//    message and its COPY context line ("COPY t, line N: ..."), which says which row. Other
+//    failures are PgError, classified by SQLSTATE. After any error the COPY is over and the
+//    caller's transaction has failed: roll it back.
+//  - One COPY at a time per connection; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cdc/pg/PgConnection.h"
+#include "sink/TargetCatalog.h"
+#include "transform/TargetWrite.h"
+#include "transform/WritePlan.h"
+
+namespace pgmorph {
+
+class CopyWriter {
+ public:
+  // `table` is the target table as TargetCatalog read it (for its generated columns).
+  CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table);
+  // SetColumns writes of a partial plan into `stagingTable` (an unqualified temporary table
+  // with the columns stagingColumns() names, in that order).
+  static CopyWriter forStaging(PgConnection& target, const WritePlan& plan,
+                               const TargetTable& table, const std::string& stagingTable);
+  CopyWriter(CopyWriter&&) = default;
+  CopyWriter(const CopyWriter&) = delete;
+  CopyWriter& operator=(const CopyWriter&) = delete;
+
+  // COPY <table> (<columns>) FROM STDIN.
+  void begin();
+  // Encodes one row; sends the buffer when it is full.
+  void write(const TargetWrite& w);
+  // Sends what is buffered, ends the COPY and returns the number of rows stored.
+  std::uint64_t finish();
+  // Ends a running COPY with a failure (the server discards it); never throws.
+  void abort() noexcept;
+
+  bool copying() const { return copying_; }
+  std::uint64_t rowsSent() const { return rows_; }
+  std::uint64_t bytesSent() const { return bytes_; }
+  // The target columns written, in COPY order (id first; for staging, the legacy key
+  // column kLegacyKeyColumn last).
+  const std::vector<std::string>& columns() const { return columnNames_; }
+
+  static constexpr const char* kLegacyKeyColumn = "pgmorph_legacy_key";
+
+  static constexpr std::size_t kChunkBytes = 64 * 1024;
+
+ private:
+  CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table, WriteOp op,
+             const std::string* stagingTable);
+  void flush();
+  [[noreturn]] void failFromServer(std::string_view what, PgResult res = PgResult());
+
+  PgConnection& conn_;
+  const WritePlan* plan_;
+  WriteOp op_;
+  std::vector<std::size_t> valueIndexes_;  // plan column positions written after the id
+  std::vector<std::string> columnNames_;
+  std::string copySql_;
+  std::string buffer_;
+  bool copying_ = false;
+  std::uint64_t rows_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace pgmorph
