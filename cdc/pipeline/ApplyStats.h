@@ -1,0 +1,21 @@
+// ApplyStats: counters of one pipeline run, read by the progress log and the final summary.
+#pragma once
+
+#include <cstdint>
+
+#include "cdc/model/Lsn.h"
+
+namespace pgmorph {
+
+struct ApplyStats {
+  std::uint64_t transactionsApplied = 0;  // source transactions committed on the target
+  std::uint64_t transactionsSkipped = 0;  // at or below the checkpoint (already applied)
+  std::uint64_t changesApplied = 0;       // source row changes turned into target writes
+  std::uint64_t changesUnmapped = 0;      // changes of tables the mapping does not name
+  std::uint64_t writes = 0;               // target writes issued
+  std::uint64_t targetCommits = 0;        // target transactions committed
+  Lsn checkpoint;                         // last committed on the target
+  double lastApplyDelaySeconds = 0;       // source commit -> target commit, last transaction
+};
+
+}  // namespace pgmorph

@@ -1,0 +1,20 @@
+// What a follow run is asked to do: stream forever, or stop at a point.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "cdc/model/Lsn.h"
+
+namespace pgmorph {
+
+struct FollowOptions {
+  // Stop once the target's checkpoint has reached this source position (set by
+  // --until-lsn, or by --until-caught-up from pg_current_wal_lsn() at start).
+  std::optional<Lsn> untilLsn;
+  std::chrono::seconds progressInterval{5};
+};
+
+enum class FollowEnd { Stopped, ReachedTarget };
+
+}  // namespace pgmorph

@@ -1,0 +1,245 @@
+#include "cdc/pipeline/Follower.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
+#include <functional>
+
+#include "cdc/ReplicationStream.h"
+#include "cdc/SlotManager.h"
+#include "cdc/Wal2JsonDecoder.h"
+#include "cdc/pg/PgConnection.h"
+#include "cdc/pg/PgError.h"
+#include "cdc/pipeline/ProgressMeter.h"
+#include "cdc/pipeline/TransactionApplier.h"
+#include "sink/TargetWriter.h"
+#include "state/CheckpointStore.h"
+#include "transform/Transformer.h"
+
+namespace pgmorph {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+Follower::Follower(const PipelineConfig& config, StopFlag& stop, ApplyStats& stats)
+    : config_(config), stop_(stop), stats_(stats) {}
+
+namespace {
+
+// Decides where streaming starts, or refuses to start when the slot cannot deliver what the
+// checkpoint has not seen yet.
+Lsn resolveStart(const PipelineConfig& config, const std::optional<Checkpoint>& cp) {
+  const std::string& slot = config.source.slot;
+  SlotManager slots(config.source.conninfo);
+  slots.checkSource();
+  auto info = slots.inspect(slot);
+  if (!info) {
+    if (cp)
+      throw PgmorphError(
+          ErrorClass::Operator,
+          fmt::format("the target's checkpoint for pipeline '{}' is at {}, but slot '{}' does not "
+                      "exist on the source: the changes after {} can no longer be streamed. Take a "
+                      "new snapshot into an empty target (for a throwaway target: DELETE FROM "
+                      "{}.checkpoint WHERE pipeline = '{}') and start again.",
+                      config.pipeline, cp->lsn.str(), slot, cp->lsn.str(),
+                      config.target.stateSchema, config.pipeline));
+    CreatedSlot created = slots.create(slot);
+    spdlog::info("created replication slot '{}' (wal2json) at {}", slot,
+                 created.consistentPoint.str());
+    return created.consistentPoint;
+  }
+  if (info->plugin != "wal2json")
+    throw PgmorphError(ErrorClass::Operator,
+                       fmt::format("slot '{}' uses plugin '{}', not wal2json: pick another slot "
+                                   "name in source.slot or drop that slot",
+                                   slot, info->plugin));
+  if (info->walStatus == "lost")
+    throw PgmorphError(ErrorClass::Operator,
+                       fmt::format("slot '{}' is lost (the source removed WAL it still needed, see "
+                                   "max_slot_wal_keep_size): drop it and take a new snapshot",
+                                   slot));
+  if (cp && info->confirmedFlush > cp->lsn)
+    throw PgmorphError(
+        ErrorClass::Operator,
+        fmt::format("slot '{}' has confirmed {} but the target's checkpoint is at {}: the changes "
+                    "in between were consumed without being applied here (was the slot dropped "
+                    "and re-created, or used by another consumer?). Changes were lost; take a new "
+                    "snapshot into an empty target.",
+                    slot, info->confirmedFlush.str(), cp->lsn.str()));
+  if (info->active)
+    throw PgmorphError(ErrorClass::Transient,
+                       fmt::format("slot '{}' is still in use by another connection (a previous "
+                                   "pgmorph that has not gone away yet?); waiting for it",
+                                   slot));
+  return cp ? cp->lsn : info->confirmedFlush;
+}
+
+}  // namespace
+
+FollowEnd Follower::run(const FollowOptions& options) {
+  PgConnection target(config_.target.conninfo, "target");
+  CheckpointStore store(config_.target.stateSchema, config_.pipeline);
+  store.ensureSchema(target);
+  std::optional<Checkpoint> cp = store.load(target);
+  Lsn start = resolveStart(config_, cp);
+  if (!cp) {
+    // Record the starting point at once, so that a slot dropped behind our back is detected
+    // even before the first transaction is applied.
+    target.exec("BEGIN");
+    store.save(target, start, config_.source.slot, 0);
+    target.exec("COMMIT");
+  }
+  Lsn checkpoint = cp ? cp->lsn : start;
+  if (options.untilLsn && checkpoint >= *options.untilLsn) {
+    stats_.checkpoint = checkpoint;
+    return FollowEnd::ReachedTarget;
+  }
+
+  Transformer transformer(config_);
+  TargetWriter writer(target, store, config_.source.slot);
+  TransactionApplier applier(config_, transformer, writer, checkpoint, stats_);
+  ReplicationStream stream(config_.source.conninfo, config_.source.slot);
+  stream.setFlushed(checkpoint);
+  stream.start(checkpoint, Wal2JsonDecoder::pluginOptions());
+  spdlog::info("streaming slot '{}' from {}{}", config_.source.slot, checkpoint.str(),
+               options.untilLsn ? fmt::format(" until {}", options.untilLsn->str()) : "");
+
+  PgConnection sourceSql(config_.source.conninfo, "source");
+  ProgressMeter progress(stats_);
+  Wal2JsonDecoder decoder;
+  Change change;
+
+  asio::io_context io;
+  asio::posix::stream_descriptor socket(io, ::dup(stream.socket()));
+  asio::steady_timer statusTimer(io), progressTimer(io), stopTimer(io);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  FollowEnd end = FollowEnd::Stopped;
+  bool finished = false;
+
+  auto finish = [&](FollowEnd how) {
+    if (finished) return;
+    finished = true;
+    end = how;
+    io.stop();
+  };
+  auto reportFlushed = [&] {
+    // The source may discard WAL up to what we confirm: confirm only what the target committed.
+    stream.setFlushed(applier.checkpoint());
+  };
+  auto reached = [&] { return options.untilLsn && applier.checkpoint() >= *options.untilLsn; };
+  auto stopNow = [&] {
+    if (applier.inSourceTransaction()) {
+      // Half a source transaction cannot commit; the slot will send it again.
+      applier.abort();
+    } else {
+      applier.commitIfPossible();
+    }
+    reportFlushed();
+    finish(FollowEnd::Stopped);
+  };
+
+  std::function<void()> drain;
+  std::function<void()> waitReadable = [&] {
+    socket.async_wait(asio::posix::stream_descriptor::wait_read, [&](boost::system::error_code ec) {
+      if (!ec && !finished) drain();
+    });
+  };
+  drain = [&] {
+    auto deadline = std::chrono::steady_clock::now() + 50ms;
+    for (;;) {
+      if (stop_.requested()) return stopNow();
+      auto msg = stream.poll();
+      if (!msg) {
+        // Drained for now: commit what whole transactions we hold, then wait for more.
+        if (applier.commitIfPossible()) reportFlushed();
+        if (reached()) return finish(FollowEnd::ReachedTarget);
+        return waitReadable();
+      }
+      decoder.decode(msg->payload, msg->dataStart, change);
+      applier.onChange(change);
+      if (!applier.inSourceTransaction() && applier.batchFull()) {
+        applier.commitIfPossible();
+        reportFlushed();
+        if (reached()) return finish(FollowEnd::ReachedTarget);
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        // Let the timers and signals run between slices of a long backlog.
+        asio::post(io, [&] {
+          if (!finished) drain();
+        });
+        return;
+      }
+    }
+  };
+
+  std::function<void()> armStatus = [&] {
+    statusTimer.expires_after(std::chrono::milliseconds(config_.apply.statusIntervalMillis));
+    statusTimer.async_wait([&](boost::system::error_code ec) {
+      if (ec || finished) return;
+      if (applier.commitIfPossible()) reportFlushed();
+      // Idle source: everything received is applied and nothing is in flight, so the
+      // server's sent position can be recorded and then confirmed (keeps WAL from piling up).
+      if (!applier.inSourceTransaction() && !applier.hasPendingCommits() &&
+          stream.serverWalEnd() > applier.checkpoint()) {
+        applier.advanceIdle(stream.serverWalEnd());
+        reportFlushed();
+      }
+      if (reached()) return finish(FollowEnd::ReachedTarget);
+      // When waiting for a point, ask the server for a keepalive so an idle source still
+      // tells us how far it has sent.
+      stream.sendStatus(options.untilLsn.has_value());
+      armStatus();
+    });
+  };
+  std::function<void()> armProgress = [&] {
+    progressTimer.expires_after(options.progressInterval);
+    progressTimer.async_wait([&](boost::system::error_code ec) {
+      if (ec || finished) return;
+      Lsn current = Lsn::parse(sourceSql.exec("SELECT pg_current_wal_lsn()::text").value(0, 0));
+      progress.log(current);
+      armProgress();
+    });
+  };
+  std::function<void()> armStop = [&] {
+    stopTimer.expires_after(100ms);
+    stopTimer.async_wait([&](boost::system::error_code ec) {
+      if (ec || finished) return;
+      if (stop_.requested()) return stopNow();
+      armStop();
+    });
+  };
+  signals.async_wait([&](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    spdlog::info("received {}, finishing the current target transaction", strsignal(signo));
+    stop_.request();
+    if (!finished) stopNow();
+  });
+
+  asio::post(io, [&] { drain(); });
+  armStatus();
+  armProgress();
+  armStop();
+  try {
+    io.run();
+  } catch (...) {
+    socket.release();
+    applier.abort();
+    throw;
+  }
+  socket.release();
+  stream.sendStatus(false);
+  stream.stop();
+  Lsn current = Lsn::parse(sourceSql.exec("SELECT pg_current_wal_lsn()::text").value(0, 0));
+  progress.log(current);
+  return end;
+}
+
+}  // namespace pgmorph

@@ -1,0 +1,24 @@
+// ProgressMeter: turns ApplyStats into one log line per interval — what was applied, how
+// fast, where the checkpoint is, and how far behind the source it is (bytes of WAL and the
+// commit-to-apply delay of the last transaction).
+#pragma once
+
+#include <chrono>
+
+#include "cdc/pipeline/ApplyStats.h"
+
+namespace pgmorph {
+
+class ProgressMeter {
+ public:
+  explicit ProgressMeter(const ApplyStats& stats);
+  // `sourceCurrent` is the source's pg_current_wal_lsn().
+  void log(Lsn sourceCurrent);
+
+ private:
+  const ApplyStats& stats_;
+  std::chrono::steady_clock::time_point last_;
+  std::uint64_t lastChanges_ = 0;
+};
+
+}  // namespace pgmorph

@@ -1,0 +1,154 @@
+#include "cdc/pipeline/TransactionApplier.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <sys/time.h>
+
+#include "cdc/pg/PgError.h"
+
+namespace pgmorph {
+
+namespace {
+std::int64_t nowMicros() {
+  timeval tv;
+  ::gettimeofday(&tv, nullptr);
+  return static_cast<std::int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
+}
+}  // namespace
+
+TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer& transformer,
+                                       TargetWriter& writer, Lsn checkpoint, ApplyStats& stats)
+    : config_(config),
+      transformer_(transformer),
+      writer_(writer),
+      stats_(stats),
+      checkpoint_(checkpoint) {
+  stats_.checkpoint = checkpoint;
+}
+
+bool TransactionApplier::batchFull() const {
+  if (!targetOpen_) return false;
+  if (changesInTarget_ >= config_.apply.batchChanges) return true;
+  auto open = std::chrono::steady_clock::now() - targetOpenedAt_;
+  return open >= std::chrono::milliseconds(config_.apply.batchMillis);
+}
+
+void TransactionApplier::beginTargetIfNeeded() {
+  if (targetOpen_) return;
+  writer_.begin();
+  targetOpen_ = true;
+  changesInTarget_ = 0;
+  targetOpenedAt_ = std::chrono::steady_clock::now();
+}
+
+void TransactionApplier::applyBuffered() {
+  if (batch_.empty()) return;
+  beginTargetIfNeeded();
+  writer_.apply(batch_.writes());
+  stats_.writes += batch_.size();
+  batch_.clear();
+}
+
+void TransactionApplier::onChange(const Change& change) {
+  switch (change.kind) {
+    case ChangeKind::Begin: {
+      inSource_ = true;
+      current_ = TransactionInfo{change.xid, change.lsn, change.nextLsn, change.commitTimeMicros};
+      // Why both forms: the commit's end LSN is the checkpoint unit; when a server does not
+      // send it on B, the commit record's own LSN is below the end of that same record, so
+      // "commit lsn < checkpoint" says the same thing.
+      skipping_ =
+          !change.nextLsn.isZero() ? change.nextLsn <= checkpoint_ : change.lsn < checkpoint_;
+      return;
+    }
+    case ChangeKind::Commit: {
+      inSource_ = false;
+      if (skipping_) {
+        ++stats_.transactionsSkipped;
+        skipping_ = false;
+        return;
+      }
+      Lsn end = !change.nextLsn.isZero() ? change.nextLsn : current_.endLsn;
+      if (end.isZero()) end = change.lsn;
+      applyBuffered();
+      // A transaction whose changes were all filtered still moves the checkpoint: it joins the
+      // open target transaction (or opens one that will carry only the checkpoint).
+      beginTargetIfNeeded();
+      ++pendingCommits_;
+      pendingEnd_ = end;
+      pendingCommitTime_ =
+          change.commitTimeMicros != 0 ? change.commitTimeMicros : current_.commitTimeMicros;
+      return;
+    }
+    case ChangeKind::Message:
+      return;  // logical messages carry nothing to apply
+    default:
+      break;
+  }
+  if (skipping_) return;
+  std::size_t before = batch_.size();
+  TransformOutcome outcome = transformer_.transform(change, batch_);
+  switch (outcome.status) {
+    case TransformOutcome::Status::Unmapped:
+      ++stats_.changesUnmapped;
+      return;
+    case TransformOutcome::Status::Failed:
+      failTransform(change, outcome);
+    case TransformOutcome::Status::Written:
+      break;
+  }
+  ++stats_.changesApplied;
+  changesInTarget_ += 1;
+  (void)before;
+  // Bounded memory: a long source transaction is written in chunks into the open target
+  // transaction; only its commit decides whether the target transaction may commit.
+  if (batch_.size() >= config_.apply.batchChanges) applyBuffered();
+}
+
+bool TransactionApplier::commitIfPossible() {
+  if (inSource_ || !targetOpen_ || pendingCommits_ == 0) return false;
+  applyBuffered();
+  writer_.commit(pendingEnd_, pendingCommits_);
+  targetOpen_ = false;
+  checkpoint_ = pendingEnd_;
+  stats_.checkpoint = checkpoint_;
+  stats_.transactionsApplied += static_cast<std::uint64_t>(pendingCommits_);
+  ++stats_.targetCommits;
+  if (pendingCommitTime_ != 0)
+    stats_.lastApplyDelaySeconds = static_cast<double>(nowMicros() - pendingCommitTime_) / 1e6;
+  pendingCommits_ = 0;
+  changesInTarget_ = 0;
+  return true;
+}
+
+void TransactionApplier::advanceIdle(Lsn lsn) {
+  if (inSource_ || targetOpen_ || lsn <= checkpoint_) return;
+  writer_.begin();
+  writer_.commit(lsn, 0);
+  checkpoint_ = lsn;
+  stats_.checkpoint = lsn;
+  stats_.lastApplyDelaySeconds = 0;
+}
+
+void TransactionApplier::abort() {
+  writer_.rollback();
+  targetOpen_ = false;
+  inSource_ = false;
+  skipping_ = false;
+  pendingCommits_ = 0;
+  changesInTarget_ = 0;
+  batch_.clear();
+}
+
+void TransactionApplier::failTransform(const Change& change,
+                                       const TransformOutcome& outcome) const {
+  throw PgmorphError(
+      ErrorClass::Operator,
+      fmt::format("cannot transform {} of {}.{} at source LSN {} (xid {}): {}. Fix the source row "
+                  "or the mapping; nothing after the checkpoint {} was applied.",
+                  toString(change.kind), change.schema(), change.table(), change.lsn.str(),
+                  current_.xid, outcome.problem, checkpoint_.str()));
+}
+
+}  // namespace pgmorph

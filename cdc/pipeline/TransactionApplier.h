@@ -1,0 +1,75 @@
+// TransactionApplier: the glue of one follow run. Takes decoded Changes in stream order,
+// transforms them, and hands the writes to the sink, grouping whole source transactions
+// into target transactions.
+//
+// Owns: the open target transaction's bookkeeping (which source commits it carries, where
+// the checkpoint goes when it commits) and the write buffer. Memory stays bounded: writes are
+// applied in chunks of `apply.batchChanges` inside the open target transaction, whatever the
+// size of one source transaction (invariant 8).
+//
+// Exactly-once (invariant 1): a target transaction only ever commits at a source commit
+// boundary, and the checkpoint row moves in it to the last carried commit's end LSN. A source
+// transaction whose commit end is at or below the checkpoint is skipped whole.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "cdc/model/Change.h"
+#include "cdc/pipeline/ApplyStats.h"
+#include "sink/TargetWriter.h"
+#include "transform/Transformer.h"
+
+namespace pgmorph {
+
+class TransactionApplier {
+ public:
+  TransactionApplier(const PipelineConfig& config, Transformer& transformer, TargetWriter& writer,
+                     Lsn checkpoint, ApplyStats& stats);
+
+  // Feeds one decoded message (B, I/U/D/T, C or M) in stream order.
+  void onChange(const Change& change);
+
+  // Inside a source transaction (B seen, C not yet): the target transaction cannot commit.
+  bool inSourceTransaction() const { return inSource_; }
+  // Source commits have been applied but not yet committed on the target.
+  bool hasPendingCommits() const { return pendingCommits_ > 0; }
+  // True when the batch limits say the open target transaction should commit now.
+  bool batchFull() const;
+  // Commits the open target transaction with the checkpoint, if there is anything to commit
+  // and no source transaction is half-way. Returns true when it committed.
+  bool commitIfPossible();
+  // Moves the checkpoint to `lsn` in a transaction of its own, when the stream is idle
+  // (nothing in flight, everything received applied). Keeps the slot from retaining WAL on an
+  // idle source without ever confirming past what the target has recorded.
+  void advanceIdle(Lsn lsn);
+  // Rolls back whatever the open target transaction holds; the stream will send it again.
+  void abort();
+
+  Lsn checkpoint() const { return checkpoint_; }
+
+ private:
+  void beginTargetIfNeeded();
+  void applyBuffered();
+  [[noreturn]] void failTransform(const Change& change, const TransformOutcome& outcome) const;
+
+  const PipelineConfig& config_;
+  Transformer& transformer_;
+  TargetWriter& writer_;
+  ApplyStats& stats_;
+  WriteBatch batch_;
+
+  Lsn checkpoint_;  // committed on the target
+  bool inSource_ = false;
+  bool skipping_ = false;  // current source transaction is at or below the checkpoint
+  TransactionInfo current_;
+  bool targetOpen_ = false;
+  std::int64_t pendingCommits_ = 0;
+  Lsn pendingEnd_;  // end LSN of the last source commit carried by the open target txn
+  std::int64_t pendingCommitTime_ = 0;
+  std::size_t changesInTarget_ = 0;
+  std::chrono::steady_clock::time_point targetOpenedAt_;
+};
+
+}  // namespace pgmorph
