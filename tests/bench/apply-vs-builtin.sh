@@ -21,19 +21,24 @@
 # transaction (the subscriber's replication origin, pgmorph's checkpoint row: the moment each
 # stopped moving), which leaves out the delay of reporting progress back to the source.
 #
+# With --profile, the target loads pg_stat_statements and the block ends with the statements that
+# took pgmorph's target the most time (the built-in apply worker runs no SQL statements).
+#
 # Usage: tests/bench/apply-vs-builtin.sh [--changes N (200000)] [--scale N (10)] [--clients N (2)]
+#                                        [--profile]
 # Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory on failure.
 set -Eeuo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-changes=200000 scale=10 clients=2
+changes=200000 scale=10 clients=2 profile=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --changes) changes=$2; shift 2 ;;
     --scale) scale=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
+    --profile) profile=1; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -50,7 +55,10 @@ bench_cluster source 1 "${BENCH_PG_SETTINGS[@]}" "max_wal_senders = 20" "max_rep
 src_port=$PORT
 bench_cluster replica 0 "${BENCH_PG_SETTINGS[@]}"
 rep_port=$PORT
-bench_cluster target 0 "${BENCH_PG_SETTINGS[@]}"
+profile_settings=()
+[[ $profile -eq 1 ]] && profile_settings=("shared_preload_libraries = 'pg_stat_statements'"
+  "pg_stat_statements.track = all")
+bench_cluster target 0 "${BENCH_PG_SETTINGS[@]}" "${profile_settings[@]}"
 tgt_port=$PORT
 
 src=$(conninfo "$src_port" legacy)
@@ -136,6 +144,15 @@ wal_mb=$(psql_value "$src" "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), c
 note "backlog: $(fmt_int "$made") row changes, $wal_mb MB of WAL, up to $lsn"
 psql_run "$src" -c 'CHECKPOINT' >/dev/null
 
+# Transactions committed in the target database: how many target transactions pgmorph made.
+target_commits() {
+  psql_value "$tgt" "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+}
+# Source transactions pgmorph has applied so far (its checkpoint row counts them).
+applied_txs() {
+  psql_value "$tgt" "SELECT applied_transactions FROM pgmorph.checkpoint WHERE pipeline = 'bench'"
+}
+
 # --- 3. catch-up, one consumer at a time ------------------------------------------------------
 install_watch "$rep"
 install_watch "$tgt"
@@ -145,10 +162,12 @@ note "built-in apply, load $builtin_load"
 start_watch "$rep" "SELECT max(remote_lsn)::text FROM pg_replication_origin_status" \
   "$BENCH_WORK/builtin-applied"
 watch_pid=$WATCH_PID
+cpu_src0=$(cluster_cpu source) cpu_rep0=$(cluster_cpu replica)
 t0=$(now)
 psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub ENABLE' >/dev/null
 wait_slot_confirmed "$src" bench_sub "$lsn" 3600
 t1=$(now)
+builtin_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), replica $(calc "$(cluster_cpu replica) - $cpu_rep0")"
 wait "$watch_pid" || die "could not tell when the built-in subscriber applied its last transaction"
 builtin_s=$(calc "$t1 - $t0" %.3f)
 builtin_applied_s=$(calc "$(cat "$BENCH_WORK/builtin-applied") - $t0" %.3f)
@@ -160,9 +179,16 @@ note "pgmorph follow --until-lsn $lsn, load $pgmorph_load"
 start_watch "$tgt" "SELECT applied_transactions::text FROM pgmorph.checkpoint WHERE pipeline = 'bench'" \
   "$BENCH_WORK/pgmorph-applied"
 watch_pid=$WATCH_PID
+cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
+commits0=$(target_commits) applied0=$(applied_txs)
+if [[ $profile -eq 1 ]]; then
+  psql_run "$tgt" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+    -c 'SELECT pg_stat_statements_reset()' >/dev/null
+fi
 t0=$(now)
 run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" follow -c "$cfg" --until-lsn "$lsn"
 t1=$(now)
+pgmorph_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), target $(calc "$(cluster_cpu target) - $cpu_tgt0"), pgmorph $RUN_CPU_S"
 if [[ $RUN_RC -ne 0 ]]; then
   tail -n 30 "$BENCH_WORK/pgmorph.log" >&2
   die "pgmorph follow --until-lsn $lsn exited with $RUN_RC (log above)"
@@ -171,6 +197,8 @@ wait "$watch_pid" || die "could not tell when pgmorph applied its last transacti
 pgmorph_s=$(calc "$t1 - $t0" %.3f)
 pgmorph_applied_s=$(calc "$(cat "$BENCH_WORK/pgmorph-applied") - $t0" %.3f)
 rss=$PEAK_RSS_MB
+sleep 1  # a backend's counters reach pg_stat_database when it exits (pgmorph has)
+commits=$(($(target_commits) - commits0)) applied=$(($(applied_txs) - applied0))
 note "pgmorph: exited after $pgmorph_s s, last commit after $pgmorph_applied_s s"
 
 check_counts "$src" "$rep" "$tgt"
@@ -190,5 +218,17 @@ built-in apply (until confirmed_flush_lsn >= L):  $builtin_s s  $(fmt_int "$buil
 pgmorph follow --until-lsn L (transformed):      $pgmorph_s s  $(fmt_int "$pgmorph_rate") changes/s   (load $pgmorph_load)
 ratio pgmorph / built-in:  $ratio   (goal >= 2.0: $(verdict "$ratio" '>=' 2.0))
   by last commit on each target: built-in $builtin_applied_s s ($(fmt_int "$builtin_applied_rate")/s), pgmorph $pgmorph_applied_s s ($(fmt_int "$pgmorph_applied_rate")/s), ratio $applied_ratio
-pgmorph peak RSS: $rss MB
+pgmorph peak RSS: $rss MB; $(fmt_int "$applied") source transactions applied in $(fmt_int "$commits") target transactions
+CPU seconds used: built-in: $builtin_cpu | pgmorph: $pgmorph_cpu
 EOF
+if [[ $profile -eq 1 ]]; then
+  echo "pgmorph's target, top statements by total execution time (pg_stat_statements):"
+  "$PGBIN/psql" -X -q -d "$tgt" -P pager=off -c "
+    SELECT calls, round(total_exec_time)::bigint AS total_ms,
+           round((1000 * total_exec_time / greatest(calls, 1))::numeric, 1) AS mean_us, rows,
+           left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+      FROM pg_stat_statements
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND query !~ 'bench_watch|pg_sleep|pg_stat_statements'
+     ORDER BY total_exec_time DESC LIMIT 12"
+fi

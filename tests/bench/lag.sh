@@ -95,7 +95,7 @@ fi
 grep -q 'number of failed transactions: 0 ' "$BENCH_WORK/pgbench.out" ||
   { cat "$BENCH_WORK/pgbench.out" >&2; die "the workload had failed transactions"; }
 load_end=$(load_now)
-achieved=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$BENCH_WORK/pgbench.out" | head -n 1)
+achieved=$(calc "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$BENCH_WORK/pgbench.out" | head -n 1)" %.1f)
 processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$BENCH_WORK/pgbench.out")
 schedule_lag=$(sed -n 's/^rate limit schedule lag: \(.*\)$/\1/p' "$BENCH_WORK/pgbench.out")
 

@@ -216,7 +216,8 @@ load_dispatch_data() {
 }
 
 # run_measured LOG CMD...: runs CMD (stdout and stderr to LOG) and waits for it; sets RUN_RC, its
-# exit status, and PEAK_RSS_MB, its peak resident set. The peak is the kernel's high-water mark
+# exit status, RUN_CPU_S, the CPU time (user + system) it used, and PEAK_RSS_MB, its peak resident
+# set. CPU time well below the wall time means the process spent its time waiting (on a database). The peak is the kernel's high-water mark
 # (VmHWM in /proc/PID/status), read every 100 ms by a sampler beside it, so growth in the last
 # 100 ms of its life could be missed; /usr/bin/time would need a package the project does not
 # install. The main shell waits on the process itself, so the caller's clock stops at its exit.
@@ -224,6 +225,9 @@ run_measured() {
   local log=$1 pid sampler hwm_file
   shift
   hwm_file=$(mktemp "$BENCH_WORK/hwm-XXXXXX")
+  local cpu_before
+  children_cpu >"$BENCH_WORK/cpu-before"
+  cpu_before=$(<"$BENCH_WORK/cpu-before")
   "$@" >"$log" 2>&1 &
   pid=$!
   bench_track_pid "$pid"
@@ -248,10 +252,39 @@ run_measured() {
   wait "$pid"
   RUN_RC=$?
   set -e
+  # Read before waiting for the sampler, whose own children (sleep) would be added too.
+  children_cpu >"$BENCH_WORK/cpu-after"
+  RUN_CPU_S=$(calc "$(<"$BENCH_WORK/cpu-after") - $cpu_before")
   wait "$sampler" 2>/dev/null || true
   local kb
   kb=$(cat "$hwm_file" 2>/dev/null || true)
   PEAK_RSS_MB=$(calc "${kb:-0} / 1024" %.1f)
+}
+
+# cluster_cpu NAME: CPU seconds (user + system) used so far by the cluster NAME: its postmaster
+# with every child it has reaped (cutime/cstime), plus its live children. Taken before and after
+# a measurement, it says which server did the work (decoding on the source, applying on the
+# target) and, beside the consumer's own CPU time, where the wall time went.
+cluster_cpu() {
+  local pm
+  pm=$(head -n 1 "$BENCH_WORK/$1/data/postmaster.pid")
+  # /proc/PID/stat: fields 14-17 are utime, stime, cutime, cstime in clock ticks; comm (field 2)
+  # is "(postgres)", without spaces.
+  { cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
+    awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
+      { n += $14 + $15; if ($1 == pm) n += $16 + $17 }
+      END { printf "%.2f", n / hz }'
+}
+
+# CPU seconds (user + system) of every child this shell has waited for so far (bash `times`,
+# written to a file: in a pipe or $(...) it would run in a fresh subshell that has no children).
+children_cpu() {
+  times >"$BENCH_WORK/times"
+  awk 'NR == 2 {
+    n = 0
+    for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); n += p[1] * 60 + p[2] }
+    printf "%.3f", n
+  }' "$BENCH_WORK/times"
 }
 
 # wait_slot_confirmed CONNINFO SLOT LSN TIMEOUT_S: returns once the slot's confirmed_flush_lsn

@@ -66,6 +66,7 @@ psql_run "$src" -c "CREATE PUBLICATION bench_pub FOR TABLE $tables" >/dev/null
 sync_workers=$(psql_value "$rep" "SHOW max_sync_workers_per_subscription")
 builtin_load=$(load_now)
 note "built-in initial copy (max_sync_workers_per_subscription = $sync_workers), load $builtin_load"
+cpu_src0=$(cluster_cpu source) cpu_rep0=$(cluster_cpu replica)
 t0=$(now)
 PGOPTIONS="-c client_min_messages=warning" psql_run "$rep" -v conn="$(conninfo "$src_port" legacy)" >/dev/null <<'SQL'
 CREATE SUBSCRIPTION bench_sub CONNECTION :'conn' PUBLICATION bench_pub WITH (copy_data = true);
@@ -74,6 +75,7 @@ wait_for 7200 "the built-in subscription's table copy" "$rep" \
   "SELECT count(*) = ${#DISPATCH_TABLES[@]} AND bool_and(srsubstate IN ('r', 's')) FROM pg_subscription_rel"
 t1=$(now)
 builtin_s=$(calc "$t1 - $t0" %.3f)
+builtin_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), replica $(calc "$(cluster_cpu replica) - $cpu_rep0")"
 # Its apply worker would compete with pgmorph for the CPU: stop it before the next measurement.
 psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub DISABLE' >/dev/null
 check_counts "$src" "$rep" ""
@@ -84,6 +86,7 @@ cfg=$BENCH_WORK/pipeline.yaml
 write_config "$src" "$tgt" "$cfg"
 pgmorph_load=$(load_now)
 note "pgmorph snapshot --jobs $jobs, load $pgmorph_load (log: $BENCH_WORK/pgmorph.log)"
+cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
 t0=$(now)
 run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" snapshot -c "$cfg" --jobs "$jobs"
 t1=$(now)
@@ -92,6 +95,7 @@ if [[ $RUN_RC -ne 0 ]]; then
   die "pgmorph snapshot exited with $RUN_RC (log above)"
 fi
 pgmorph_s=$(calc "$t1 - $t0" %.3f)
+pgmorph_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), target $(calc "$(cluster_cpu target) - $cpu_tgt0"), pgmorph $RUN_CPU_S"
 rss=$PEAK_RSS_MB
 check_counts "$src" "" "$tgt"
 note "pgmorph: $pgmorph_s s"
@@ -108,4 +112,5 @@ built-in copy_data (sync workers $sync_workers):  $builtin_s s  $(fmt_int "$buil
 pgmorph snapshot --jobs $jobs (transformed):   $pgmorph_s s  $(fmt_int "$pgmorph_rate") rows/s   (load $pgmorph_load)
 ratio pgmorph / built-in:  $ratio   (goal >= 1.0: $(verdict "$ratio" '>=' 1.0))
 pgmorph peak RSS:          $rss MB   (goal < 256 MB: $(verdict "$rss" '<' 256))
+CPU seconds used: built-in: $builtin_cpu | pgmorph: $pgmorph_cpu
 EOF
