@@ -57,7 +57,8 @@ TargetWriter::TargetWriter(PgConnection& target, const CheckpointStore& checkpoi
       checkpoints_(checkpoints),
       slot_(std::move(slot)),
       session_(target.get()),
-      cache_(target) {}
+      cache_(target),
+      bulk_(target) {}
 
 void TargetWriter::requireOpen(const char* what) const {
   if (!open_)
@@ -70,6 +71,7 @@ void TargetWriter::begin() {
   if (conn_.get() != session_) {
     // A new session behind the same PgConnection has none of our prepared statements.
     cache_.clear();
+    bulk_.clear();
     session_ = conn_.get();
   }
   auto status = PQtransactionStatus(conn_.get());
@@ -79,6 +81,7 @@ void TargetWriter::begin() {
         "writer did not open");
   conn_.exec("BEGIN ISOLATION LEVEL READ COMMITTED");
   open_ = true;
+  savepoint_ = false;
   pendingRows_ = 0;
 }
 
@@ -139,35 +142,41 @@ std::optional<std::string> TargetWriter::bindParams(const TargetWrite& w) {
 }
 
 void TargetWriter::sendBatch(std::span<const TargetWrite> writes, std::optional<Failure>& local) {
-  PGconn* pg = conn_.get();
   for (std::size_t i = 0; i < writes.size(); ++i) {
-    const TargetWrite& w = writes[i];
-    if (!w.plan) throw std::invalid_argument(fmt::format("write {} of the batch has no plan", i));
-    PreparedStatement& st = cache_.lookup(w);
-    if (auto column = bindParams(w)) {
-      // Stop sending here: what was sent still runs, so an earlier refusal wins.
-      Failure f;
-      f.index = i;
-      f.refused = refusal(w, i);
-      f.refused->sqlstate = "22021";
-      f.refused->column = *column;
-      f.refused->message = fmt::format(
-          "the value of column {} contains a NUL byte, which PostgreSQL text cannot hold", *column);
-      local = std::move(f);
-      return;
-    }
-    if (!st.prepared && !st.queued) {
-      spdlog::debug("target: preparing {} for {}: {}", st.name, targetName(*w.plan), st.sql);
-      if (PQsendPrepare(pg, st.name.c_str(), st.sql.c_str(), 0, nullptr) != 1)
-        conn_.throwConnectionError(fmt::format("queueing the statement for {}", describeWrite(w)));
-      st.queued = true;
-      sent_.push_back({true, i, &st});
-    }
-    if (PQsendQueryPrepared(pg, st.name.c_str(), params_.count(), params_.values(), nullptr,
-                            nullptr, 0) != 1)
-      conn_.throwConnectionError(fmt::format("queueing the {}", describeWrite(w)));
-    sent_.push_back({false, i, &st});
+    if (!writes[i].plan)
+      throw std::invalid_argument(fmt::format("write {} of the batch has no plan", i));
+    if (!queueWrite(writes[i], i, local)) return;
   }
+}
+
+bool TargetWriter::queueWrite(const TargetWrite& w, std::size_t index,
+                              std::optional<Failure>& local) {
+  PGconn* pg = conn_.get();
+  PreparedStatement& st = cache_.lookup(w);
+  if (auto column = bindParams(w)) {
+    // Stop sending here: what was sent still runs, so an earlier refusal wins.
+    Failure f;
+    f.index = index;
+    f.refused = refusal(w, index);
+    f.refused->sqlstate = "22021";
+    f.refused->column = *column;
+    f.refused->message = fmt::format(
+        "the value of column {} contains a NUL byte, which PostgreSQL text cannot hold", *column);
+    local = std::move(f);
+    return false;
+  }
+  if (!st.prepared && !st.queued) {
+    spdlog::debug("target: preparing {} for {}: {}", st.name, targetName(*w.plan), st.sql);
+    if (PQsendPrepare(pg, st.name.c_str(), st.sql.c_str(), 0, nullptr) != 1)
+      conn_.throwConnectionError(fmt::format("queueing the statement for {}", describeWrite(w)));
+    st.queued = true;
+    sent_.push_back({Sent::Kind::Prepare, index, &st});
+  }
+  if (PQsendQueryPrepared(pg, st.name.c_str(), params_.count(), params_.values(), nullptr, nullptr,
+                          0) != 1)
+    conn_.throwConnectionError(fmt::format("queueing the {}", describeWrite(w)));
+  sent_.push_back({Sent::Kind::Row, index, &st});
+  return true;
 }
 
 RefusedRow TargetWriter::refusal(const TargetWrite& w, std::size_t index) const {
@@ -203,8 +212,8 @@ TargetWriter::Failure TargetWriter::failureFrom(const TargetWrite& w, std::size_
   return f;
 }
 
-void TargetWriter::readResults(std::span<const TargetWrite> writes,
-                               std::optional<Failure>& failure) {
+void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& failure,
+                               std::uint64_t& rows) {
   PGconn* pg = conn_.get();
   for (const Sent& cmd : sent_) {
     PgResult res(PQgetResult(pg));
@@ -214,8 +223,51 @@ void TargetWriter::readResults(std::span<const TargetWrite> writes,
     ExecStatusType status = res.status();
     // After the first error the server skips everything up to the sync.
     if (status == PGRES_PIPELINE_ABORTED) continue;
-    const TargetWrite& w = writes[cmd.index];
-    if (cmd.prepare) {
+    bool ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+    if (cmd.kind == Sent::Kind::Utility) {
+      if (!ok && !failure) {
+        Failure f;
+        f.index = cmd.index;
+        f.sqlstate = std::string(res.sqlstate());
+        f.message =
+            fmt::format("target database: {} failed: {}", utilities_[cmd.index], describe(res));
+        failure = std::move(f);
+      }
+      continue;
+    }
+    if (cmd.kind == Sent::Kind::Run) {
+      std::uint64_t affected = 0;
+      if (ok) {
+        std::string_view tuples = PQcmdTuples(res.get());
+        std::from_chars(tuples.data(), tuples.data() + tuples.size(), affected);
+        rows += affected;
+      } else if (refusesRow(res.sqlstate())) {
+        spdlog::debug(
+            "target: a multi-row statement of {} rows was refused ({}); sending them "
+            "one by one to find the refused one",
+            cmd.rows, describe(res));
+      } else {
+        // Not a row's fault: the rows go one by one and may well land, but say so, since
+        // every batch of this shape will pay for it.
+        const TargetWrite& w = writeAt(cmd.index);
+        spdlog::warn(
+            "target: a multi-row {} of {} rows into {} failed ({}); writing them one by one",
+            toString(w.op), cmd.rows, targetName(*w.plan), describe(res));
+      }
+      // A set-columns run that touched fewer rows than it names misses a row: which one,
+      // only the one-row statements can say.
+      bool missing = ok && writeAt(cmd.index).op == WriteOp::SetColumns && affected < cmd.rows;
+      if ((!ok || missing) && !failure) {
+        Failure f;
+        f.index = cmd.index;
+        f.run = true;
+        f.end = cmd.end;
+        failure = std::move(f);
+      }
+      continue;
+    }
+    const TargetWrite& w = writeAt(cmd.index);
+    if (cmd.kind == Sent::Kind::Prepare) {
       if (status == PGRES_COMMAND_OK) {
         cmd.statement->prepared = true;
       } else if (!failure) {
@@ -232,7 +284,7 @@ void TargetWriter::readResults(std::span<const TargetWrite> writes,
       }
       continue;
     }
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+    if (ok) {
       std::string_view tuples = PQcmdTuples(res.get());
       std::uint64_t affected = 0;
       std::from_chars(tuples.data(), tuples.data() + tuples.size(), affected);
@@ -247,7 +299,7 @@ void TargetWriter::readResults(std::span<const TargetWrite> writes,
         failure = std::move(f);
       }
       // A SetColumns with nothing to write only checked that its row exists.
-      if (!(w.op == WriteOp::SetColumns && status == PGRES_TUPLES_OK)) pendingRows_ += affected;
+      if (!(w.op == WriteOp::SetColumns && status == PGRES_TUPLES_OK)) rows += affected;
       continue;
     }
     if (!failure) failure = failureFrom(w, cmd.index, res);
@@ -257,23 +309,25 @@ void TargetWriter::readResults(std::span<const TargetWrite> writes,
     conn_.throwConnectionError("reading the end of a pipelined batch");
 }
 
+void TargetWriter::unqueue() noexcept {
+  // Statements whose Parse was queued but skipped (the pipeline aborted first) do not exist
+  // on the server: they must be queued again next time.
+  for (const Sent& s : sent_)
+    if (s.kind == Sent::Kind::Prepare) s.statement->queued = false;
+}
+
 void TargetWriter::apply(std::span<const TargetWrite> writes) {
   requireOpen("apply");
   if (writes.empty()) return;
   sent_.clear();
   std::optional<Failure> failure;
-  // Statements whose Parse was queued but skipped (the pipeline aborted first) do not exist
-  // on the server: they must be queued again next time.
-  auto unqueue = [this] {
-    for (const Sent& s : sent_)
-      if (s.prepare) s.statement->queued = false;
-  };
+  auto writeAt = [&writes](std::size_t i) -> const TargetWrite& { return writes[i]; };
   try {
     PipelineScope pipeline(conn_);
     std::optional<Failure> local;
     sendBatch(writes, local);
     pipeline.sync();
-    readResults(writes, failure);
+    readResults(writeAt, failure, pendingRows_);
     pipeline.exit();
     // A local refusal stops the sending, so any failure the server reported came first.
     if (!failure) failure = std::move(local);
@@ -290,6 +344,169 @@ void TargetWriter::apply(std::span<const TargetWrite> writes) {
   if (!failure->refused) throw PgError(failure->message, failure->sqlstate);
   explainForeignKey(writes[failure->index], *failure);
   throw RefusedRowError(std::move(*failure->refused));
+}
+
+namespace {
+constexpr const char* kSavepoint = "pgmorph_batch";
+
+// "schema"."constraint", ... for SET CONSTRAINTS; the schema is the child table's.
+std::string constraintList(const PgConnection& conn, const OrderedSegment& segment) {
+  std::string out;
+  for (const ForeignKey* fk : segment.deferred) {
+    if (!out.empty()) out += ", ";
+    auto dot = fk->child.find('.');
+    if (dot != std::string::npos) out += conn.quoteIdent(fk->child.substr(0, dot)) + ".";
+    out += conn.quoteIdent(fk->name);
+  }
+  return out;
+}
+}  // namespace
+
+void TargetWriter::queueUtility(std::string sql) {
+  if (PQsendQueryParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
+    conn_.throwConnectionError(fmt::format("queueing {}", sql));
+  utilities_.push_back(std::move(sql));
+  sent_.push_back({Sent::Kind::Utility, utilities_.size() - 1});
+}
+
+void TargetWriter::queueSegment(const OrderedBatch& batch, const OrderedSegment& segment,
+                                std::optional<Failure>& local) {
+  auto writeAt = [&batch](std::size_t i) -> const TargetWrite& { return *batch.writes[i].write; };
+  for (std::size_t i = segment.begin; i < segment.end;) {
+    if (skip_[i]) {
+      ++i;
+      continue;
+    }
+    const TargetWrite& first = writeAt(i);
+    if (oneByOne_[i] || !bulk_.bulkable(first)) {
+      if (!queueWrite(first, i, local)) return;
+      ++i;
+      continue;
+    }
+    // The longest run from i of one shape, with no row twice (one statement cannot write a
+    // row twice); writes already skipped do not break it.
+    run_.clear();
+    runRows_.clear();
+    std::size_t end = i;
+    for (; end < segment.end; ++end) {
+      if (skip_[end]) continue;
+      const TargetWrite& w = writeAt(end);
+      if (oneByOne_[end] || !BulkStatements::sameShape(first, w)) break;
+      if (w.op != WriteOp::Release && !runRows_.insert(w.row).second) break;
+      run_.push_back(&w);
+    }
+    bool bulk = run_.size() >= BulkStatements::kMinRun && bulk_.send(run_);
+    if (bulk) {
+      sent_.push_back({Sent::Kind::Run, i, nullptr, end, run_.size()});
+    } else {
+      // Short, or a value the array cannot carry: one by one (which names a NUL byte's row).
+      for (std::size_t k = i; k < end; ++k)
+        if (!skip_[k] && !queueWrite(writeAt(k), k, local)) return;
+    }
+    i = end;
+  }
+}
+
+void TargetWriter::rollbackToSavepoint() {
+  // The savepoint stays: the next pass releases it and sets a new one.
+  conn_.exec(fmt::format("ROLLBACK TO SAVEPOINT {}", kSavepoint));
+}
+
+void TargetWriter::applyOrdered(const OrderedBatch& batch, const RefusalHandler& onRefused) {
+  requireOpen("applyOrdered");
+  if (batch.writes.empty()) return;
+  const std::size_t n = batch.writes.size();
+  auto writeAt = [&batch](std::size_t i) -> const TargetWrite& { return *batch.writes[i].write; };
+  try {
+    // Outside the pipeline: the first batch of a plan reads its column types.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!batch.writes[i].write || !batch.writes[i].write->plan)
+        throw std::invalid_argument(fmt::format("write {} of the ordered batch has no plan", i));
+      bulk_.loadTypes(*batch.writes[i].write->plan);
+    }
+  } catch (...) {
+    rollbackQuietly();
+    throw;
+  }
+  skip_.assign(n, 0);
+  oneByOne_.assign(n, 0);
+  // Each pass sends the whole batch in one pipeline. A pass that fails is rolled back to the
+  // savepoint and tells the next what to do differently: send a failed run row by row, or
+  // leave out a write the handler skipped. Every pass changes one of those, so this ends.
+  for (;;) {
+    sent_.clear();
+    utilities_.clear();
+    std::optional<Failure> failure;
+    std::uint64_t rows = 0;
+    try {
+      PipelineScope pipeline(conn_);
+      std::optional<Failure> local;
+      // The savepoint of the previous batch (or pass) is released only now, in the same round
+      // trip: a set-columns run that misses a row is only seen after its pass has run, and
+      // must still be able to roll back to it. COMMIT releases the last one.
+      if (savepoint_) queueUtility(fmt::format("RELEASE SAVEPOINT {}", kSavepoint));
+      queueUtility(fmt::format("SAVEPOINT {}", kSavepoint));
+      for (const OrderedSegment& segment : batch.segments) {
+        std::string deferred = constraintList(conn_, segment);
+        if (!deferred.empty()) queueUtility(fmt::format("SET CONSTRAINTS {} DEFERRED", deferred));
+        queueSegment(batch, segment, local);
+        if (local) break;
+        // Checked here, at the end of the segment, rather than at COMMIT.
+        if (!deferred.empty()) queueUtility(fmt::format("SET CONSTRAINTS {} IMMEDIATE", deferred));
+      }
+      pipeline.sync();
+      readResults(writeAt, failure, rows);
+      pipeline.exit();
+      if (!failure) failure = std::move(local);
+    } catch (...) {
+      unqueue();
+      rollbackQuietly();
+      throw;
+    }
+    unqueue();
+    if (!failure) {
+      savepoint_ = true;
+      pendingRows_ += rows;
+      for (const Sent& cmd : sent_) {
+        if (cmd.kind == Sent::Kind::Run) {
+          ++counters_.multiRowStatements;
+          counters_.multiRowWrites += cmd.rows;
+        } else if (cmd.kind == Sent::Kind::Row) {
+          ++counters_.oneRowWrites;
+        }
+      }
+      return;
+    }
+    ++counters_.retriedPasses;
+    if (!failure->run && !failure->refused) {
+      // Not a row's fault (the savepoint itself, a deferred check at a segment's end, a
+      // statement that cannot be prepared): nothing to isolate.
+      rollbackQuietly();
+      throw PgError(failure->message, failure->sqlstate);
+    }
+    // Every pass begins with its SAVEPOINT and a failure is a later command: it exists.
+    savepoint_ = true;
+    try {
+      rollbackToSavepoint();
+    } catch (...) {
+      rollbackQuietly();
+      throw;
+    }
+    if (failure->run) {
+      for (std::size_t k = failure->index; k < failure->end; ++k) oneByOne_[k] = 1;
+      continue;
+    }
+    const TargetWrite& w = writeAt(failure->index);
+    // The transaction is usable again after the rollback to the savepoint.
+    explainForeignKey(w, *failure);
+    failure->refused->writeIndex = batch.writes[failure->index].source;
+    if (onRefused && onRefused(*failure->refused, w) == RefusalAction::Skip) {
+      skip_[failure->index] = 1;
+      continue;
+    }
+    rollbackQuietly();
+    throw RefusedRowError(std::move(*failure->refused));
+  }
 }
 
 void TargetWriter::explainForeignKey(const TargetWrite& w, Failure& failure) {

@@ -14,21 +14,33 @@
 //    Call begin() again to go on. A refused write is a RefusedRowError (Operator) naming
 //    the source row; anything else is a PgError classified by its SQLSTATE (a lost
 //    connection is Transient).
+//  - applyOrdered() is the fast path for a batch ordered by BatchOrderer: runs of
+//    same-shaped writes go as one multi-row statement each (BulkStatements), the rest one
+//    prepared statement per write, all in one pipeline (one round trip) behind a savepoint.
+//    A multi-row statement cannot say which row the target refused: when one fails, the
+//    batch is rolled back to the savepoint and sent again with that run row by row, which
+//    names the refused write exactly; the RefusalHandler then decides (skip it and go on, or
+//    stop). Only a Stop (or any other error) rolls the whole transaction back.
 //  - One TargetWriter per connection session; the WritePlans of the writes must outlive it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "cdc/model/Lsn.h"
 #include "cdc/pg/PgConnection.h"
+#include "sink/BulkStatements.h"
 #include "sink/ParamBuffer.h"
+#include "sink/RefusalHandler.h"
 #include "sink/RefusedRowError.h"
 #include "sink/StatementCache.h"
 #include "state/CheckpointStore.h"
+#include "transform/BatchOrderer.h"
 #include "transform/TargetWrite.h"
 
 namespace pgmorph {
@@ -46,6 +58,14 @@ class TargetWriter {
   // Throws std::logic_error without an open transaction, std::invalid_argument for a write
   // that does not fit its plan (a transform bug; the transaction is rolled back too).
   void apply(std::span<const TargetWrite> writes);
+  // Applies a batch in the order BatchOrderer gave it, inside the open transaction, with
+  // multi-row statements where it can (see the contract above). Segments are applied one
+  // after another; a segment's deferred constraints are deferred while it is written and
+  // checked at its end (a failure there cannot be pinned on one write: it stops, as a
+  // PgError naming the constraint). A refused write goes to `onRefused` with
+  // RefusedRow::writeIndex = its OrderedWrite::source; Skip leaves it out and goes on. Throws
+  // like apply(), after rolling the whole transaction back.
+  void applyOrdered(const OrderedBatch& batch, const RefusalHandler& onRefused = {});
   // Moves the checkpoint to `endLsn` (adding `transactions` to the applied count) in the
   // open transaction, then COMMIT. When it returns, writes and checkpoint are committed.
   void commit(Lsn endLsn, std::int64_t transactions);
@@ -57,17 +77,34 @@ class TargetWriter {
   std::uint64_t rowsWritten() const { return rowsWritten_; }
   // Statements prepared so far (one per write shape); for tests and diagnostics.
   std::size_t preparedStatements() const { return cache_.size(); }
+  // How applyOrdered() sent what it applied (passes that were rolled back not counted).
+  struct OrderedCounters {
+    std::uint64_t multiRowStatements = 0;  // multi-row statements
+    std::uint64_t multiRowWrites = 0;      // writes they carried
+    std::uint64_t oneRowWrites = 0;        // writes sent one statement each
+    std::uint64_t retriedPasses = 0;       // passes rolled back to isolate a refused write
+  };
+  const OrderedCounters& orderedCounters() const { return counters_; }
 
  private:
-  // What one queued pipeline command was, so its result can be matched to its write.
+  // What one queued pipeline command was, so its result can be matched to its write(s).
   struct Sent {
-    bool prepare = false;
+    enum class Kind : std::uint8_t {
+      Prepare,  // Parse of `statement` for write `index`
+      Row,      // one write, `index`
+      Run,      // a multi-row statement for the writes [index, end) not skipped (`rows` of them)
+      Utility,  // SAVEPOINT, SET CONSTRAINTS, ...: utilities_[index]
+    } kind = Kind::Row;
     std::size_t index = 0;
     PreparedStatement* statement = nullptr;
+    std::size_t end = 0;
+    std::size_t rows = 0;
   };
   // The first failure of a batch, in write order.
   struct Failure {
     std::size_t index = 0;
+    bool run = false;  // a multi-row statement failed: send [index, end) row by row
+    std::size_t end = 0;
     std::optional<RefusedRow> refused;  // set: the row was refused
     std::string message;                // otherwise: a PgError with this message...
     std::string sqlstate;               // ...and code
@@ -78,8 +115,18 @@ class TargetWriter {
   // Fills params_ for `w` in the order SqlBuilder documents. Returns the name of a column
   // whose value holds a NUL byte, or nullopt when every value was bound.
   std::optional<std::string> bindParams(const TargetWrite& w);
+  using WriteAt = std::function<const TargetWrite&(std::size_t)>;
   void sendBatch(std::span<const TargetWrite> writes, std::optional<Failure>& local);
-  void readResults(std::span<const TargetWrite> writes, std::optional<Failure>& failure);
+  // Queues one write (its Parse first when its shape is new). False, with `local` set, when
+  // a value cannot be sent (NUL byte): the caller stops queueing there.
+  bool queueWrite(const TargetWrite& w, std::size_t index, std::optional<Failure>& local);
+  void queueUtility(std::string sql);
+  void queueSegment(const OrderedBatch& batch, const OrderedSegment& segment,
+                    std::optional<Failure>& local);
+  void readResults(const WriteAt& writeAt, std::optional<Failure>& failure, std::uint64_t& rows);
+  void unqueue() noexcept;
+  // Back to the savepoint of applyOrdered(); the transaction goes on. Throws on failure.
+  void rollbackToSavepoint();
   Failure failureFrom(const TargetWrite& w, std::size_t index, const PgResult& res) const;
   RefusedRow refusal(const TargetWrite& w, std::size_t index) const;
   void explainForeignKey(const TargetWrite& w, Failure& failure);
@@ -92,6 +139,14 @@ class TargetWriter {
   StatementCache cache_;
   ParamBuffer params_;
   std::vector<Sent> sent_;
+  std::vector<std::string> utilities_;  // text of the utility statements queued
+  BulkStatements bulk_;
+  std::vector<char> skip_;      // applyOrdered: writes refused and skipped
+  std::vector<char> oneByOne_;  // applyOrdered: writes to send one statement each
+  std::vector<const TargetWrite*> run_;
+  std::unordered_set<Uuid, UuidHash> runRows_;
+  OrderedCounters counters_;
+  bool savepoint_ = false;  // applyOrdered's savepoint is set in the open transaction
   bool open_ = false;
   std::uint64_t pendingRows_ = 0;
   std::uint64_t rowsWritten_ = 0;

@@ -1,0 +1,140 @@
+#include "sink/BulkSqlBuilder.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "sink/SqlBuilder.h"
+
+namespace pgmorph {
+
+namespace {
+// Aliases no mapping is likely to use as a column name, so that `v.c1` is never ambiguous.
+constexpr std::string_view kValues = "pgmorph_v";
+constexpr std::string_view kTarget = "pgmorph_t";
+}  // namespace
+
+BulkSqlBuilder::BulkSqlBuilder(const WritePlan& plan, PlanColumnTypes types,
+                               const QuoteIdent& quote)
+    : types_(std::move(types)) {
+  std::string name = fmt::format("{}.{}", plan.targetSchema, plan.targetTable);
+  if (plan.targetTable.empty() || plan.idColumn.empty())
+    throw std::invalid_argument(
+        fmt::format("write plan for target table '{}' has no table or id column", name));
+  if (types_.columns.size() != plan.columns.size() ||
+      types_.owners.size() != plan.ownerColumns.size() || types_.id.empty())
+    throw std::invalid_argument(
+        fmt::format("multi-row statements for {}: the column types do not match the plan's {} "
+                    "columns and {} owner columns",
+                    name, plan.columns.size(), plan.ownerColumns.size()));
+  if (SqlBuilder::isUpsertTarget(plan) &&
+      (plan.columns.empty() || plan.columns[0] != plan.idColumn))
+    throw std::invalid_argument(fmt::format(
+        "write plan for {} is an upsert plan whose first column is not its id column '{}'", name,
+        plan.idColumn));
+  table_ = quote(plan.targetSchema) + "." + quote(plan.targetTable);
+  id_ = quote(plan.idColumn);
+  for (const auto& c : plan.columns) columns_.push_back(quote(c));
+  for (const auto& c : plan.ownerColumns) owners_.push_back(quote(c));
+}
+
+void BulkSqlBuilder::checkArity(std::size_t values) const {
+  if (values != columns_.size())
+    throw std::invalid_argument(fmt::format("a write on {} carries {} values for {} columns",
+                                            table_, values, columns_.size()));
+}
+
+std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values) const {
+  checkArity(values.size());
+  std::string names = id_, casts = fmt::format("{}.c0::{} AS c0", kValues, types_.id);
+  std::string arrays = "$1::text[]", aliases = "c0", selected = "c0", updates, sets;
+  int n = 1;
+  bool absent = false;
+  for (std::size_t i = 1; i < columns_.size(); ++i) {
+    if (values[i].state == ValueState::Absent) {
+      absent = true;
+      continue;
+    }
+    ++n;
+    names += ", " + columns_[i];
+    casts += fmt::format(", {0}.c{1}::{2} AS c{1}", kValues, i, types_.columns[i]);
+    arrays += fmt::format(", ${}::text[]", n);
+    aliases += fmt::format(", c{}", i);
+    selected += fmt::format(", c{}", i);
+    if (!updates.empty()) {
+      updates += ", ";
+      sets += ", ";
+    }
+    updates += fmt::format("{0} = EXCLUDED.{0}", columns_[i]);
+    sets += fmt::format("{} = {}.c{}", columns_[i], kValues, i);
+  }
+  std::string rows =
+      fmt::format("SELECT {} FROM unnest({}) AS {}({})", casts, arrays, kValues, aliases);
+  if (!absent) {
+    std::string action = updates.empty() ? "DO NOTHING" : "DO UPDATE SET " + updates;
+    return fmt::format("INSERT INTO {} ({}) {} ON CONFLICT ({}) {}", table_, names, rows, id_,
+                       action);
+  }
+  // Some column absent (unchanged TOAST): as SqlBuilder::upsert, not ON CONFLICT (NOT NULL is
+  // checked on the proposed row before the conflict): update the rows that exist, insert the
+  // others without the absent columns.
+  if (sets.empty())
+    return fmt::format(
+        "WITH {0} AS ({1}) INSERT INTO {2} ({3}) SELECT c0 FROM {0} WHERE NOT EXISTS (SELECT "
+        "FROM {2} AS {4} WHERE {4}.{3} = {0}.c0)",
+        kValues, rows, table_, id_, kTarget);
+  return fmt::format(
+      "WITH {0} AS ({1}), pgmorph_updated AS (UPDATE {2} AS {3} SET {4} FROM {0} WHERE {3}.{5} = "
+      "{0}.c0 RETURNING {3}.{5} AS id) INSERT INTO {2} ({6}) SELECT {7} FROM {0} WHERE NOT EXISTS "
+      "(SELECT FROM pgmorph_updated AS u WHERE u.id = {0}.c0)",
+      kValues, rows, table_, kTarget, sets, id_, names, selected);
+}
+
+std::string BulkSqlBuilder::remove() const {
+  return fmt::format("DELETE FROM {} WHERE {} = ANY($1::{}[])", table_, id_, types_.id);
+}
+
+std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values) const {
+  checkArity(values.size());
+  std::string sets, arrays = "$1::text[]", aliases = "id";
+  int n = 1;
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    if (values[i].state == ValueState::Absent) continue;
+    ++n;
+    if (!sets.empty()) sets += ", ";
+    sets += fmt::format("{} = {}.c{}::{}", columns_[i], kValues, i, types_.columns[i]);
+    arrays += fmt::format(", ${}::text[]", n);
+    aliases += fmt::format(", c{}", i);
+  }
+  if (sets.empty())
+    throw std::invalid_argument(
+        fmt::format("a set-columns on {} with no value present has no multi-row form", table_));
+  return fmt::format("UPDATE {} AS {} SET {} FROM unnest({}) AS {}({}) WHERE {}.{} = {}.id::{}",
+                     table_, kTarget, sets, arrays, kValues, aliases, kTarget, id_, kValues,
+                     types_.id);
+}
+
+std::string BulkSqlBuilder::release() const {
+  if (owners_.empty() || columns_.empty())
+    throw std::invalid_argument(
+        fmt::format("release on {} needs owner columns and columns to clear", table_));
+  std::string sets, arrays, aliases, where;
+  for (const auto& c : columns_) {
+    if (!sets.empty()) sets += ", ";
+    sets += c + " = NULL";
+  }
+  for (std::size_t i = 0; i < owners_.size(); ++i) {
+    arrays += fmt::format("${}::text[], ", i + 1);
+    aliases += fmt::format("o{}, ", i);
+    if (i) where += " AND ";
+    where += fmt::format("{}.{} = {}.o{}::{}", kTarget, owners_[i], kValues, i, types_.owners[i]);
+  }
+  arrays += fmt::format("${}::text[]", owners_.size() + 1);
+  aliases += "keep";
+  // IS DISTINCT FROM: a NULL keep (the release keeps no row) excludes nothing.
+  where += fmt::format(" AND {}.{} IS DISTINCT FROM {}.keep::{}", kTarget, id_, kValues, types_.id);
+  return fmt::format("UPDATE {} AS {} SET {} FROM unnest({}) AS {}({}) WHERE {}", table_, kTarget,
+                     sets, arrays, kValues, aliases, where);
+}
+
+}  // namespace pgmorph

@@ -1,0 +1,74 @@
+// BulkSqlBuilder: the SQL text of the multi-row statements for one WritePlan — one
+// statement writes a whole run of same-shaped writes, each column travelling as one text
+// array parameter (see ArrayLiteral) and cast to its column's type on the server:
+//   Upsert      INSERT INTO t (id, cols...) SELECT v.c0::T0, ... FROM unnest($1::text[], ...)
+//               AS v(c0, ...) ON CONFLICT (id) DO UPDATE SET col = EXCLUDED.col, ...
+//               (with an absent column: WITH v AS (...), updated AS (UPDATE ... RETURNING id)
+//               INSERT ... SELECT ... FROM v WHERE NOT EXISTS (updated row))
+//   Delete      DELETE FROM t WHERE id = ANY($1::Tid[])
+//   SetColumns  UPDATE t SET col = v.ck::Tk, ... FROM unnest($1::text[], ...) AS v(id, ...)
+//               WHERE t.id = v.id::Tid
+//   Release     UPDATE t SET cols = NULL FROM unnest($1::text[], ..., $n::text[]) AS
+//               v(o0, ..., keep) WHERE t.owner0 = v.o0::T AND ... AND t.id IS DISTINCT FROM
+//               v.keep::Tid      (keep NULL: the release keeps no row)
+// with exactly the meaning WritePlan.h gives each op, row by row (a run of releases of one
+// plan clears the union of what each clears, in any order: they commute). Truncate stays
+// one statement per write (SqlBuilder).
+//
+// Pure (no connection): the caller gives the quoting function and the column types.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "transform/TargetWrite.h"
+#include "transform/WritePlan.h"
+
+namespace pgmorph {
+
+// Types of a plan's columns as format_type(oid, NULL) gives them: without typmod, because
+// an explicit cast to varchar(n) or char(n) would silently cut a long value, where the
+// assignment into the column refuses it — as the one-row statement does.
+struct PlanColumnTypes {
+  std::vector<std::string> columns;  // aligned with plan.columns
+  std::vector<std::string> owners;   // aligned with plan.ownerColumns
+  std::string id;                    // plan.idColumn
+};
+
+class BulkSqlBuilder {
+ public:
+  using QuoteIdent = std::function<std::string(std::string_view)>;
+
+  // Throws std::invalid_argument when the plan and the types do not line up, or an Upsert
+  // plan's columns[0] is not its id column.
+  BulkSqlBuilder(const WritePlan& plan, PlanColumnTypes types, const QuoteIdent& quote);
+
+  // Parameters: $1 the row ids, then one array per non-Absent value of columns[1..], in
+  // order. Every value present: INSERT ... ON CONFLICT DO UPDATE (DO NOTHING for a plan with
+  // no column but its id). Some value Absent: like SqlBuilder::upsert, the existing rows are
+  // updated and the others inserted, without the absent columns (a data-modifying WITH).
+  std::string upsert(std::span<const WriteValue> values) const;
+  // Parameters: $1 the row ids.
+  std::string remove() const;
+  // Parameters: $1 the row ids, then one array per non-Absent value, in column order.
+  // Throws std::invalid_argument when nothing is present (that shape only checks that the
+  // row exists, which a multi-row statement cannot report row by row).
+  std::string setColumns(std::span<const WriteValue> values) const;
+  // Parameters: one array per owner column (ownerColumns order), then the kept row ids
+  // (NULL elements for releases that keep none).
+  std::string release() const;
+
+ private:
+  void checkArity(std::size_t values) const;
+
+  std::string table_;
+  std::string id_;
+  PlanColumnTypes types_;
+  std::vector<std::string> columns_;
+  std::vector<std::string> owners_;
+};
+
+}  // namespace pgmorph

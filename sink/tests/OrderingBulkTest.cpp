@@ -1,0 +1,222 @@
+// TargetWriter::applyOrdered on a real target: multi-row statements carry values exactly
+// (quotes, backslashes, NULL against 'NULL', TOAST left alone), a refused row inside a
+// multi-row statement is isolated and named exactly, and the RefusalHandler can skip it and
+// let the rest of the batch commit.
+#include <gtest/gtest.h>
+
+#include "sink/tests/OrderingTestSupport.h"
+
+namespace pgmorph::ordertest {
+namespace {
+
+class OrderingBulk : public OrderingTest {
+ protected:
+  void SetUp() override {
+    OrderingTest::SetUp();
+    std::vector<TargetWrite> seed = writesOf({office("1"), patient("1")});
+    applyOrdered(seed);
+  }
+  std::vector<TargetWrite> users(int from, int to, int bad = -1) {
+    WriteBatch batch;
+    for (int u = from; u <= to; ++u) {
+      std::string key = std::to_string(u);
+      std::string email = u == bad ? "user" + key + " at example dot com" : "u" + key + "@x.org";
+      EXPECT_EQ(tf_.transform(user(ChangeKind::Insert, key, email), batch).status,
+                TransformOutcome::Status::Written);
+    }
+    return {batch.writes().begin(), batch.writes().end()};
+  }
+  // An update of instruction `id` that leaves its notes alone (unchanged TOAST: wal2json
+  // leaves the column out).
+  static Change statusOnly(std::string id, std::string status) {
+    return test::makeChange(
+        ChangeKind::Update, "dispatch_instruction",
+        {test::num("id", id), test::num("patient_id", "1"), test::null("doctor_id"),
+         test::null("upper_jaw_id"), test::null("lower_jaw_id"), test::num("status", status),
+         test::num("price", "100.00"), test::null("submitted_at"), ts("created_at")},
+        {test::num("id", id)});
+  }
+};
+
+TEST_F(OrderingBulk, ARefusedRowInAMultiRowStatementIsNamedExactly) {
+  auto writes = users(1, 12, 7);
+  const auto before = writer_->orderedCounters();
+  writer_->begin();
+  try {
+    writer_->applyOrdered(orderer_->order(writes));
+    FAIL() << "the target accepted an e-mail its check refuses";
+  } catch (const RefusedRowError& e) {
+    EXPECT_EQ(e.row().writeIndex, 6u);  // user 7 is the seventh write
+    EXPECT_EQ(e.row().legacyKey, "7");
+    EXPECT_EQ(e.row().sqlstate, "23514");
+    EXPECT_EQ(e.row().constraint, "profiles_email_check");
+    EXPECT_EQ(e.row().targetTable, "public.profiles");
+  }
+  // Stop: the whole transaction is gone.
+  EXPECT_FALSE(writer_->inTransaction());
+  EXPECT_EQ(count("profiles"), 0);
+  // First pass: the multi-row statement fails; second: its rows one by one name user 7
+  // (and stop).
+  EXPECT_EQ(writer_->orderedCounters().retriedPasses, before.retriedPasses + 2);
+}
+
+TEST_F(OrderingBulk, ASkippedRefusalLetsTheRestOfTheBatchCommit) {
+  auto writes = users(1, 12, 7);
+  std::vector<std::string> refused;
+  applyOrdered(writes, [&](const RefusedRow& row, const TargetWrite& w) {
+    refused.push_back(row.legacyKey + " " + row.sqlstate);
+    EXPECT_EQ(w.row, tf_.ids().id("dispatch_user", "7"));
+    EXPECT_EQ(row.writeIndex, 6u);
+    return RefusalAction::Skip;
+  });
+  EXPECT_EQ(refused, std::vector<std::string>{"7 23514"});
+  EXPECT_EQ(count("profiles"), 11);
+  EXPECT_EQ(value("SELECT count(*) FROM profiles WHERE legacy_user_id = 7"), "0");
+  EXPECT_EQ(checkpoint()->lsn, Lsn(lsn_));
+}
+
+TEST_F(OrderingBulk, TwoRefusalsInOneBatchAreBothReportedInOrder) {
+  auto writes = users(1, 10, 3);
+  auto more = users(11, 20, 15);
+  writes.insert(writes.end(), more.begin(), more.end());
+  std::vector<std::string> refused;
+  applyOrdered(writes, [&](const RefusedRow& row, const TargetWrite&) {
+    refused.push_back(row.legacyKey);
+    return RefusalAction::Skip;
+  });
+  EXPECT_EQ(refused, (std::vector<std::string>{"3", "15"}));
+  EXPECT_EQ(count("profiles"), 18);
+}
+
+TEST_F(OrderingBulk, AMissingRowOfASetColumnsRunIsNamed) {
+  // Orders 1..6 name jaws 1..12 (which exist), order 7 names jaw 99 (which does not).
+  std::vector<Change> changes;
+  for (int j = 1; j <= 12; ++j) changes.push_back(jaw(std::to_string(j)));
+  WriteBatch seed;
+  for (const auto& c : changes) tf_.transform(c, seed);
+  applyOrdered({seed.writes().begin(), seed.writes().end()});
+  WriteBatch batch;
+  for (int o = 1; o <= 6; ++o)
+    tf_.transform(instruction(ChangeKind::Insert, std::to_string(o), std::to_string(2 * o - 1),
+                              std::to_string(2 * o)),
+                  batch);
+  tf_.transform(instruction(ChangeKind::Insert, "7", "99", std::nullopt), batch);
+  std::vector<TargetWrite> writes(batch.writes().begin(), batch.writes().end());
+  std::vector<std::string> refused;
+  applyOrdered(writes, [&](const RefusedRow& row, const TargetWrite& w) {
+    refused.push_back(row.legacyKey + " " + row.sqlstate + " " + std::string(toString(row.op)));
+    EXPECT_EQ(w.row, tf_.ids().id("dispatch_jaw", "99"));
+    EXPECT_EQ(writes[row.writeIndex].row, w.row);
+    return RefusalAction::Skip;
+  });
+  EXPECT_EQ(refused, std::vector<std::string>{"7 02000 set-columns"});
+  EXPECT_EQ(count("orders"), 7);
+  EXPECT_EQ(jawState(*observer_, "11"), "6 upper");
+  EXPECT_EQ(jawState(*observer_, "12"), "6 lower");
+}
+
+TEST_F(OrderingBulk, ValuesSurviveTheArrayParametersExactly) {
+  const std::vector<std::string> notes = {"plain",
+                                          "",
+                                          "NULL",
+                                          "say \"hi\"",
+                                          "C:\\dir\\file",
+                                          "{a,b} (c) [d]",
+                                          "line1\nline2\ttab",
+                                          " spaced ",
+                                          "naïve ✓ 日本",
+                                          "ends with backslash \\",
+                                          std::string(5000, 'x') + "\"\\"};
+  WriteBatch batch;
+  for (std::size_t i = 0; i < notes.size(); ++i)
+    tf_.transform(instruction(ChangeKind::Insert, std::to_string(100 + i), std::nullopt,
+                              std::nullopt, "0", notes[i]),
+                  batch);
+  const auto before = writer_->orderedCounters();
+  applyOrdered({batch.writes().begin(), batch.writes().end()});
+  EXPECT_GT(writer_->orderedCounters().multiRowWrites, before.multiRowWrites + notes.size() - 1);
+  for (std::size_t i = 0; i < notes.size(); ++i) {
+    std::string key = std::to_string(100 + i);
+    EXPECT_EQ(value("SELECT notes FROM orders WHERE legacy_instruction_id = $1::int", {key}),
+              notes[i])
+        << "order " << key;
+  }
+  EXPECT_EQ(value("SELECT price::text FROM orders WHERE legacy_instruction_id = 100"), "100.00");
+}
+
+TEST_F(OrderingBulk, AnUpsertThatLeavesAToastedColumnOutKeepsItAndStillInsertsNewRows) {
+  const std::string longNotes(3000, 'n');
+  WriteBatch seed;
+  for (int o = 1; o <= 5; ++o)
+    tf_.transform(instruction(ChangeKind::Insert, std::to_string(o), std::nullopt, std::nullopt,
+                              "0", longNotes + std::to_string(o)),
+                  seed);
+  applyOrdered({seed.writes().begin(), seed.writes().end()});
+
+  // Orders 1..5 change status without their notes; order 6 arrives that way too (its first
+  // change seen is an update, e.g. after a snapshot that missed it).
+  WriteBatch batch;
+  for (int o = 1; o <= 6; ++o) tf_.transform(statusOnly(std::to_string(o), "3"), batch);
+  const auto before = writer_->orderedCounters();
+  applyOrdered({batch.writes().begin(), batch.writes().end()});
+  EXPECT_GT(writer_->orderedCounters().multiRowStatements, before.multiRowStatements);
+  for (int o = 1; o <= 5; ++o) {
+    std::string key = std::to_string(o);
+    EXPECT_EQ(value("SELECT status FROM orders WHERE legacy_instruction_id = $1::int", {key}),
+              "shipped");
+    EXPECT_EQ(value("SELECT notes FROM orders WHERE legacy_instruction_id = $1::int", {key}),
+              longNotes + key);
+  }
+  EXPECT_EQ(value("SELECT status || ' ' || coalesce(notes, '<null>') FROM orders WHERE "
+                  "legacy_instruction_id = 6"),
+            "shipped <null>");
+}
+
+TEST_F(OrderingBulk, ManyOrdersSwappingTheirJawsGoThroughMultiRowStatements) {
+  WriteBatch seed;
+  for (int j = 1; j <= 24; ++j) tf_.transform(jaw(std::to_string(j)), seed);
+  applyOrdered({seed.writes().begin(), seed.writes().end()});
+  // Twelve orders created and then swapped, all in one batch.
+  WriteBatch batch;
+  for (int o = 1; o <= 12; ++o)
+    tf_.transform(instruction(ChangeKind::Insert, std::to_string(o), std::to_string(2 * o - 1),
+                              std::to_string(2 * o)),
+                  batch);
+  for (int o = 1; o <= 12; ++o)
+    tf_.transform(instruction(ChangeKind::Update, std::to_string(o), std::to_string(2 * o),
+                              std::to_string(2 * o - 1), "1"),
+                  batch);
+  const auto before = writer_->orderedCounters();
+  applyOrdered({batch.writes().begin(), batch.writes().end()});
+  const auto& after = writer_->orderedCounters();
+  // 120 writes: orders' upserts (merged), then per wave the releases and set-columns of each
+  // jaw target, each one statement.
+  EXPECT_LE(after.multiRowStatements - before.multiRowStatements, 9u);
+  EXPECT_EQ(after.oneRowWrites, before.oneRowWrites);
+  EXPECT_EQ(after.retriedPasses, before.retriedPasses);
+  for (int o = 1; o <= 12; ++o) {
+    std::string key = std::to_string(o);
+    EXPECT_EQ(jawState(*observer_, std::to_string(2 * o - 1)), key + " lower");
+    EXPECT_EQ(jawState(*observer_, std::to_string(2 * o)), key + " upper");
+  }
+  EXPECT_EQ(value("SELECT count(*) FROM orders WHERE status = 'submitted'"), "12");
+}
+
+TEST_F(OrderingBulk, ANulByteInAMultiRowRunIsNamedByItsRow) {
+  WriteBatch batch;
+  for (int o = 1; o <= 6; ++o)
+    tf_.transform(instruction(ChangeKind::Insert, std::to_string(o), std::nullopt, std::nullopt,
+                              "0", o == 4 ? std::string("bad\0byte", 8) : "fine"),
+                  batch);
+  std::vector<std::string> refused;
+  applyOrdered({batch.writes().begin(), batch.writes().end()},
+               [&](const RefusedRow& row, const TargetWrite&) {
+                 refused.push_back(row.legacyKey + " " + row.sqlstate + " " + row.column);
+                 return RefusalAction::Skip;
+               });
+  EXPECT_EQ(refused, std::vector<std::string>{"4 22021 notes"});
+  EXPECT_EQ(count("orders"), 5);
+}
+
+}  // namespace
+}  // namespace pgmorph::ordertest
