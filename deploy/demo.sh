@@ -73,15 +73,17 @@ on_signal() {
 # process that is still there GRACE seconds later. Returns the process's exit status.
 stop_process() {
   local pid=$1 name=$2 sig=$3 grace=$4 rc=0 s
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  for s in "$sig" TERM KILL; do
-    kill -"$s" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 $((grace * 10))); do
-      kill -0 "$pid" 2>/dev/null || break 2
-      sleep 0.1
+  [[ -n $pid ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    for s in "$sig" TERM KILL; do
+      kill -"$s" "$pid" 2>/dev/null || true
+      for _ in $(seq 1 $((grace * 10))); do
+        kill -0 "$pid" 2>/dev/null || break 2
+        sleep 0.1
+      done
+      say "$name is still running ${grace}s after SIG$s"
     done
-    say "$name is still running ${grace}s after SIG$s"
-  done
+  fi
   wait "$pid" 2>/dev/null || rc=$?
   return "$rc"
 }
@@ -94,7 +96,11 @@ cleanup() {
   pgbench_pid=""
   if [[ -n $pgmorph_pid ]]; then
     stop_process "$pgmorph_pid" pgmorph INT 30 || prc=$?
-    if [[ $prc -ne 0 ]]; then say "pgmorph exited with status $prc"; fi
+    # SIGINT must end pgmorph with status 0: anything else is a failure of the demo too.
+    if [[ $prc -ne 0 ]]; then
+      say "pgmorph exited with status $prc$( ((prc > 128)) && echo " (signal $((prc - 128)))")"
+      [[ $rc -ne 0 ]] || rc=1
+    fi
   fi
   if [[ $rc -ne 0 && -s $work/pgmorph.log ]]; then
     say "the last lines pgmorph logged:"
