@@ -27,7 +27,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-work=$(mktemp -d /tmp/pgmorph-workload-XXXXXX)
+# Named like the test clusters, so deploy/reap-test-clusters.sh also collects a leaked one.
+work=$(mktemp -d "${TMPDIR:-/tmp}/pgmorph-test-workload-XXXXXX")
 cleanup() {
   cluster_stop "$work" immediate
   rm -rf "$work"
