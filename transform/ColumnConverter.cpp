@@ -14,9 +14,9 @@ constexpr std::size_t kMessageValueLimit = 60;
 }  // namespace
 
 ColumnConverter::ColumnConverter(const ColumnMapping& mapping, const SourceConfig& source,
-                                 const IdMapper& ids)
+                                 IdMapper& ids)
     : mapping_(&mapping), zoneSuffix_(" " + source.timezone) {
-  if (mapping.ref) refIds_ = ids.forTable(*mapping.ref);
+  if (mapping.ref) refIds_ = &ids.shared(*mapping.ref);
   if (mapping.map.size() > kLinearMapLimit) {
     sortedMap_ = mapping.map;
     std::sort(sortedMap_.begin(), sortedMap_.end());

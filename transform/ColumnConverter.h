@@ -8,7 +8,6 @@
 // and returns false; the caller names the row and applies the column's on_error policy.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,7 +21,8 @@ namespace pgmorph {
 
 class ColumnConverter {
  public:
-  ColumnConverter(const ColumnMapping& mapping, const SourceConfig& source, const IdMapper& ids);
+  // Refs hash through `ids`' shared TableIds of the referenced table.
+  ColumnConverter(const ColumnMapping& mapping, const SourceConfig& source, IdMapper& ids);
 
   // `value` is nullptr when the change does not carry the column.
   bool convert(const ColumnView* value, TargetWrite& out, std::string& why) const;
@@ -37,7 +37,7 @@ class ColumnConverter {
 
   const ColumnMapping* mapping_;
   std::string zoneSuffix_;  // " <source.timezone>", appended to naive timestamps
-  std::optional<IdMapper::TableIds> refIds_;
+  const IdMapper::TableIds* refIds_ = nullptr;
   // `map` sorted by legacy text when it is long enough for a binary search to pay.
   std::vector<std::pair<std::string, std::string>> sortedMap_;
 };

@@ -1,5 +1,7 @@
 #include "transform/IdMapper.h"
 
+#include <cstring>
+
 namespace pgmorph {
 
 namespace {
@@ -39,10 +41,25 @@ IdMapper::TableIds IdMapper::forTable(std::string_view table) const {
   return ids;
 }
 
-Uuid IdMapper::TableIds::operator()(std::string_view key) const {
+Uuid IdMapper::TableIds::compute(std::string_view key) const {
   Sha1 sha = prefix_;
   sha.update(key);
   return fromDigest(sha.finish());
+}
+
+Uuid IdMapper::TableIds::operator()(std::string_view key) const {
+  if (key.size() > kMemoKeyBytes) return compute(key);
+  // FNV-1a: keys are short digit strings, this spreads them well enough.
+  std::uint32_t h = 2166136261u;
+  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  if (memo_.empty()) memo_.resize(kMemoSlots);
+  MemoSlot& slot = memo_[(h ^ (h >> 16)) % kMemoSlots];
+  if (slot.length == key.size() && std::memcmp(slot.key, key.data(), key.size()) == 0)
+    return slot.id;
+  slot.id = compute(key);
+  slot.length = static_cast<std::uint8_t>(key.size());
+  std::memcpy(slot.key, key.data(), key.size());
+  return slot.id;
 }
 
 Uuid IdMapper::TableIds::composite(std::span<const std::string_view> parts) const {
@@ -54,8 +71,15 @@ Uuid IdMapper::TableIds::composite(std::span<const std::string_view> parts) cons
   return fromDigest(sha.finish());
 }
 
+const IdMapper::TableIds& IdMapper::shared(std::string_view table) {
+  auto it = shared_.find(table);
+  if (it == shared_.end())
+    it = shared_.emplace(std::string(table), std::make_unique<TableIds>(forTable(table))).first;
+  return *it->second;
+}
+
 Uuid IdMapper::id(std::string_view table, std::string_view key) const {
-  return forTable(table)(key);
+  return forTable(table).compute(key);
 }
 
 Uuid IdMapper::id(std::string_view table, std::span<const std::string_view> parts) const {

@@ -17,12 +17,19 @@
 //   key always has the same number of columns, so that is unambiguous too.
 //
 // TableIds holds the hash state after "<namespace><table>:" so that each id only hashes
-// the key (one SHA-1 block for keys up to 55 - 16 - len(table) - 1 bytes), allocation free.
+// the key (one SHA-1 block for keys up to 55 - 16 - len(table) - 1 bytes), allocation free,
+// and remembers the last ids it computed for short keys (a small direct-mapped memo): one
+// change names the same parent several times (an order's id in its row, and in both jaws it
+// fills), and rows of a table point at few parents. The memo makes a TableIds unsafe to
+// share between threads; each Transformer owns its IdMapper and its TableIds.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "transform/Sha1.h"
 #include "transform/Uuid.h"
@@ -43,12 +50,25 @@ class IdMapper {
 
    private:
     friend class IdMapper;
+    static constexpr std::size_t kMemoSlots = 64;
+    static constexpr std::size_t kMemoKeyBytes = 22;  // longer keys are not remembered
+    struct MemoSlot {
+      std::uint8_t length = 0xFF;  // 0xFF: empty
+      char key[kMemoKeyBytes];
+      Uuid id;
+    };
+    Uuid compute(std::string_view key) const;
+
     Sha1 prefix_;
     std::string table_;
+    mutable std::vector<MemoSlot> memo_;  // allocated on first use
   };
 
   // The hasher of one source table's names (`table` as written in the pipeline file).
   TableIds forTable(std::string_view table) const;
+  // The same, shared: one per table name for this IdMapper's life (so the users of one
+  // table share its memo). The reference stays valid while the IdMapper lives.
+  const TableIds& shared(std::string_view table);
 
   Uuid id(std::string_view table, std::string_view key) const;
   Uuid id(std::string_view table, std::span<const std::string_view> parts) const;
@@ -63,6 +83,7 @@ class IdMapper {
 
  private:
   Uuid ns_;
+  std::map<std::string, std::unique_ptr<TableIds>, std::less<>> shared_;
 };
 
 }  // namespace pgmorph

@@ -6,6 +6,9 @@
 // compression of a single 64-byte block for the usual short keys, with no allocation.
 // (Boost.Uuid's generator, used by uuidV5() in Uuid.h as the independent reference, costs
 // about four times as much per id.) Not for security; SHA-1 is what RFC 4122 v5 prescribes.
+//
+// The compression uses the x86 SHA extensions when the CPU has them (checked once, at
+// first use) and portable code otherwise; both give the same digests (tests run both).
 #pragma once
 
 #include <array>
@@ -24,6 +27,12 @@ class Sha1 {
   // Pads and returns the digest. Finishing consumes this state: copy it first to reuse a
   // prefix (that is the point of the class).
   Digest finish();
+
+  enum class Implementation { Portable, ShaExtensions };
+  // The implementation in use, and a switch for tests and benchmarks (process-wide; asking
+  // for ShaExtensions on a CPU without them keeps Portable). Returns the one now in use.
+  static Implementation implementation();
+  static Implementation useImplementation(Implementation wanted);
 
  private:
   void compress(const std::uint8_t* block);

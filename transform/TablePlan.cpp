@@ -5,7 +5,7 @@
 namespace pgmorph {
 
 TablePlan::TablePlan(const TableMapping& table, std::span<const WritePlan> plans,
-                     const SourceConfig& source, const IdMapper& ids)
+                     const SourceConfig& source, IdMapper& ids)
     : table_(&table) {
   for (const auto& k : table.keyColumns) sourceKeySlots_.push_back(slot(k));
   for (std::size_t i = 0; i < table.targets.size(); ++i) {
@@ -23,12 +23,13 @@ int TablePlan::slot(const std::string& column) {
 }
 
 TablePlan::Target TablePlan::makeTarget(const TargetMapping& m, const WritePlan& plan,
-                                        const SourceConfig& source, const IdMapper& ids) {
+                                        const SourceConfig& source, IdMapper& ids) {
   Target t;
   t.mapping = &m;
   t.plan = &plan;
   for (const auto& k : m.keyColumns) t.keySlots.push_back(slot(k));
-  t.keyIds = ids.forTable(m.keyTable);
+  t.keyIsSourceKey = t.keySlots == sourceKeySlots_;
+  t.keyIds = &ids.shared(m.keyTable);
   for (const auto& c : m.columns) {
     t.converters.emplace_back(c, source, ids);
     t.converterSlots.push_back(slot(c.source));

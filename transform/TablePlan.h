@@ -38,9 +38,10 @@ class TablePlan {
   struct Target {
     const TargetMapping* mapping = nullptr;
     const WritePlan* plan = nullptr;
-    std::vector<int> keySlots;  // Upsert: the row's key; Update: the column naming the row
-    IdMapper::TableIds keyIds;  // hasher of mapping->keyTable
-    std::vector<ColumnConverter> converters;  // aligned with mapping->columns
+    std::vector<int> keySlots;    // Upsert: the row's key; Update: the column naming the row
+    bool keyIsSourceKey = false;  // keySlots == the table\'s own key: reuse the legacy key
+    const IdMapper::TableIds* keyIds = nullptr;  // hasher of mapping->keyTable (shared)
+    std::vector<ColumnConverter> converters;     // aligned with mapping->columns
     std::vector<int> converterSlots;
     std::vector<Where> where;
     std::vector<Owner> owners;  // Update only, aligned with plan->ownerColumns
@@ -48,7 +49,7 @@ class TablePlan {
 
   // `plans` are this table's WritePlans, aligned with table.targets.
   TablePlan(const TableMapping& table, std::span<const WritePlan> plans, const SourceConfig& source,
-            const IdMapper& ids);
+            IdMapper& ids);
 
   const TableMapping& table() const { return *table_; }
   const std::vector<int>& sourceKeySlots() const { return sourceKeySlots_; }
@@ -68,7 +69,7 @@ class TablePlan {
   };
   int slot(const std::string& column);
   Target makeTarget(const TargetMapping& m, const WritePlan& plan, const SourceConfig& source,
-                    const IdMapper& ids);
+                    IdMapper& ids);
 
   const TableMapping* table_;
   std::vector<std::string> slotNames_;

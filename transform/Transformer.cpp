@@ -104,10 +104,14 @@ TransformOutcome Transformer::transformNullingErrors(const Change& change, Write
 }
 
 TablePlan* Transformer::find(const Change& change) {
+  // Changes come in runs of one table (a transaction, a snapshot): try the last one first.
+  if (last_ && last_->table().sourceTable == change.table() &&
+      last_->table().sourceSchema == change.schema())
+    return last_;
   auto it = byName_.find(change.table());
   if (it == byName_.end()) return nullptr;
   for (std::size_t i : it->second)
-    if (tables_[i].table().sourceSchema == change.schema()) return &tables_[i];
+    if (tables_[i].table().sourceSchema == change.schema()) return last_ = &tables_[i];
   return nullptr;
 }
 
@@ -251,16 +255,17 @@ bool Transformer::values(const TablePlan::Target& t, const Tuple& tuple, TargetW
 
 bool Transformer::upsert(const Change& change, const TablePlan::Target& t, const Tuple& now,
                          std::string_view legacy, bool keyChanged, WriteBatch& out) {
-  std::string_view k;
+  // `legacy` is the row's own key: most targets are keyed by it.
+  std::string_view k = legacy;
   int missing = -1;
-  KeyState ks = key(now, t.keySlots, targetKey_, k, missing);
+  KeyState ks = t.keyIsSourceKey ? KeyState::Present : key(now, t.keySlots, targetKey_, k, missing);
   if (ks != KeyState::Present) {
     auto at = std::find(t.keySlots.begin(), t.keySlots.end(), missing) - t.keySlots.begin();
     const std::string& column = t.mapping->keyColumns[at];
     return fail(column, fmt::format("key column {} of {} is {}", column, t.mapping->target,
                                     ks == KeyState::Null ? "NULL" : "not in the change"));
   }
-  Uuid id = t.keyIds(k);
+  Uuid id = (*t.keyIds)(k);
   TargetWrite& w = begin(out, WriteOp::Upsert, t, change, legacy);
   w.row = id;
   char buf[36];
@@ -335,7 +340,7 @@ bool Transformer::partialsForNewTuple(const Change& change, TablePlan& table, co
                                          "no such column (fix the mapping of {})",
                                          table.slotName(unknownSlot), p.mapping->target));
     if (ks == KeyState::Present && m == Match::Yes) {
-      Uuid row = p.keyIds(k);
+      Uuid row = (*p.keyIds)(k);
       if (!release(change, p, now, legacy, &row, out)) return false;
       pendingSets_.emplace_back(&p, row);
     } else if (isUpdate) {
@@ -390,23 +395,26 @@ bool Transformer::update(const Change& change, TablePlan& table, WriteBatch& out
                             ks == KeyState::Null ? "NULL" : "not in the change"));
   failureKey_ = legacy;
   // wal2json's identity holds the old key when the key changed (else a copy of the new one).
-  const bool keyChanged =
-      key(old, table.sourceKeySlots(), oldKey_, oldLegacy, missing) == KeyState::Present &&
-      oldLegacy != legacy;
+  const bool oldKeyKnown =
+      key(old, table.sourceKeySlots(), oldKey_, oldLegacy, missing) == KeyState::Present;
+  const bool keyChanged = oldKeyKnown && oldLegacy != legacy;
 
   if (keyChanged)
     for (const auto& p : table.partials())
-      if (!release(change, p, old, legacy, nullptr, out)) return false;
+      if (!release(change, p, old, oldLegacy, nullptr, out)) return false;
 
   for (const auto& t : table.upserts()) {
-    std::string_view k, oldK;
-    if (key(now, t.keySlots, targetKey_, k, missing) != KeyState::Present)
+    std::string_view k = legacy, oldK = oldLegacy;
+    if (!t.keyIsSourceKey && key(now, t.keySlots, targetKey_, k, missing) != KeyState::Present)
       return fail(table.slotName(missing),
                   fmt::format("key column {} of {} is NULL or not in the change",
                               table.slotName(missing), t.mapping->target));
-    if (key(old, t.keySlots, targetOldKey_, oldK, missing) == KeyState::Present && oldK != k) {
-      TargetWrite& w = begin(out, WriteOp::Delete, t, change, legacy);
-      w.row = t.keyIds(oldK);
+    const bool oldKnown =
+        t.keyIsSourceKey ? oldKeyKnown
+                         : key(old, t.keySlots, targetOldKey_, oldK, missing) == KeyState::Present;
+    if (oldKnown && oldK != k) {
+      TargetWrite& w = begin(out, WriteOp::Delete, t, change, oldLegacy);
+      w.row = (*t.keyIds)(oldK);
     }
     switch (where(t, now, &old)) {
       case Match::Yes:
@@ -415,7 +423,7 @@ bool Transformer::update(const Change& change, TablePlan& table, WriteBatch& out
       case Match::No: {
         // Not (or no longer) this target's row: delete it in case it was (harmless if not).
         TargetWrite& w = begin(out, WriteOp::Delete, t, change, legacy);
-        w.row = t.keyIds(k);
+        w.row = (*t.keyIds)(k);
         break;
       }
       case Match::Unknown:
@@ -448,13 +456,13 @@ bool Transformer::remove(const Change& change, TablePlan& table, WriteBatch& out
   for (const auto& p : table.partials())
     if (!release(change, p, old, legacy, nullptr, out)) return false;
   for (const auto& t : table.upserts()) {
-    std::string_view k;
-    if (key(old, t.keySlots, targetKey_, k, missing) != KeyState::Present)
+    std::string_view k = legacy;
+    if (!t.keyIsSourceKey && key(old, t.keySlots, targetKey_, k, missing) != KeyState::Present)
       return fail(table.slotName(missing),
                   fmt::format("the delete's identity does not carry column {}, the key of {}",
                               table.slotName(missing), t.mapping->target));
     TargetWrite& w = begin(out, WriteOp::Delete, t, change, legacy);
-    w.row = t.keyIds(k);
+    w.row = (*t.keyIds)(k);
   }
   return true;
 }

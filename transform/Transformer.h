@@ -133,6 +133,8 @@ class Transformer {
   // Source table name -> indices into tables_ (several when schemas differ).
   std::unordered_map<std::string, std::vector<std::size_t>, NameHash, std::equal_to<>> byName_;
 
+  TablePlan* last_ = nullptr;  // the table of the previous change
+
   // Per-change scratch, kept to reuse its capacity.
   std::vector<int> newPositions_, oldPositions_;
   std::string newKey_, oldKey_, rowKey_, targetKey_, targetOldKey_;

@@ -35,12 +35,21 @@ Uuid Uuid::parse(std::string_view text) {
 }
 
 void Uuid::format(char* out) const {
-  static constexpr char digits[] = "0123456789abcdef";
+  // Two hex digits per byte from one table lookup: ids are formatted on the hot path.
+  static constexpr auto pairs = [] {
+    std::array<char, 512> t{};
+    constexpr char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      t[2 * i] = digits[i >> 4];
+      t[2 * i + 1] = digits[i & 0xF];
+    }
+    return t;
+  }();
   int o = 0;
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-    out[o++] = digits[bytes[i] >> 4];
-    out[o++] = digits[bytes[i] & 0xF];
+    std::memcpy(out + o, &pairs[2 * bytes[i]], 2);
+    o += 2;
   }
 }
 

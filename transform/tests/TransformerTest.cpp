@@ -276,6 +276,8 @@ TEST_F(TransformerTest, KeyChangeDeletesTheOldRowAndUpsertsTheNewOne) {
   EXPECT_EQ(summary(batch_), (Strings{"delete offices", "upsert offices"}));
   EXPECT_EQ(write(0).row, ids_.id("dispatch_office", "42"));
   EXPECT_EQ(write(1).row, ids_.id("dispatch_office", "43"));
+  EXPECT_EQ(write(0).legacyKey(), "42");
+  EXPECT_EQ(write(1).legacyKey(), "43");
   EXPECT_EQ(valueOf(write(1), "legacy_office_id"), "43");
 }
 
