@@ -1,5 +1,6 @@
 // ColumnConverter: the value rule of one mapped column (ColumnMapping), precomputed once:
-// NULL -> `default` (or NULL); otherwise `map` recoding, then either `ref` (the UUID of
+// NULL -> `default` (written as is: a value in the target's terms, never converted or
+// hashed) or NULL; otherwise `map` recoding, then either `ref` (the UUID of
 // "<ref table>:<value>") or the `type:` conversion (Conversions.h). It appends exactly one
 // value to a TargetWrite: Absent when the column is not in the change (unchanged TOAST).
 //

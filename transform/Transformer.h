@@ -28,10 +28,17 @@
 // holding the right values whatever order the two targets are listed in.
 //
 // Failures (Status::Failed, nothing appended for the change): a value that cannot be
-// converted (policy = the column's on_error), a NULL or missing key, a where column that
-// an update omits without the identity carrying it, and a key-changing update that omits
-// an unchanged TOASTed column (the row cannot be re-created under its new key without it).
-// The last three have policy Park.
+// converted (policy = the column's on_error); and, with policy Park: a NULL or missing key,
+// a mapped column missing from an insert (the mapping names a column the table lacks), a
+// where column (or partial key column) that an update omits without the identity carrying
+// it, and a key-changing update that omits an unchanged TOASTed column (the row cannot be
+// re-created under its new key without it). `ref` values are not checked here: whether the
+// parent exists (on_missing) is the sink's business.
+//
+// Known limit: an update that moves a row into another fan-out target (its `where` now
+// matches) while omitting unchanged TOASTed columns upserts the new target's row without
+// them; wal2json does not say that the row moved, so this cannot be told from an update in
+// place.
 #pragma once
 
 #include <string>
