@@ -26,7 +26,7 @@
 #
 # Usage: tests/bench/apply-vs-builtin.sh [--changes N (200000)] [--scale N (10)] [--clients N (2)]
 #                                        [--profile]
-# Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory on failure.
+# Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run.
 set -Eeuo pipefail
 
 # shellcheck source=lib.sh
@@ -56,8 +56,7 @@ src_port=$PORT
 bench_cluster replica 0 "${BENCH_PG_SETTINGS[@]}"
 rep_port=$PORT
 profile_settings=()
-[[ $profile -eq 1 ]] && profile_settings=("shared_preload_libraries = 'pg_stat_statements'"
-  "pg_stat_statements.track = all")
+[[ $profile -eq 1 ]] && profile_settings=("${PROFILE_SETTINGS[@]}")
 bench_cluster target 0 "${BENCH_PG_SETTINGS[@]}" "${profile_settings[@]}"
 tgt_port=$PORT
 
@@ -181,10 +180,7 @@ start_watch "$tgt" "SELECT applied_transactions::text FROM pgmorph.checkpoint WH
 watch_pid=$WATCH_PID
 cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
 commits0=$(target_commits) applied0=$(applied_txs)
-if [[ $profile -eq 1 ]]; then
-  psql_run "$tgt" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
-    -c 'SELECT pg_stat_statements_reset()' >/dev/null
-fi
+if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
 t0=$(now)
 run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" follow -c "$cfg" --until-lsn "$lsn"
 t1=$(now)
@@ -221,14 +217,4 @@ ratio pgmorph / built-in:  $ratio   (goal >= 2.0: $(verdict "$ratio" '>=' 2.0))
 pgmorph peak RSS: $rss MB; $(fmt_int "$applied") source transactions applied in $(fmt_int "$commits") target transactions
 CPU seconds used: built-in: $builtin_cpu | pgmorph: $pgmorph_cpu
 EOF
-if [[ $profile -eq 1 ]]; then
-  echo "pgmorph's target, top statements by total execution time (pg_stat_statements):"
-  "$PGBIN/psql" -X -q -d "$tgt" -P pager=off -c "
-    SELECT calls, round(total_exec_time)::bigint AS total_ms,
-           round((1000 * total_exec_time / greatest(calls, 1))::numeric, 1) AS mean_us, rows,
-           left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
-      FROM pg_stat_statements
-     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND query !~ 'bench_watch|pg_sleep|pg_stat_statements'
-     ORDER BY total_exec_time DESC LIMIT 12"
-fi
+if [[ $profile -eq 1 ]]; then profile_report "$tgt"; fi

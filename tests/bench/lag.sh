@@ -15,7 +15,7 @@
 # source got during the run must have its sample, or the run fails.
 #
 # Usage: tests/bench/lag.sh [--rate TPS (2000)] [--seconds N (30)] [--scale N (1)] [--clients N (4)]
-# Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory on failure.
+# Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run.
 set -Eeuo pipefail
 
 # shellcheck source=lib.sh

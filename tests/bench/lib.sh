@@ -46,8 +46,8 @@ bench_cleanup() {
   for dir in "${BENCH_CLUSTERS[@]}"; do
     cluster_stop "$dir" immediate
   done
-  if [[ -n ${BENCH_KEEP:-} && $rc -ne 0 ]]; then
-    echo "BENCH_KEEP is set: left $BENCH_WORK for inspection" >&2
+  if [[ -n ${BENCH_KEEP:-} ]]; then
+    echo "BENCH_KEEP is set: left $BENCH_WORK (logs, stopped clusters) for inspection" >&2
   elif [[ -n $BENCH_WORK ]]; then
     rm -rf "$BENCH_WORK"
   fi
@@ -346,3 +346,23 @@ fmt_int() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
 # verdict VALUE OP GOAL: "MET" or "MISSED" for VALUE OP GOAL (OP is >= or <).
 verdict() { awk "BEGIN { print ($1 $2 $3) ? \"MET\" : \"MISSED\" }"; }
+
+# --profile support: pg_stat_statements on pgmorph's target says which statements its time went
+# to (the built-in apply and copy run no SQL statements, so there is nothing to compare with).
+PROFILE_SETTINGS=("shared_preload_libraries = 'pg_stat_statements'" "pg_stat_statements.track = all"
+  "pg_stat_statements.track_utility = on")
+profile_reset() {
+  psql_run "$1" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+    -c 'SELECT pg_stat_statements_reset()' >/dev/null
+}
+profile_report() {
+  echo "pgmorph's target, top statements by total execution time (pg_stat_statements):"
+  "$PGBIN/psql" -X -q -d "$1" -P pager=off -c "
+    SELECT calls, round(total_exec_time)::bigint AS total_ms,
+           round((1000 * total_exec_time / greatest(calls, 1))::numeric, 1) AS mean_us, rows,
+           left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+      FROM pg_stat_statements
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND query !~ 'bench_watch|pg_sleep|pg_stat_statements'
+     ORDER BY total_exec_time DESC LIMIT 12"
+}

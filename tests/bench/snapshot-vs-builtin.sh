@@ -15,18 +15,22 @@
 # Parallelism is the same on both sides: the built-in copy runs max_sync_workers_per_subscription
 # (default 2) table-sync workers, pgmorph gets --jobs with the same number.
 #
-# Usage: tests/bench/snapshot-vs-builtin.sh [--scale N (40, ~1M rows)] [--jobs N (2)]
-# Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory on failure.
+# With --profile, the target loads pg_stat_statements and the block ends with the statements that
+# took pgmorph's target the most time.
+#
+# Usage: tests/bench/snapshot-vs-builtin.sh [--scale N (40, ~1M rows)] [--jobs N (2)] [--profile]
+# Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run.
 set -Eeuo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-scale=40 jobs=2
+scale=40 jobs=2 profile=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --scale) scale=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --profile) profile=1; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -41,7 +45,9 @@ bench_cluster source 1 "${BENCH_PG_SETTINGS[@]}" "max_wal_senders = 20" "max_rep
 src_port=$PORT
 bench_cluster replica 0 "${BENCH_PG_SETTINGS[@]}" "max_sync_workers_per_subscription = $jobs"
 rep_port=$PORT
-bench_cluster target 0 "${BENCH_PG_SETTINGS[@]}"
+profile_settings=()
+[[ $profile -eq 1 ]] && profile_settings=("${PROFILE_SETTINGS[@]}")
+bench_cluster target 0 "${BENCH_PG_SETTINGS[@]}" "${profile_settings[@]}"
 tgt_port=$PORT
 
 src=$(conninfo "$src_port" legacy)
@@ -86,6 +92,7 @@ cfg=$BENCH_WORK/pipeline.yaml
 write_config "$src" "$tgt" "$cfg"
 pgmorph_load=$(load_now)
 note "pgmorph snapshot --jobs $jobs, load $pgmorph_load (log: $BENCH_WORK/pgmorph.log)"
+if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
 cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
 t0=$(now)
 run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" snapshot -c "$cfg" --jobs "$jobs"
@@ -114,3 +121,4 @@ ratio pgmorph / built-in:  $ratio   (goal >= 1.0: $(verdict "$ratio" '>=' 1.0))
 pgmorph peak RSS:          $rss MB   (goal < 256 MB: $(verdict "$rss" '<' 256))
 CPU seconds used: built-in: $builtin_cpu | pgmorph: $pgmorph_cpu
 EOF
+if [[ $profile -eq 1 ]]; then profile_report "$tgt"; fi
