@@ -1,0 +1,407 @@
+#include "state/ParkedStore.h"
+
+#include <fmt/format.h>
+
+// Same SIMD settings as the decoder's translation units (one definition of RapidJSON's
+// inline functions per program).
+#include "cdc/RapidJsonSetup.h"
+
+#include <rapidjson/document.h>
+
+#include <charconv>
+#include <stdexcept>
+
+namespace pgmorph {
+
+std::string_view toString(ParkKind kind) {
+  switch (kind) {
+    case ParkKind::MissingParent:
+      return "missing_parent";
+    case ParkKind::NullReference:
+      return "null_reference";
+    case ParkKind::Refused:
+      return "refused";
+    case ParkKind::Unconvertible:
+      return "unconvertible";
+  }
+  return "refused";
+}
+
+ParkKind parseParkKind(std::string_view name) {
+  for (ParkKind k : {ParkKind::MissingParent, ParkKind::NullReference, ParkKind::Refused,
+                     ParkKind::Unconvertible})
+    if (toString(k) == name) return k;
+  throw std::invalid_argument(fmt::format(
+      "'{}' is not a kind of parked row (missing_parent, null_reference, refused, unconvertible)",
+      name));
+}
+
+void appendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        else
+          out += c;
+    }
+  }
+  out += '"';
+}
+
+std::string encodeParkedValues(std::span<const ParkedValue> values) {
+  std::string out = "[";
+  for (const auto& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '[';
+    appendJsonString(out, v.column);
+    out += ",\"";
+    out += static_cast<char>(v.state);
+    out += '"';
+    if (v.state == ParkedValue::State::Present) {
+      out += ',';
+      appendJsonString(out, v.text);
+    }
+    out += ']';
+  }
+  out += ']';
+  return out;
+}
+
+std::vector<ParkedValue> decodeParkedValues(std::string_view json) {
+  std::vector<ParkedValue> out;
+  if (json.empty()) return out;
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  auto bad = [&](const char* why) {
+    return std::invalid_argument(
+        fmt::format("parked write values are not what pgmorph stores "
+                    "({}): {:.200}",
+                    why, json));
+  };
+  if (doc.HasParseError() || !doc.IsArray()) throw bad("not a JSON array");
+  for (const auto& item : doc.GetArray()) {
+    if (!item.IsArray() || item.Size() < 2 || !item[0].IsString() || !item[1].IsString() ||
+        item[1].GetStringLength() != 1)
+      throw bad("an item is not [column, state, text]");
+    ParkedValue v;
+    v.column.assign(item[0].GetString(), item[0].GetStringLength());
+    char state = item[1].GetString()[0];
+    if (state != 'P' && state != 'N' && state != 'A') throw bad("unknown value state");
+    v.state = static_cast<ParkedValue::State>(state);
+    if (v.state == ParkedValue::State::Present) {
+      if (item.Size() < 3 || !item[2].IsString()) throw bad("a present value without text");
+      v.text.assign(item[2].GetString(), item[2].GetStringLength());
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+namespace {
+
+// A PostgreSQL array literal of the given elements, each double-quoted.
+template <class Range, class Fn>
+std::string arrayLiteral(const Range& items, Fn&& text) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    const std::string element = text(item);
+    for (char c : element) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+constexpr const char* kColumns =
+    "id, kind, source_table, legacy_key, target_table, plan, op, row_id::text, has_row,"
+    " write_values::text, source_change::text, reason, sqlstate, missing_table,"
+    " missing_id::text, missing_column, source_lsn::text, attempts, first_seen::text,"
+    " last_tried::text";
+
+std::optional<std::string> optText(const PgResult& res, int r, int c) {
+  if (res.isNull(r, c)) return std::nullopt;
+  return std::string(res.value(r, c));
+}
+
+template <class T>
+T number(std::string_view s) {
+  T v{};
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+std::optional<std::string_view> orNull(const std::optional<std::string>& s) {
+  if (!s) return std::nullopt;
+  return std::string_view(*s);
+}
+
+std::optional<std::string_view> orNull(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return std::string_view(s);
+}
+
+}  // namespace
+
+ParkedStore::ParkedStore(std::string stateSchema, std::string pipeline)
+    : schema_(std::move(stateSchema)), pipeline_(std::move(pipeline)) {}
+
+std::string ParkedStore::table(PgConnection& target) const {
+  return target.quoteQualified(schema_, "parked");
+}
+
+void ParkedStore::ensureSchema(PgConnection& target) const {
+  // Checked first so that a restart does not log a NOTICE per statement below.
+  if (exists(target)) return;
+  const std::string t = table(target);
+  target.exec(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", target.quoteIdent(schema_)));
+  // `json`, not jsonb: a value is kept byte for byte (jsonb would refuse a \u0000 escape).
+  target.exec(fmt::format(
+      "CREATE TABLE IF NOT EXISTS {} ("
+      " id bigserial PRIMARY KEY,"
+      " pipeline text NOT NULL,"
+      " kind text NOT NULL CHECK (kind IN ('missing_parent', 'null_reference', 'refused',"
+      " 'unconvertible')),"
+      " source_table text NOT NULL,"
+      " legacy_key text NOT NULL,"
+      " target_table text NOT NULL,"
+      " plan text NOT NULL,"
+      " op text NOT NULL,"
+      " row_id uuid,"
+      " has_row boolean NOT NULL DEFAULT true,"
+      " write_values json,"
+      " source_change json,"
+      " reason text NOT NULL,"
+      " sqlstate text NOT NULL DEFAULT '',"
+      " missing_table text,"
+      " missing_id uuid,"
+      " missing_column text,"
+      " source_lsn pg_lsn,"
+      " first_seen timestamptz NOT NULL DEFAULT now(),"
+      " last_tried timestamptz NOT NULL DEFAULT now(),"
+      " attempts integer NOT NULL DEFAULT 1)",
+      t));
+  target.exec(fmt::format(
+      "CREATE INDEX IF NOT EXISTS parked_row ON {} (pipeline, row_id) WHERE row_id IS NOT NULL",
+      t));
+  target.exec(
+      fmt::format("CREATE INDEX IF NOT EXISTS parked_waiting ON {} (pipeline, "
+                  "missing_table, missing_id) WHERE missing_id IS NOT NULL",
+                  t));
+  target.exec(fmt::format(
+      "CREATE INDEX IF NOT EXISTS parked_source ON {} (pipeline, source_table, legacy_key)", t));
+}
+
+std::int64_t ParkedStore::park(PgConnection& target, const ParkedRow& row) const {
+  std::string values =
+      row.values.empty() && row.op == "change" ? std::string() : encodeParkedValues(row.values);
+  std::string lsn = row.lsn.str();
+  std::string attempts = std::to_string(row.attempts);
+  std::optional<std::string_view> params[] = {pipeline_,
+                                              toString(row.kind),
+                                              row.sourceTable,
+                                              row.legacyKey,
+                                              row.targetTable,
+                                              row.plan,
+                                              row.op,
+                                              orNull(row.rowId),
+                                              row.hasRow ? "t" : "f",
+                                              orNull(values),
+                                              orNull(row.change),
+                                              row.reason,
+                                              row.sqlstate,
+                                              orNull(row.missingTable),
+                                              orNull(row.missingId),
+                                              orNull(row.missingColumn),
+                                              lsn,
+                                              attempts};
+  auto res = target.execParams(
+      fmt::format("INSERT INTO {} (pipeline, kind, source_table, legacy_key, target_table, plan,"
+                  " op, row_id, has_row, write_values, source_change, reason, sqlstate,"
+                  " missing_table, missing_id, missing_column, source_lsn, attempts)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::uuid, $9::boolean, $10::json,"
+                  " $11::json, $12, $13, $14, $15::uuid, $16, $17::pg_lsn, $18::integer)"
+                  " RETURNING id",
+                  table(target)),
+      params);
+  return number<std::int64_t>(res.value(0, 0));
+}
+
+void ParkedStore::repark(PgConnection& target, std::int64_t id, const ParkedRow& row) const {
+  std::string values =
+      row.values.empty() && row.op == "change" ? std::string() : encodeParkedValues(row.values);
+  std::string lsn = row.lsn.str();
+  std::string idText = std::to_string(id);
+  std::optional<std::string_view> params[] = {idText,
+                                              pipeline_,
+                                              toString(row.kind),
+                                              row.legacyKey,
+                                              orNull(row.rowId),
+                                              row.hasRow ? "t" : "f",
+                                              orNull(values),
+                                              orNull(row.change),
+                                              row.reason,
+                                              row.sqlstate,
+                                              orNull(row.missingTable),
+                                              orNull(row.missingId),
+                                              orNull(row.missingColumn),
+                                              lsn};
+  target.execParams(
+      fmt::format("UPDATE {} SET kind = $3, legacy_key = $4, row_id = $5::uuid,"
+                  " has_row = $6::boolean, write_values = $7::json, source_change = $8::json,"
+                  " reason = $9, sqlstate = $10, missing_table = $11, missing_id = $12::uuid,"
+                  " missing_column = $13, source_lsn = $14::pg_lsn, attempts = attempts + 1,"
+                  " last_tried = now()"
+                  " WHERE id = $1::bigint AND pipeline = $2",
+                  table(target)),
+      params);
+}
+
+std::size_t ParkedStore::remove(PgConnection& target, std::span<const std::int64_t> ids) const {
+  if (ids.empty()) return 0;
+  std::string array = arrayLiteral(ids, [](std::int64_t id) { return std::to_string(id); });
+  auto res = target.execParams(
+      fmt::format("DELETE FROM {} WHERE pipeline = $1 AND id = ANY($2::bigint[])", table(target)),
+      {pipeline_, array});
+  return number<std::size_t>(PQcmdTuples(res.get()));
+}
+
+std::vector<ParkedRow> ParkedStore::select(PgConnection& target, const std::string& where,
+                                           std::span<const std::optional<std::string_view>> params,
+                                           std::size_t limit) const {
+  auto res = target.execParams(
+      fmt::format("SELECT {} FROM {} WHERE pipeline = $1 AND ({}) ORDER BY id{}", kColumns,
+                  table(target), where, limit > 0 ? fmt::format(" LIMIT {}", limit) : ""),
+      params);
+  std::vector<ParkedRow> out;
+  out.reserve(static_cast<std::size_t>(res.rows()));
+  for (int r = 0; r < res.rows(); ++r) {
+    ParkedRow p;
+    p.id = number<std::int64_t>(res.value(r, 0));
+    p.kind = parseParkKind(res.value(r, 1));
+    p.sourceTable = res.value(r, 2);
+    p.legacyKey = res.value(r, 3);
+    p.targetTable = res.value(r, 4);
+    p.plan = res.value(r, 5);
+    p.op = res.value(r, 6);
+    p.rowId = optText(res, r, 7);
+    p.hasRow = res.value(r, 8) == "t";
+    if (!res.isNull(r, 9)) p.values = decodeParkedValues(res.value(r, 9));
+    if (!res.isNull(r, 10)) p.change = res.value(r, 10);
+    p.reason = res.value(r, 11);
+    p.sqlstate = res.value(r, 12);
+    if (!res.isNull(r, 13)) p.missingTable = res.value(r, 13);
+    p.missingId = optText(res, r, 14);
+    if (!res.isNull(r, 15)) p.missingColumn = res.value(r, 15);
+    if (!res.isNull(r, 16)) p.lsn = Lsn::parse(res.value(r, 16));
+    p.attempts = number<int>(res.value(r, 17));
+    p.firstSeen = res.value(r, 18);
+    p.lastTried = res.value(r, 19);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<ParkedRow> ParkedStore::byIds(PgConnection& target,
+                                          std::span<const std::int64_t> ids) const {
+  if (ids.empty()) return {};
+  std::string array = arrayLiteral(ids, [](std::int64_t id) { return std::to_string(id); });
+  std::optional<std::string_view> params[] = {pipeline_, array};
+  return select(target, "id = ANY($2::bigint[])", params);
+}
+
+std::vector<ParkedRow> ParkedStore::onRows(PgConnection& target,
+                                           std::span<const std::string> rowIds) const {
+  if (rowIds.empty()) return {};
+  std::string array = arrayLiteral(rowIds, [](const std::string& s) { return s; });
+  std::optional<std::string_view> params[] = {pipeline_, array};
+  return select(target, "row_id = ANY($2::uuid[])", params);
+}
+
+std::vector<ParkedRow> ParkedStore::waitingFor(PgConnection& target, const std::string& tableName,
+                                               std::span<const std::string> ids) const {
+  if (ids.empty()) return {};
+  std::string array = arrayLiteral(ids, [](const std::string& s) { return s; });
+  std::optional<std::string_view> params[] = {pipeline_, tableName, array};
+  return select(target, "missing_table = $2 AND missing_id = ANY($3::uuid[])", params);
+}
+
+std::vector<ParkedRow> ParkedStore::ofPlan(PgConnection& target, const std::string& plan,
+                                           const std::string& op) const {
+  std::optional<std::string_view> params[] = {pipeline_, plan, op};
+  return select(target, "plan = $2 AND ($3 = '' OR op = $3)", params);
+}
+
+std::optional<ParkedRow> ParkedStore::unconvertible(PgConnection& target,
+                                                    const std::string& sourceTable,
+                                                    const std::string& legacyKey) const {
+  std::optional<std::string_view> params[] = {pipeline_, sourceTable, legacyKey};
+  auto rows =
+      select(target, "kind = 'unconvertible' AND source_table = $2 AND legacy_key = $3", params);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::vector<ParkedRow> ParkedStore::unconvertibleOf(PgConnection& target,
+                                                    const std::string& sourceTable) const {
+  std::optional<std::string_view> params[] = {pipeline_, sourceTable};
+  return select(target, "kind = 'unconvertible' AND source_table = $2", params);
+}
+
+std::vector<std::pair<std::string, std::string>> ParkedStore::unconvertibleKeys(
+    PgConnection& target) const {
+  auto res = target.execParams(
+      fmt::format("SELECT source_table, legacy_key FROM {} WHERE pipeline = $1 AND kind = "
+                  "'unconvertible'",
+                  table(target)),
+      {pipeline_});
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int r = 0; r < res.rows(); ++r)
+    out.emplace_back(std::string(res.value(r, 0)), std::string(res.value(r, 1)));
+  return out;
+}
+
+std::vector<ParkedRow> ParkedStore::list(PgConnection& target, const Filter& filter,
+                                         std::size_t limit) const {
+  std::string where =
+      "($2 = '' OR target_table = $2 OR split_part(target_table, '.', 2) = $2 OR "
+      "source_table = $2) AND ($3 = '' OR strpos(lower(reason), lower($3)) > 0) AND ($4 = '' OR "
+      "kind = $4)";
+  std::string kind = filter.kind ? std::string(toString(*filter.kind)) : std::string();
+  std::optional<std::string_view> params[] = {pipeline_, filter.table, filter.reason, kind};
+  return select(target, where, params, limit);
+}
+
+std::int64_t ParkedStore::count(PgConnection& target) const {
+  auto res = target.execParams(
+      fmt::format("SELECT count(*) FROM {} WHERE pipeline = $1", table(target)), {pipeline_});
+  return number<std::int64_t>(res.value(0, 0));
+}
+
+bool ParkedStore::exists(PgConnection& target) const {
+  auto res = target.execParams("SELECT to_regclass($1) IS NOT NULL", {table(target)});
+  return res.value(0, 0) == "t";
+}
+
+}  // namespace pgmorph

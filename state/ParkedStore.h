@@ -1,0 +1,93 @@
+// ParkedStore owns the parked rows of one pipeline in the target's state schema (table
+// `<state_schema>.parked`, shared by pipelines and told apart by its `pipeline` column).
+//
+// Every write method runs inside the caller's open target transaction, the one that carries
+// the writes they describe: a row is parked, retried or removed together with the writes
+// around it, or not at all (the checkpoint commits in that same transaction). Reads see that
+// transaction's own changes.
+//
+// Lookups are by the three things the apply path asks: the target rows a batch writes
+// (onRows), the parent rows a batch upserted (waitingFor), and the source rows whose change
+// could not be transformed (unconvertible). Each has an index.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cdc/pg/PgConnection.h"
+#include "state/ParkedRow.h"
+
+namespace pgmorph {
+
+class ParkedStore {
+ public:
+  ParkedStore(std::string stateSchema, std::string pipeline);
+
+  // Creates the state schema, the table and its indexes if missing (idempotent).
+  void ensureSchema(PgConnection& target) const;
+
+  // Inserts a new entry (attempts 1, first seen and last tried now); returns its id.
+  std::int64_t park(PgConnection& target, const ParkedRow& row) const;
+  // An entry that was tried again and failed again: takes `row`'s write, change, reason and
+  // what it waits for, adds one to attempts, sets last tried to now. Keeps id and first seen.
+  void repark(PgConnection& target, std::int64_t id, const ParkedRow& row) const;
+  // Removes entries by id; returns how many there were.
+  std::size_t remove(PgConnection& target, std::span<const std::int64_t> ids) const;
+
+  std::vector<ParkedRow> byIds(PgConnection& target, std::span<const std::int64_t> ids) const;
+  // Entries whose target row is one of `rowIds` (uuid text), whatever their table: callers
+  // compare targetTable themselves (one index probe per id, one statement).
+  std::vector<ParkedRow> onRows(PgConnection& target, std::span<const std::string> rowIds) const;
+  // MissingParent and NullReference entries waiting for one of `ids` of `table`.
+  std::vector<ParkedRow> waitingFor(PgConnection& target, const std::string& table,
+                                    std::span<const std::string> ids) const;
+  // Entries of one mapping target (ParkedRow::plan) and op ("" = any op).
+  std::vector<ParkedRow> ofPlan(PgConnection& target, const std::string& plan,
+                                const std::string& op = "") const;
+  // The Unconvertible entry of one source row, if any.
+  std::optional<ParkedRow> unconvertible(PgConnection& target, const std::string& sourceTable,
+                                         const std::string& legacyKey) const;
+  // (source table, legacy key) of every Unconvertible entry.
+  std::vector<std::pair<std::string, std::string>> unconvertibleKeys(PgConnection& target) const;
+  // Entries of a source table's Unconvertible changes (a TRUNCATE makes them moot).
+  std::vector<ParkedRow> unconvertibleOf(PgConnection& target,
+                                         const std::string& sourceTable) const;
+
+  // What `pgmorph parked list|discard` select: `table` matches the target table (with or
+  // without its schema) or the source table; `reason` is a case-insensitive substring.
+  struct Filter {
+    std::string table;
+    std::string reason;
+    std::optional<ParkKind> kind;
+  };
+  // Oldest first; at most `limit` rows (0 = all).
+  std::vector<ParkedRow> list(PgConnection& target, const Filter& filter,
+                              std::size_t limit = 0) const;
+  std::int64_t count(PgConnection& target) const;
+  // Whether the parked table exists yet (a read-only command must not create it).
+  bool exists(PgConnection& target) const;
+
+  const std::string& stateSchema() const { return schema_; }
+  const std::string& pipeline() const { return pipeline_; }
+
+ private:
+  std::string table(PgConnection& target) const;
+  std::vector<ParkedRow> select(PgConnection& target, const std::string& where,
+                                std::span<const std::optional<std::string_view>> params,
+                                std::size_t limit = 0) const;
+  std::string schema_;
+  std::string pipeline_;
+};
+
+// JSON of parked write values ([["column","P","text"],["column","N"],...]) and back; the
+// encoding stored in the `write_values` column. decode throws std::invalid_argument.
+std::string encodeParkedValues(std::span<const ParkedValue> values);
+std::vector<ParkedValue> decodeParkedValues(std::string_view json);
+// Appends `s` as a JSON string literal (quotes included) to `out`.
+void appendJsonString(std::string& out, std::string_view s);
+
+}  // namespace pgmorph

@@ -1,0 +1,209 @@
+// ParkedStore against a real target: every field survives the round trip (values byte for
+// byte, through JSON), retries count, lookups find exactly what they are asked for, pipelines
+// do not see each other's rows, and parking is transactional with the caller's writes.
+#include "state/ParkedStore.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "tests/support/SharedClusters.h"
+
+namespace pgmorph {
+namespace {
+
+const std::string kUser50 = "0b6d8a0e-8c47-5f0b-9d6c-111111111150";
+const std::string kUser7 = "0b6d8a0e-8c47-5f0b-9d6c-111111111107";
+const std::string kMsg1 = "2c1f0000-0000-5000-8000-000000000001";
+const std::string kMsg2 = "2c1f0000-0000-5000-8000-000000000002";
+
+ParkedRow waitingMessage(const std::string& rowId, const std::string& recipient) {
+  ParkedRow r;
+  r.kind = ParkKind::MissingParent;
+  r.sourceTable = "dispatch_notification";
+  r.legacyKey = "1300";
+  r.targetTable = "public.system_messages";
+  r.plan = "dispatch_notification>public.system_messages[upsert:id]";
+  r.op = "upsert";
+  r.rowId = rowId;
+  r.values = {{"id", ParkedValue::State::Present, rowId},
+              {"recipient_id", ParkedValue::State::Present, recipient},
+              {"context", ParkedValue::State::Null, ""},
+              {"notes", ParkedValue::State::Absent, ""}};
+  r.reason = "system_messages.recipient_id names profiles " + recipient + ", not on the target";
+  r.missingTable = "public.profiles";
+  r.missingId = recipient;
+  r.missingColumn = "recipient_id";
+  r.lsn = Lsn::parse("0/1A2B3C");
+  return r;
+}
+
+class ParkedStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = test::sharedTarget().createDatabase("parked");
+    conn_.emplace(test::sharedTarget().conninfo(db_), "target");
+    store_.ensureSchema(*conn_);
+  }
+  void TearDown() override {
+    conn_.reset();
+    test::sharedTarget().dropDatabase(db_);
+  }
+  std::string db_;
+  std::optional<PgConnection> conn_;
+  ParkedStore store_{"pgmorph", "dispatch"};
+};
+
+TEST_F(ParkedStoreTest, EveryFieldSurvivesTheRoundTrip) {
+  store_.ensureSchema(*conn_);  // idempotent
+  ParkedRow in = waitingMessage(kMsg1, kUser50);
+  // Text a naive encoding would break: quotes, backslashes, control characters, non-ASCII.
+  in.values[1].column = "odd \"column\"";
+  in.values.push_back(
+      {"context", ParkedValue::State::Present, "{\"a\": \"b\\\\c\"}\n\ttab \x01 ctl — ünïcode"});
+  std::int64_t id = store_.park(*conn_, in);
+  ASSERT_GT(id, 0);
+
+  auto rows = store_.byIds(*conn_, std::vector<std::int64_t>{id});
+  ASSERT_EQ(rows.size(), 1u);
+  const ParkedRow& out = rows[0];
+  EXPECT_EQ(out.id, id);
+  EXPECT_EQ(out.kind, ParkKind::MissingParent);
+  EXPECT_EQ(out.sourceTable, in.sourceTable);
+  EXPECT_EQ(out.legacyKey, "1300");
+  EXPECT_EQ(out.targetTable, in.targetTable);
+  EXPECT_EQ(out.plan, in.plan);
+  EXPECT_EQ(out.op, "upsert");
+  EXPECT_EQ(out.rowId, kMsg1);
+  EXPECT_TRUE(out.hasRow);
+  EXPECT_EQ(out.values, in.values);
+  EXPECT_EQ(out.reason, in.reason);
+  EXPECT_EQ(out.missingTable, "public.profiles");
+  EXPECT_EQ(out.missingId, kUser50);
+  EXPECT_EQ(out.missingColumn, "recipient_id");
+  EXPECT_EQ(out.lsn, Lsn::parse("0/1A2B3C"));
+  EXPECT_EQ(out.attempts, 1);
+  EXPECT_FALSE(out.firstSeen.empty());
+  EXPECT_EQ(out.firstSeen, out.lastTried);
+}
+
+TEST_F(ParkedStoreTest, AnUnconvertibleChangeKeepsItsSourceChangeAndIsFoundByItsSourceRow) {
+  ParkedRow r;
+  r.kind = ParkKind::Unconvertible;
+  r.sourceTable = "dispatch_notification";
+  r.legacyKey = "500";
+  r.targetTable = "public.system_messages";
+  r.op = "change";
+  r.change =
+      R"({"kind":"I","columns":[["template_context","text","s","{\"note\": \"unterminated"]]})";
+  r.reason = "column template_context -> system_messages.context: not valid JSON";
+  std::int64_t id = store_.park(*conn_, r);
+
+  auto found = store_.unconvertible(*conn_, "dispatch_notification", "500");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, id);
+  EXPECT_EQ(found->change, r.change);
+  EXPECT_FALSE(found->rowId);
+  EXPECT_TRUE(found->values.empty());
+  EXPECT_FALSE(store_.unconvertible(*conn_, "dispatch_notification", "501"));
+  EXPECT_FALSE(store_.unconvertible(*conn_, "dispatch_user", "500"));
+  auto keys = store_.unconvertibleKeys(*conn_);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0], std::make_pair(std::string("dispatch_notification"), std::string("500")));
+  EXPECT_EQ(store_.unconvertibleOf(*conn_, "dispatch_notification").size(), 1u);
+}
+
+TEST_F(ParkedStoreTest, ReparkCountsTheAttemptAndKeepsFirstSeen) {
+  std::int64_t id = store_.park(*conn_, waitingMessage(kMsg1, kUser50));
+  auto before = store_.byIds(*conn_, std::vector<std::int64_t>{id}).at(0);
+  conn_->exec("SELECT pg_sleep(0.01)");  // now() must move for last_tried to differ
+
+  ParkedRow again = waitingMessage(kMsg1, kUser7);
+  again.reason = "still missing";
+  store_.repark(*conn_, id, again);
+  auto after = store_.byIds(*conn_, std::vector<std::int64_t>{id}).at(0);
+  EXPECT_EQ(after.attempts, 2);
+  EXPECT_EQ(after.firstSeen, before.firstSeen);
+  EXPECT_GT(after.lastTried, before.lastTried);
+  EXPECT_EQ(after.reason, "still missing");
+  EXPECT_EQ(after.missingId, kUser7);
+  EXPECT_EQ(after.values[1].text, kUser7);
+}
+
+TEST_F(ParkedStoreTest, LookupsFindExactlyTheRowsAsked) {
+  std::int64_t a = store_.park(*conn_, waitingMessage(kMsg1, kUser50));
+  std::int64_t b = store_.park(*conn_, waitingMessage(kMsg2, kUser7));
+
+  auto on = store_.onRows(*conn_, std::vector<std::string>{kMsg2, kUser50});
+  ASSERT_EQ(on.size(), 1u);
+  EXPECT_EQ(on[0].id, b);
+
+  auto waiting = store_.waitingFor(*conn_, "public.profiles", std::vector<std::string>{kUser50});
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_EQ(waiting[0].id, a);
+  EXPECT_TRUE(
+      store_.waitingFor(*conn_, "public.offices", std::vector<std::string>{kUser50}).empty());
+
+  EXPECT_EQ(store_.ofPlan(*conn_, "dispatch_notification>public.system_messages[upsert:id]").size(),
+            2u);
+  EXPECT_TRUE(
+      store_
+          .ofPlan(*conn_, "dispatch_notification>public.system_messages[upsert:id]", "set_columns")
+          .empty());
+
+  EXPECT_EQ(store_.list(*conn_, {"system_messages", "", {}}).size(), 2u);
+  EXPECT_EQ(store_.list(*conn_, {"public.system_messages", "", {}}).size(), 2u);
+  EXPECT_EQ(store_.list(*conn_, {"dispatch_notification", "", {}}).size(), 2u);
+  EXPECT_TRUE(store_.list(*conn_, {"profiles", "", {}}).empty());
+  auto byReason = store_.list(*conn_, {"", kUser7.substr(24), {}});
+  ASSERT_EQ(byReason.size(), 1u);
+  EXPECT_EQ(byReason[0].id, b);
+  EXPECT_EQ(store_.list(*conn_, {"", "", ParkKind::Refused}).size(), 0u);
+  EXPECT_EQ(store_.list(*conn_, {}, 1).size(), 1u);
+  EXPECT_EQ(store_.list(*conn_, {}, 1)[0].id, a) << "oldest first";
+
+  EXPECT_EQ(store_.remove(*conn_, std::vector<std::int64_t>{a, 999999}), 1u);
+  EXPECT_EQ(store_.count(*conn_), 1);
+}
+
+TEST_F(ParkedStoreTest, PipelinesDoNotSeeEachOther) {
+  ParkedStore other("pgmorph", "other");
+  other.ensureSchema(*conn_);
+  std::int64_t mine = store_.park(*conn_, waitingMessage(kMsg1, kUser50));
+  other.park(*conn_, waitingMessage(kMsg1, kUser50));
+  EXPECT_EQ(store_.count(*conn_), 1);
+  EXPECT_EQ(other.count(*conn_), 1);
+  EXPECT_EQ(other.remove(*conn_, std::vector<std::int64_t>{mine}), 0u);
+  EXPECT_TRUE(other.byIds(*conn_, std::vector<std::int64_t>{mine}).empty());
+  EXPECT_EQ(store_.onRows(*conn_, std::vector<std::string>{kMsg1}).size(), 1u);
+}
+
+TEST_F(ParkedStoreTest, ParkingCommitsOrVanishesWithTheCallersTransaction) {
+  conn_->exec("BEGIN");
+  store_.park(*conn_, waitingMessage(kMsg1, kUser50));
+  EXPECT_EQ(store_.count(*conn_), 1) << "the transaction sees its own parked row";
+  conn_->exec("ROLLBACK");
+  EXPECT_EQ(store_.count(*conn_), 0);
+  conn_->exec("BEGIN");
+  store_.park(*conn_, waitingMessage(kMsg1, kUser50));
+  conn_->exec("COMMIT");
+  EXPECT_EQ(store_.count(*conn_), 1);
+}
+
+TEST_F(ParkedStoreTest, ExistsOnlyOnceCreated) {
+  ParkedStore elsewhere("not_created_yet", "dispatch");
+  EXPECT_FALSE(elsewhere.exists(*conn_));
+  EXPECT_TRUE(store_.exists(*conn_));
+}
+
+TEST(ParkedValuesJson, RejectsWhatPgmorphDoesNotWrite) {
+  EXPECT_THROW(decodeParkedValues("{}"), std::invalid_argument);
+  EXPECT_THROW(decodeParkedValues("[[\"c\",\"X\"]]"), std::invalid_argument);
+  EXPECT_THROW(decodeParkedValues("[[\"c\",\"P\"]]"), std::invalid_argument);
+  EXPECT_TRUE(decodeParkedValues("[]").empty());
+  EXPECT_THROW(parseParkKind("lost"), std::invalid_argument);
+  EXPECT_EQ(parseParkKind("null_reference"), ParkKind::NullReference);
+}
+
+}  // namespace
+}  // namespace pgmorph
