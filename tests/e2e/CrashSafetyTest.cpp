@@ -25,6 +25,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A steady load rather than pgbench's fastest: every kill and restart then lands while
+// pgmorph applies current transactions (not a backlog from long ago), and the test's runtime
+// does not depend on how far behind pgmorph falls.
+constexpr int kWriterRate = 400;
+
 // Checkpoint rows seen during the test, in time order: neither the LSN nor the applied count
 // may ever go down, whatever was killed in between.
 class CheckpointHistory {
@@ -61,6 +66,11 @@ TEST_F(DispatchE2eTest, KillNineAndDatabaseRestartsNeitherLoseNorDoubleChanges) 
             << " repeats the same moments)\n";
   RecordProperty("seed", std::to_string(seed));
   std::mt19937 rng(seed);
+  auto started = std::chrono::steady_clock::now();
+  auto phase = [&](const char* what) {
+    std::chrono::duration<double> t = std::chrono::steady_clock::now() - started;
+    std::cout << fmt::format("[e2e] {:6.1f} s  {}\n", t.count(), what) << std::flush;
+  };
   // A random moment is the point of this test, so these are deliberate pauses, not waits
   // for a condition.
   auto pauseMillis = [&](int lo, int hi) {
@@ -79,8 +89,9 @@ TEST_F(DispatchE2eTest, KillNineAndDatabaseRestartsNeitherLoseNorDoubleChanges) 
   env().waitForSlot(follow.current(), /*streaming=*/true);
   env().loadSampleData();
 
+  phase("sample data loaded");
   // 1. kill -9 at random moments (0.5-4 s apart) while the writer runs; restart each time.
-  ChildProcess& writer1 = env().startWriter(20s);
+  ChildProcess& writer1 = env().startWriter(20s, kWriterRate);
   while (follow.kills() < 5 || (writer1.running() && follow.kills() < 12)) {
     pauseMillis(500, 4000);
     history.sample(env(), fmt::format("before kill {}", follow.kills() + 1));
@@ -89,22 +100,24 @@ TEST_F(DispatchE2eTest, KillNineAndDatabaseRestartsNeitherLoseNorDoubleChanges) 
   env().finishWriter(writer1);
   history.sample(env(), "after the kills");
 
+  phase("kills done, writer finished");
   // 2. The source crashes under load (immediate shutdown) and comes back.
-  ChildProcess& writer2 = env().startWriter(60s);
+  ChildProcess& writer2 = env().startWriter(60s, kWriterRate);
   pauseMillis(1000, 3000);
   history.sample(env(), "before the source restart");
   env().source().restart(/*immediate=*/true);
   // The writer's connections died with the server: it ends with an error, by design.
   ASSERT_TRUE(writer2.waitFor(60s)) << "pgbench kept running after its server restarted";
   Lsn afterSourceRestart = env().sourceWalLsn();
-  ChildProcess& writer3 = env().startWriter(8s);
+  ChildProcess& writer3 = env().startWriter(8s, kWriterRate);
   std::string sourceOutcome =
       follow.awaitCheckpointPast(afterSourceRestart, "source restart", 120s);
   env().finishWriter(writer3);
   history.sample(env(), "after the source restart");
 
+  phase("source restart survived");
   // 3. The target crashes under load and comes back.
-  ChildProcess& writer4 = env().startWriter(10s);
+  ChildProcess& writer4 = env().startWriter(10s, kWriterRate);
   pauseMillis(1000, 3000);
   history.sample(env(), "before the target restart");
   env().target().restart(/*immediate=*/true);
@@ -114,12 +127,14 @@ TEST_F(DispatchE2eTest, KillNineAndDatabaseRestartsNeitherLoseNorDoubleChanges) 
   env().finishWriter(writer4);
   history.sample(env(), "after the target restart");
 
+  phase("target restart survived");
   // 4. Stop, catch up, compare.
   follow.restartIfExited("before the final stop");
   EXPECT_EQ(env().stopGracefully(follow.current()), 0) << "SIGINT must end follow cleanly";
   RunResult catchUp = env().runFollowUntilCaughtUp();
   ASSERT_EQ(catchUp.exitStatus, 0) << catchUp.stderrText;
   history.sample(env(), "after catching up");
+  phase("caught up");
 
   std::cout << fmt::format("[e2e] {} kill -9 of pgmorph\n[e2e] {}\n[e2e] {}\n", follow.kills(),
                            sourceOutcome, targetOutcome);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -37,17 +38,43 @@ std::string exampleFile(const std::string& name) {
   return test::sourceDir() + "/deploy/examples/dispatch/" + name;
 }
 
+// The last `lines` lines of text.
 std::string tail(const std::string& text, std::size_t lines) {
   std::size_t pos = text.size();
-  for (std::size_t n = 0; n <= lines && pos > 0; ++n) {
+  for (std::size_t n = 0; n <= lines; ++n) {
+    if (pos == 0) return text;
     pos = text.rfind('\n', pos - 1);
     if (pos == std::string::npos) return text;
   }
-  return fmt::format("[... {} bytes before ...]\n{}", pos, text.substr(pos + 1));
+  return fmt::format("[... {} bytes before ...]\n{}", pos + 1, text.substr(pos + 1));
 }
 
 std::optional<std::string_view> param(const std::string& s) {
   return std::string_view(s);
+}
+
+// Recent minor releases (15.19+) only let slots use the plugins listed in
+// output_plugin_libraries; the shared source must allow wal2json, as the README tells users.
+// Once per process: the setting is cluster-wide and survives restarts (ALTER SYSTEM).
+void allowWal2json(test::PgCluster& cluster) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    auto listed = [&] {
+      return cluster.scalar("postgres", "SHOW output_plugin_libraries").find("wal2json") !=
+             std::string::npos;
+    };
+    if (cluster.scalar("postgres",
+                       "SELECT count(*) FROM pg_settings "
+                       "WHERE name = 'output_plugin_libraries'") == "0" ||
+        listed())
+      return;
+    cluster.psql("postgres",
+                 "ALTER SYSTEM SET output_plugin_libraries = pgoutput, test_decoding, wal2json");
+    cluster.psql("postgres", "SELECT pg_reload_conf()");
+    // The postmaster applies a reload asynchronously; new sessions see it once it has.
+    if (!pollUntil(30s, listed))
+      throw std::runtime_error("output_plugin_libraries still lacks wal2json after a reload");
+  });
 }
 
 }  // namespace
@@ -58,6 +85,8 @@ DispatchEnvironment::DispatchEnvironment() {
   workDir_ = tmpl;
   const char* level = std::getenv("PGMORPH_E2E_LOG_LEVEL");
   logLevel_ = level && *level ? level : "info";
+  const char* keep = std::getenv("PGMORPH_E2E_KEEP");
+  keepWorkDir_ = keep && *keep && std::string_view(keep) != "0";
 
   std::string suffix = randomSuffix();
   pipeline_ = "e2e_" + suffix;
@@ -66,6 +95,7 @@ DispatchEnvironment::DispatchEnvironment() {
   idNamespace_ = exampleIdNamespace();
 
   try {
+    allowWal2json(source());
     sourceDb_ = source().createDatabase("e2e_src");
     targetDb_ = target().createDatabase("e2e_tgt");
     source().psqlFile(sourceDb_, exampleFile("source.sql"));
@@ -148,7 +178,8 @@ ChildProcess& DispatchEnvironment::startFollow(const std::vector<std::string>& e
   return spawn(std::move(argv), "pgmorph");
 }
 
-RunResult DispatchEnvironment::runFollowUntilCaughtUp(Seconds timeout) {
+RunResult DispatchEnvironment::runFollowUntilCaughtUp(Seconds timeout, bool flushSourceFirst) {
+  if (flushSourceFirst) flushSourceWal();
   auto start = std::chrono::steady_clock::now();
   ChildProcess& p = startFollow({"--until-caught-up"});
   auto status = p.waitFor(timeout);
@@ -193,11 +224,18 @@ void DispatchEnvironment::loadSampleData(int scale) const {
                     {{"scale", std::to_string(scale)}, {"warts", "0"}});
 }
 
-ChildProcess& DispatchEnvironment::startWriter(Seconds duration, int scale) {
-  return spawn({test::pgBin("pgbench"), "-n", "-c", "2", "-T", std::to_string(duration.count()),
-                "-D", fmt::format("scale={}", scale), "-f",
-                test::sourceDir() + "/tests/workload/oltp.sql", sourceConninfo()},
-               "pgbench");
+ChildProcess& DispatchEnvironment::startWriter(Seconds duration, int ratePerSecond, int scale) {
+  std::vector<std::string> argv = {
+      test::pgBin("pgbench"),        "-n", "-c", "2", "-T", std::to_string(duration.count()), "-D",
+      fmt::format("scale={}", scale)};
+  if (ratePerSecond > 0) {
+    argv.push_back("-R");
+    argv.push_back(std::to_string(ratePerSecond));
+  }
+  argv.push_back("-f");
+  argv.push_back(test::sourceDir() + "/tests/workload/oltp.sql");
+  argv.push_back(sourceConninfo());
+  return spawn(std::move(argv), "pgbench");
 }
 
 void DispatchEnvironment::finishWriter(ChildProcess& writer, Seconds grace) {
@@ -254,6 +292,16 @@ std::optional<CheckpointRow> DispatchEnvironment::checkpoint() const {
   if (res.rows() == 0) return std::nullopt;
   return CheckpointRow{Lsn::parse(res.value(0, 0)), std::string(res.value(0, 1)),
                        std::stoll(std::string(res.value(0, 2)))};
+}
+
+void DispatchEnvironment::flushSourceWal() const {
+  PgConnection c = connectSource();
+  // A synchronous commit flushes the WAL up to its commit record, and so every asynchronous
+  // commit before it — but only if the transaction wrote WAL itself (an xid alone is not
+  // enough). A temporary table's catalog rows are WAL-logged and decode to no row change.
+  c.exec(
+      "BEGIN; SET LOCAL synchronous_commit = on; "
+      "CREATE TEMPORARY TABLE e2e_wal_flush (x int) ON COMMIT DROP; COMMIT");
 }
 
 Lsn DispatchEnvironment::sourceWalLsn() const {

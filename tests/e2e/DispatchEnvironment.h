@@ -72,7 +72,9 @@ class DispatchEnvironment {
   ChildProcess& startFollow(const std::vector<std::string>& extra = {});
   // Runs `pgmorph follow --until-caught-up` to its end. A run that has not ended after
   // `timeout` is killed and reported with std::runtime_error (its stderr included).
-  RunResult runFollowUntilCaughtUp(Seconds timeout = Seconds(180));
+  // With `flushSourceFirst`, the source's WAL is flushed first (see flushSourceWal): every
+  // commit made so far is then below pg_current_wal_lsn(), which is what pgmorph reads.
+  RunResult runFollowUntilCaughtUp(Seconds timeout = Seconds(180), bool flushSourceFirst = true);
   // Runs follow (streaming) and expects it to stop on its own (an error): returns how.
   RunResult runFollowExpectingExit(Seconds timeout = Seconds(120));
   // SIGINT, then waits for a clean exit. Returns the exit status; throws on timeout.
@@ -81,8 +83,9 @@ class DispatchEnvironment {
   // --- writers -------------------------------------------------------------------------
   // sample-data.sql at `scale` without warts, through psql, into the source.
   void loadSampleData(int scale = 1) const;
-  // pgbench with tests/workload/oltp.sql (-n -c 2 -T seconds -D scale=1) on the source.
-  ChildProcess& startWriter(Seconds duration, int scale = 1);
+  // pgbench with tests/workload/oltp.sql (-n -c 2 -T seconds -D scale=N) on the source;
+  // `ratePerSecond` > 0 adds -R (a steady load instead of as fast as possible).
+  ChildProcess& startWriter(Seconds duration, int ratePerSecond = 0, int scale = 1);
   // Waits for a writer to end by itself; throws with its output unless it exits 0.
   void finishWriter(ChildProcess& writer, Seconds grace = Seconds(60));
 
@@ -93,6 +96,10 @@ class DispatchEnvironment {
   void waitForSlot(ChildProcess& pgmorph, bool streaming, Seconds timeout = Seconds(60)) const;
   // The checkpoint row of this pipeline, if the state table and the row exist yet.
   std::optional<CheckpointRow> checkpoint() const;
+  // Makes the source write and flush all of its WAL: one synchronously committed transaction
+  // that changes no mapped row. Asynchronous commits (the test clusters run
+  // synchronous_commit=off) can otherwise sit in WAL buffers, above pg_current_wal_lsn().
+  void flushSourceWal() const;
   // pg_current_wal_lsn() of the source.
   Lsn sourceWalLsn() const;
   // Rows inserted + updated + deleted in the source database's user tables (statistics).
@@ -105,7 +112,8 @@ class DispatchEnvironment {
   void dropSlot() const;
   // Creates the slot afresh with wal2json, as an operator would by hand.
   void createSlotBySql() const;
-  // Do not remove the work directory (a failed test's logs stay for a post-mortem).
+  // Do not remove the work directory (a failed test's logs stay for a post-mortem; also
+  // when PGMORPH_E2E_KEEP=1 is set).
   void keepWorkDir() { keepWorkDir_ = true; }
 
  private:

@@ -10,6 +10,8 @@ namespace pgmorph::e2e {
 
 namespace {
 
+constexpr std::size_t kMaxExits = 5;
+
 std::string lastLine(const std::string& text) {
   std::size_t end = text.find_last_not_of("\n ");
   if (end == std::string::npos) return "(no stderr)";
@@ -47,6 +49,11 @@ std::string FollowSupervisor::awaitCheckpointPast(Lsn lsn, const std::string& wh
   bool reached = pollUntil(
       timeout,
       [&] {
+        // A pgmorph that keeps failing the same way will not get better by being restarted
+        // for two minutes: give up early with what it said.
+        if (exits_.size() - exitsBefore >= kMaxExits)
+          throw std::runtime_error(fmt::format("{}: pgmorph exited {} times in a row; last: {}",
+                                               when, exits_.size() - exitsBefore, exits_.back()));
         restartIfExited(when);
         try {
           auto cp = env_.checkpoint();

@@ -1,0 +1,73 @@
+// `follow --until-caught-up` must apply every transaction that had committed on the source
+// when it started — also commits made with synchronous_commit=off, whose WAL can still sit in
+// the server's buffers: pg_current_wal_lsn() (the write position) does not cover them yet,
+// pg_current_wal_insert_lsn() does. The other e2e tests flush the source's WAL before each
+// catch-up run (DispatchEnvironment::flushSourceWal); this one deliberately does not.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tests/e2e/DispatchE2eTest.h"
+#include "tests/e2e/Poll.h"
+
+namespace pgmorph::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Slows the source's WAL writer to its maximum delay for the scope, so that asynchronous
+// commits stay unwritten for seconds (instead of up to 200 ms) and the test does not depend
+// on timing. Cluster-wide: fine, e2e tests run one at a time in their own process.
+class SlowWalWriter {
+ public:
+  explicit SlowWalWriter(test::PgCluster& cluster) : cluster_(cluster) { set("'10s'"); }
+  ~SlowWalWriter() {
+    try {
+      cluster_.psql("postgres", "ALTER SYSTEM RESET wal_writer_delay");
+      cluster_.psql("postgres", "SELECT pg_reload_conf()");
+    } catch (...) {
+    }
+  }
+
+ private:
+  void set(const std::string& value) {
+    cluster_.psql("postgres", "ALTER SYSTEM SET wal_writer_delay = " + value);
+    cluster_.psql("postgres", "SELECT pg_reload_conf()");
+    if (!pollUntil(30s,
+                   [&] { return cluster_.scalar("postgres", "SHOW wal_writer_delay") == "10s"; }))
+      throw std::runtime_error("wal_writer_delay did not change after a reload");
+  }
+  test::PgCluster& cluster_;
+};
+
+TEST_F(DispatchE2eTest, UntilCaughtUpAppliesAsynchronousCommitsMadeBeforeItStarted) {
+  RunResult create = env().runFollowUntilCaughtUp();  // creates the slot
+  ASSERT_EQ(create.exitStatus, 0) << create.stderrText;
+
+  SlowWalWriter slow(env().source());
+  {
+    PgConnection source = env().connectSource();
+    source.exec("SET synchronous_commit = off");
+    for (int i = 1; i <= 20; ++i) {
+      std::string name = "Async office " + std::to_string(i);
+      source.execParams("INSERT INTO dispatch_office (name, created_at) VALUES ($1, '2024-01-01')",
+                        {std::optional<std::string_view>(name)});
+    }
+  }
+  RunResult run =
+      env().runFollowUntilCaughtUp(std::chrono::seconds(120), /*flushSourceFirst=*/false);
+  ASSERT_EQ(run.exitStatus, 0) << run.stderrText;
+
+  PgConnection target = env().connectTarget();
+  EXPECT_EQ(std::string(target.exec("SELECT count(*) FROM offices").value(0, 0)), "20")
+      << "--until-caught-up stopped before transactions that had committed before it started "
+         "(asynchronous commits still in the source's WAL buffers are above "
+         "pg_current_wal_lsn(); pg_current_wal_insert_lsn() covers them):\n"
+      << run.stderrText;
+}
+
+}  // namespace
+}  // namespace pgmorph::e2e
