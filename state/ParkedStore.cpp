@@ -399,6 +399,16 @@ std::int64_t ParkedStore::count(PgConnection& target) const {
   return number<std::int64_t>(res.value(0, 0));
 }
 
+std::vector<std::string> ParkedStore::waitedTables(PgConnection& target) const {
+  auto res = target.execParams(fmt::format("SELECT DISTINCT missing_table FROM {} WHERE pipeline = "
+                                           "$1 AND missing_id IS NOT NULL",
+                                           table(target)),
+                               {pipeline_});
+  std::vector<std::string> out;
+  for (int r = 0; r < res.rows(); ++r) out.emplace_back(res.value(r, 0));
+  return out;
+}
+
 bool ParkedStore::exists(PgConnection& target) const {
   auto res = target.execParams("SELECT to_regclass($1) IS NOT NULL", {table(target)});
   return res.value(0, 0) == "t";

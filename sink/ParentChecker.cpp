@@ -1,0 +1,133 @@
+#include "sink/ParentChecker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace pgmorph {
+
+namespace {
+const std::vector<ParentRef> kNoRefs;
+}
+
+int ParentChecker::addTable(const std::string& name, const std::string& column,
+                            const TargetCatalog& catalog) {
+  auto it = byName_.find(name);
+  if (it != byName_.end()) return it->second;
+  Table t;
+  t.name = name;
+  t.idColumn = column;
+  t.idType = "uuid";
+  if (const TargetTable* table = catalog.table(name))
+    if (const TargetColumn* c = table->find(column)) t.idType = c->type;
+  tables_.push_back(std::move(t));
+  int index = static_cast<int>(tables_.size()) - 1;
+  byName_.emplace(name, index);
+  return index;
+}
+
+ParentChecker::ParentChecker(const TargetCatalog& catalog, std::span<const WritePlan> plans,
+                             std::size_t cacheLimit)
+    : cacheLimit_(cacheLimit) {
+  for (const WritePlan& plan : plans) {
+    std::string child = plan.targetSchema + "." + plan.targetTable;
+    PlanRefs refs;
+    refs.own.column = ParentRef::kOwnRow;
+    refs.own.columnName = plan.idColumn;
+    refs.own.parent = addTable(child, plan.idColumn, catalog);
+    refs.own.sourceParent = plan.mapping && plan.mapping->mode == TargetMode::Update
+                                ? plan.mapping->keyTable
+                                : (plan.source ? plan.source->idName : std::string());
+    auto fks = catalog.graph().parentsOf(child);
+    for (std::size_t i = 0; i < plan.columns.size() && i < plan.refTables.size(); ++i) {
+      if (plan.refTables[i].empty()) continue;
+      // Only a reference the target enforces alone can be checked (and can be refused).
+      auto fk = std::find_if(fks.begin(), fks.end(), [&](const ForeignKey* k) {
+        return k->childColumns.size() == 1 && k->childColumns[0] == plan.columns[i];
+      });
+      if (fk == fks.end()) continue;
+      ParentRef r;
+      r.column = i;
+      r.columnName = plan.columns[i];
+      r.parent = addTable((*fk)->parent, (*fk)->parentColumns.at(0), catalog);
+      r.sourceParent = plan.refTables[i];
+      if (plan.mapping)
+        for (const auto& m : plan.mapping->columns)
+          if (m.target == plan.columns[i]) r.onMissing = m.onMissing;
+      refs.refs.push_back(std::move(r));
+    }
+    plans_.emplace(&plan, std::move(refs));
+  }
+}
+
+std::span<const ParentRef> ParentChecker::refs(const WritePlan& plan) const {
+  auto it = plans_.find(&plan);
+  return it == plans_.end() ? std::span<const ParentRef>(kNoRefs) : it->second.refs;
+}
+
+const ParentRef& ParentChecker::ownRow(const WritePlan& plan) const {
+  return plans_.at(&plan).own;
+}
+
+int ParentChecker::table(const std::string& qualified) const {
+  auto it = byName_.find(qualified);
+  return it == byName_.end() ? -1 : it->second;
+}
+
+bool ParentChecker::knownPresent(int table, const Uuid& id) const {
+  return tables_[table].present.count(id) != 0;
+}
+
+void ParentChecker::notePresent(int table, const Uuid& id) {
+  if (cached_ >= cacheLimit_) forget();
+  if (tables_[table].present.insert(id).second) ++cached_;
+}
+
+void ParentChecker::noteGone(int table, const Uuid& id) {
+  if (tables_[table].present.erase(id)) --cached_;
+}
+
+void ParentChecker::noteTruncated(int table) {
+  cached_ -= tables_[table].present.size();
+  tables_[table].present.clear();
+}
+
+void ParentChecker::forget() {
+  for (auto& t : tables_) t.present.clear();
+  cached_ = 0;
+}
+
+void ParentChecker::lookup(PgConnection& target, int table, std::span<const Uuid> ids,
+                           std::vector<char>& present) {
+  present.assign(ids.size(), 0);
+  if (ids.empty()) return;
+  Table& t = tables_[table];
+  std::string array = "{";
+  std::string text;
+  for (const Uuid& id : ids) {
+    if (array.size() > 1) array += ',';
+    array += id.str();
+  }
+  array += '}';
+  auto dot = t.name.find('.');
+  std::string qualified = target.quoteQualified(t.name.substr(0, dot), t.name.substr(dot + 1));
+  // One statement per parent table and batch; the array is a parameter, never SQL text.
+  auto res = target.execParams(fmt::format("SELECT {0}::text FROM {1} WHERE {0} = ANY($1::{2}[])",
+                                           target.quoteIdent(t.idColumn), qualified, t.idType),
+                               {array});
+  ++lookups_;
+  std::unordered_set<Uuid, UuidHash> found;
+  for (int r = 0; r < res.rows(); ++r) {
+    try {
+      found.insert(Uuid::parse(res.value(r, 0)));
+    } catch (const std::invalid_argument&) {
+    }
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (!found.count(ids[i])) continue;
+    present[i] = 1;
+    notePresent(table, ids[i]);
+  }
+}
+
+}  // namespace pgmorph

@@ -1,0 +1,89 @@
+// ParentChecker: which target rows a write needs to exist, and whether they do — found before
+// writing, in one statement per parent table per batch, never by catching foreign-key errors
+// row by row.
+//
+// Owns, per WritePlan, the references the target enforces: a plan column that is a `ref:` and
+// that a foreign key of the target covers alone (the FK graph of TargetCatalog says which
+// parent table and column), with the mapping's on_missing policy for it. A SetColumns also
+// needs its own row (the row it completes) — a reference with policy park.
+//
+// Owns a bounded cache of rows known to exist, per parent table: rows this process saw on the
+// target or wrote itself. pgmorph is the target's only writer, so a row it knows to exist goes
+// away only through its own Delete/Truncate (noteGone / noteTruncated); if something else
+// deletes one, the database still refuses the write and the row is parked from that refusal.
+// The cache is cleared whole when it reaches its bound (memory stays flat).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cdc/pg/PgConnection.h"
+#include "sink/TargetCatalog.h"
+#include "transform/Config.h"
+#include "transform/Uuid.h"
+#include "transform/WritePlan.h"
+
+namespace pgmorph {
+
+struct ParentRef {
+  std::size_t column = 0;  // index in plan.columns (SIZE_MAX: the write's own row)
+  std::string columnName;  // target column ("recipient_id"; the id column for own row)
+  int parent = 0;          // ParentChecker table index of the parent
+  RowPolicy onMissing = RowPolicy::Park;
+  std::string sourceParent;  // source table whose key the value maps ("dispatch_user")
+  static constexpr std::size_t kOwnRow = static_cast<std::size_t>(-1);
+};
+
+class ParentChecker {
+ public:
+  // `plans` (the transformer's) and the catalog must outlive the checker.
+  ParentChecker(const TargetCatalog& catalog, std::span<const WritePlan> plans,
+                std::size_t cacheLimit = 200000);
+
+  // References of a plan's upserts (SetColumns add their own row, see ownRow()).
+  std::span<const ParentRef> refs(const WritePlan& plan) const;
+  // The own-row reference of a plan's SetColumns.
+  const ParentRef& ownRow(const WritePlan& plan) const;
+
+  // Table index of "schema.table" (every plan's target and every parent), -1 if unknown.
+  int table(const std::string& qualified) const;
+  const std::string& tableName(int table) const { return tables_[table].name; }
+
+  bool knownPresent(int table, const Uuid& id) const;
+  // Asks the target which of `ids` exist in `table` (one statement) and remembers the ones
+  // that do. `present[i]` tells for ids[i].
+  void lookup(PgConnection& target, int table, std::span<const Uuid> ids,
+              std::vector<char>& present);
+  void notePresent(int table, const Uuid& id);
+  void noteGone(int table, const Uuid& id);
+  void noteTruncated(int table);
+  void forget();  // after a rollback: what this transaction wrote is not there any more
+
+  std::size_t lookups() const { return lookups_; }  // statements sent (for tests)
+
+ private:
+  struct Table {
+    std::string name;      // "schema.table"
+    std::string idColumn;  // referenced column
+    std::string idType;    // its type, for the array cast
+    std::unordered_set<Uuid, UuidHash> present;
+  };
+  struct PlanRefs {
+    std::vector<ParentRef> refs;
+    ParentRef own;
+  };
+  int addTable(const std::string& name, const std::string& column, const TargetCatalog& catalog);
+
+  std::vector<Table> tables_;
+  std::unordered_map<std::string, int> byName_;
+  std::unordered_map<const WritePlan*, PlanRefs> plans_;
+  std::size_t cacheLimit_;
+  std::size_t cached_ = 0;
+  std::size_t lookups_ = 0;
+};
+
+}  // namespace pgmorph

@@ -1,0 +1,205 @@
+// ParkingApplier: applies batches of TargetWrites so that one bad row never stops the stream
+// (invariant 5) and foreign keys hold without stopping it (invariant 4). It sits between the
+// transformer and TargetWriter::applyOrdered, inside the caller's open target transaction, and
+// owns the parking decisions; the parked rows themselves live in ParkedStore (same
+// transaction), the existence checks in ParentChecker, the on_error side in ChangeParker.
+//
+// One apply() of a batch (writes in source order) does, in this order:
+//  1. Parked entries of the rows the batch writes (one lookup): a later write of a parked row
+//     is merged into it (the new values win, absent ones come from the parked write) and the
+//     entry goes along with it; a later delete of the row, a release that stops naming it, or
+//     a truncate removes the entry — a parked row never resurrects stale data. A reference
+//     written as NULL (on_missing: null) is forgotten when a later write sets that column.
+//  2. Missing parents, before writing: per (plan, row) the net effect of the batch's writes is
+//     checked for every reference the target enforces (ParentChecker). A parent is there when
+//     it is upserted earlier in the batch (and that upsert is not parked itself: chains are
+//     followed to a fixpoint), or known to exist, or found by one statement per parent table;
+//     deleted or truncated in the batch means missing. Per the column's on_missing: park the
+//     row (with the missing parent), write NULL now and keep the reference to fill in, or
+//     stop (PgmorphError naming row, column, parent and policy). A SetColumns needs its row.
+//  3. The rest goes to BatchOrderer and TargetWriter::applyOrdered. A write the target refuses
+//     anyway (CHECK, NOT NULL, unique, an FK nobody foresaw) is isolated by the writer (rolled
+//     back to a savepoint, the rest re-applied) and parked with the database's message; a
+//     foreign-key refusal of an on_missing: null column is retried once with NULL.
+//  4. Rows that were waiting for a parent the batch upserted (parked, or a NULL reference to
+//     fill in) are retried in the same transaction, parents first (BatchOrderer), and so are
+//     rows waiting for those (chains), until nothing more arrives. A retried row that still
+//     fails stays parked with attempts + 1 and the latest reason.
+//
+// Memory: per batch only, plus ParentChecker's bounded cache and the names of the parent
+// tables rows wait for. The writes given to apply() are modified in place (merged values,
+// NULLed references, parked writes moved to the end).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "sink/ChangeParker.h"
+#include "sink/ParentChecker.h"
+#include "sink/ParkedWriteCodec.h"
+#include "sink/TableCounts.h"
+#include "sink/TargetCatalog.h"
+#include "sink/TargetWriter.h"
+#include "state/ParkedStore.h"
+#include "transform/BatchOrderer.h"
+#include "transform/Transformer.h"
+
+namespace pgmorph {
+
+class ParkingApplier {
+ public:
+  // Everything given must outlive the applier. Creates the parked table if missing and reads
+  // what is parked already (outside any transaction: call before the first begin()).
+  ParkingApplier(PgConnection& target, Transformer& transformer, TargetWriter& writer,
+                 const TargetCatalog& catalog, BatchOrderer& orderer, const ParkedStore& store,
+                 TableCountsMap& counts);
+
+  // Change level (on_error): see ChangeParker::transform.
+  TransformOutcome transform(const Change& change, WriteBatch& out,
+                             const std::function<void()>& prepare);
+
+  // Applies one batch inside the writer's open transaction (see above). Throws what
+  // applyOrdered throws, and PgmorphError (Operator) for an on_missing: fail reference.
+  void apply(std::span<TargetWrite> writes);
+
+  // `pgmorph parked retry`: applies the given entries (every entry of the pipeline when `ids`
+  // is empty) now, parents first, in the writer's open transaction, with the same rules.
+  struct RetryReport {
+    std::size_t tried = 0;        // entries taken
+    std::size_t applied = 0;      // entries that landed (and were removed)
+    std::size_t stillParked = 0;  // entries that failed again (attempts + 1)
+    std::size_t moot = 0;         // entries removed because a later change made them moot
+  };
+  RetryReport retry(std::span<const std::int64_t> ids);
+
+  // After a rollback: what the rolled-back transaction wrote is not on the target.
+  void forget();
+
+  const ParentChecker& checker() const { return checker_; }
+
+ private:
+  struct GroupRef {
+    const ParentRef* ref = nullptr;
+    Uuid id;
+    std::string text;  // the value as written
+  };
+  struct Nulled {
+    const ParentRef* ref = nullptr;
+    Uuid id;
+    std::string text;  // the reference it will be filled with
+  };
+  // The writes of one (plan, row) between deletes of that row: their net effect lands or is
+  // parked as one.
+  struct Group {
+    const WritePlan* plan = nullptr;
+    Uuid row;
+    int table = 0;
+    WriteOp op = WriteOp::Upsert;
+    std::vector<std::size_t> writes;  // indices into the round's writes, source order
+    std::vector<GroupRef> refs;
+    enum class State : std::uint8_t { Live, Parked, Dropped } state = State::Live;
+    const ParentRef* missing = nullptr;  // Parked: the reference that is missing
+    Uuid missingId;
+    std::vector<Nulled> nulled;
+    std::vector<ParkedRow> carried;  // parked entries this group stands for
+    bool refused = false;
+  };
+  struct RowKey {
+    int table = 0;
+    Uuid row;
+    bool operator==(const RowKey&) const = default;
+  };
+  struct RowKeyHash {
+    std::size_t operator()(const RowKey& k) const noexcept;
+  };
+  struct GroupKey {
+    const WritePlan* plan = nullptr;
+    Uuid row;
+    std::uint32_t epoch = 0;
+    bool operator==(const GroupKey&) const = default;
+  };
+  struct GroupKeyHash {
+    std::size_t operator()(const GroupKey& k) const noexcept;
+  };
+  struct Event {
+    int group = -1;  // -1: a delete
+    std::size_t index = 0;
+  };
+  enum class Status { Present, Missing, Unknown };
+  struct Refusal {
+    RefusedRow row;
+    TargetWrite write;
+  };
+  struct Counters {
+    std::size_t landed = 0, reparked = 0, dropped = 0;
+  };
+
+  void refresh();
+  // One pass of steps 1-3 over `writes`; `carried[i]` are parked entries write i stands for.
+  // Appends the rows it upserted to arrivals_ and what needs another round to followups_.
+  void round(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried,
+             bool lookupParked, bool allowFollowups);
+  void buildGroups(std::span<TargetWrite> writes);
+  void takeParkedEntries(std::span<TargetWrite> writes);
+  void checkParents(std::span<TargetWrite> writes);
+  Status status(int table, const Uuid& id) const;
+  void decideDrops(std::span<TargetWrite> writes);
+  void applyLive(std::span<TargetWrite> writes);
+  void settle(std::span<TargetWrite> writes);
+  // The group's net effect as it should be parked (NULLed references restored).
+  void netEffect(std::span<TargetWrite> writes, const Group& g, TargetWrite& out) const;
+  void parkGroup(Group& g, const TargetWrite& w, ParkKind kind, const RefusedRow* refusal);
+  void removeEntries(const std::vector<ParkedRow>& rows, bool landed);
+  void parkNullReference(const Group& g, const Nulled& n, const TargetWrite& w);
+  // Retries of rows waiting for what arrived; false when there is nothing to retry.
+  bool nextRound();
+  std::string describeMissing(const Group& g, const TargetWrite& w, const ParentRef& ref,
+                              const Uuid& id, RowPolicy policy) const;
+
+  PgConnection& target_;
+  Transformer& transformer_;
+  TargetWriter& writer_;
+  const TargetCatalog& catalog_;
+  BatchOrderer& orderer_;
+  const ParkedStore& store_;
+  TableCountsMap& counts_;
+  ParkedWriteCodec codec_;
+  ParentChecker checker_;
+  ChangeParker changes_;
+
+  bool anyParked_ = false;          // something may be parked (superset)
+  std::unordered_set<int> waited_;  // tables (checker index) parked rows wait for
+  std::chrono::steady_clock::time_point refreshed_;
+
+  // Per apply()/retry() call.
+  std::unordered_set<std::int64_t> handled_;  // entries taken once already
+  std::unordered_map<int, std::vector<Uuid>> arrivals_;
+  std::vector<TargetWrite> followups_;
+  std::vector<std::vector<ParkedRow>> followupCarried_;
+  std::vector<TargetWrite> next_;
+  std::vector<std::vector<ParkedRow>> nextCarried_;
+  Counters counters_;
+
+  // Per round.
+  std::vector<Group> groups_;
+  std::vector<int> groupOf_;
+  std::vector<int> tableOf_;
+  std::unordered_map<GroupKey, int, GroupKeyHash> open_;
+  std::unordered_map<RowKey, std::uint32_t, RowKeyHash> epoch_;
+  std::unordered_map<RowKey, Event, RowKeyHash> events_;  // last upsert/delete of a row
+  std::unordered_map<RowKey, std::size_t, RowKeyHash> lastDelete_;
+  std::unordered_map<int, std::size_t> lastTruncate_;
+  std::unordered_map<RowKey, bool, RowKeyHash> db_;  // looked up on the target this round
+  std::vector<std::size_t> releases_, truncates_;
+  std::vector<std::size_t> kept_;  // applied writes: their index before compaction
+  std::vector<Refusal> refusals_;
+};
+
+}  // namespace pgmorph

@@ -1,0 +1,89 @@
+// ParentChecker against the real dispatch target: the references it checks come from the
+// target's foreign keys and the mapping's on_missing, existence is asked in one statement per
+// parent table, and its cache of known rows forgets what is deleted or truncated.
+#include "sink/ParentChecker.h"
+
+#include <gtest/gtest.h>
+
+#include "sink/tests/ParkingFixture.h"
+
+namespace pgmorph::parkingtest {
+namespace {
+
+class ParentCheckerTest : public ParkingTest {
+ protected:
+  const WritePlan& plan(std::string_view target, TargetMode mode = TargetMode::Upsert,
+                        std::string_view key = "") {
+    for (const WritePlan& p : transformer_->plans())
+      if (p.targetTable == target && p.mapping->mode == mode &&
+          (key.empty() || p.mapping->keyColumns.at(0) == key))
+        return p;
+    throw std::runtime_error("no plan for " + std::string(target));
+  }
+  const ParentRef* refOf(const ParentChecker& c, const WritePlan& p, std::string_view column) {
+    for (const ParentRef& r : c.refs(p))
+      if (r.columnName == column) return &r;
+    return nullptr;
+  }
+};
+
+TEST_F(ParentCheckerTest, ReferencesComeFromTheTargetsForeignKeysWithTheMappingsPolicy) {
+  ParentChecker checker(*catalog_, transformer_->plans());
+  const ParentRef* recipient = refOf(checker, plan("system_messages"), "recipient_id");
+  ASSERT_TRUE(recipient);
+  EXPECT_EQ(checker.tableName(recipient->parent), "public.profiles");
+  EXPECT_EQ(recipient->onMissing, RowPolicy::Park);
+  EXPECT_EQ(recipient->sourceParent, "dispatch_user");
+
+  const ParentRef* doctor = refOf(checker, plan("patients"), "doctor_id");
+  ASSERT_TRUE(doctor);
+  EXPECT_EQ(checker.tableName(doctor->parent), "public.doctors");
+  EXPECT_EQ(doctor->onMissing, RowPolicy::Null);
+
+  // The partial target of the jaws references the order it names...
+  const WritePlan& upper = plan("jaws", TargetMode::Update, "upper_jaw_id");
+  const ParentRef* order = refOf(checker, upper, "order_id");
+  ASSERT_TRUE(order);
+  EXPECT_EQ(checker.tableName(order->parent), "public.orders");
+  // ...and its set-columns need the jaw itself.
+  EXPECT_EQ(checker.tableName(checker.ownRow(upper).parent), "public.jaws");
+  EXPECT_EQ(checker.ownRow(upper).onMissing, RowPolicy::Park);
+
+  // Columns that are not refs, and refs the target does not enforce, are not checked.
+  EXPECT_FALSE(refOf(checker, plan("system_messages"), "template"));
+  EXPECT_EQ(checker.refs(plan("offices")).size(), 0u);
+}
+
+TEST_F(ParentCheckerTest, OneStatementPerTableTellsWhichRowsExistAndRemembersThem) {
+  txn({office("1"), user("1"), user("2")});
+  ParentChecker checker(*catalog_, transformer_->plans());
+  int profiles = checker.table("public.profiles");
+  ASSERT_GE(profiles, 0);
+  std::vector<Uuid> ids = {idOf("dispatch_user", "1"), idOf("dispatch_user", "404"),
+                           idOf("dispatch_user", "2")};
+  std::vector<char> present;
+  checker.lookup(*conn_, profiles, ids, present);
+  EXPECT_EQ(present, (std::vector<char>{1, 0, 1}));
+  EXPECT_EQ(checker.lookups(), 1u);
+  EXPECT_TRUE(checker.knownPresent(profiles, ids[0]));
+  EXPECT_FALSE(checker.knownPresent(profiles, ids[1]));
+
+  checker.noteGone(profiles, ids[0]);
+  EXPECT_FALSE(checker.knownPresent(profiles, ids[0]));
+  checker.noteTruncated(profiles);
+  EXPECT_FALSE(checker.knownPresent(profiles, ids[2]));
+}
+
+TEST_F(ParentCheckerTest, TheCacheStaysWithinItsBound) {
+  ParentChecker checker(*catalog_, transformer_->plans(), /*cacheLimit=*/3);
+  int profiles = checker.table("public.profiles");
+  for (int i = 0; i < 3; ++i)
+    checker.notePresent(profiles, idOf("dispatch_user", std::to_string(i)));
+  EXPECT_TRUE(checker.knownPresent(profiles, idOf("dispatch_user", "0")));
+  checker.notePresent(profiles, idOf("dispatch_user", "3"));  // over the bound: starts over
+  EXPECT_FALSE(checker.knownPresent(profiles, idOf("dispatch_user", "0")));
+  EXPECT_TRUE(checker.knownPresent(profiles, idOf("dispatch_user", "3")));
+}
+
+}  // namespace
+}  // namespace pgmorph::parkingtest
