@@ -7,10 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <csignal>
 #include <functional>
 
 #include "cdc/ReplicationStream.h"
@@ -29,8 +27,9 @@ namespace pgmorph {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-Follower::Follower(const PipelineConfig& config, StopFlag& stop, ApplyStats& stats)
-    : config_(config), stop_(stop), stats_(stats) {}
+Follower::Follower(const PipelineConfig& config, asio::io_context& io, const StopFlag& stop,
+                   ApplyStats& stats)
+    : config_(config), io_(io), stop_(stop), stats_(stats) {}
 
 namespace {
 
@@ -117,10 +116,10 @@ FollowEnd Follower::run(const FollowOptions& options) {
   Wal2JsonDecoder decoder;
   Change change;
 
-  asio::io_context io;
+  asio::io_context& io = io_;
+  io.restart();
   asio::posix::stream_descriptor socket(io, ::dup(stream.socket()));
   asio::steady_timer statusTimer(io), progressTimer(io), stopTimer(io);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
   FollowEnd end = FollowEnd::Stopped;
   bool finished = false;
 
@@ -216,25 +215,32 @@ FollowEnd Follower::run(const FollowOptions& options) {
       armStop();
     });
   };
-  signals.async_wait([&](boost::system::error_code ec, int signo) {
-    if (ec) return;
-    spdlog::info("received {}, finishing the current target transaction", strsignal(signo));
-    stop_.request();
-    if (!finished) stopNow();
-  });
 
   asio::post(io, [&] { drain(); });
   armStatus();
   armProgress();
   armStop();
+  // Runs the handlers still queued (cancelled waits, a posted drain) while everything they
+  // refer to is alive; with `finished` set they return at once.
+  auto quiesce = [&] {
+    finished = true;
+    boost::system::error_code ignored;
+    statusTimer.cancel();
+    progressTimer.cancel();
+    stopTimer.cancel();
+    socket.cancel(ignored);
+    io.restart();
+    io.poll();
+    socket.release();
+  };
   try {
     io.run();
   } catch (...) {
-    socket.release();
+    quiesce();
     applier.abort();
     throw;
   }
-  socket.release();
+  quiesce();
   stream.sendStatus(false);
   stream.stop();
   Lsn current = Lsn::parse(sourceSql.exec("SELECT pg_current_wal_lsn()::text").value(0, 0));

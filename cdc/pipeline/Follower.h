@@ -1,8 +1,9 @@
 // Follower: one `pgmorph follow` session from connect to disconnect. Owns the source
-// replication stream, the target connection, and an Asio loop of its own that waits on the
-// replication socket, runs the status-update and progress timers, and turns SIGINT/SIGTERM
-// into a stop request — all on one thread. A fresh io_context per session means no handler
-// of a failed session can outlive the objects it refers to.
+// replication stream and the target connection; on the runner's io_context (the same one
+// whose signal_set turns SIGINT/SIGTERM into the stop request) it waits on the replication
+// socket and runs the status-update, progress and stop-check timers, all on one thread.
+// Before run() returns, every handler it queued has run or been cancelled, so none can
+// outlive the session's objects.
 //
 // Before streaming it checks that the slot can still deliver what the checkpoint has not seen
 // (a slot whose confirmed_flush_lsn is past the checkpoint has lost changes: stop and say so).
@@ -11,6 +12,8 @@
 //
 // Errors are thrown, never swallowed; PipelineRunner decides whether to retry.
 #pragma once
+
+#include <boost/asio/io_context.hpp>
 
 #include "cdc/pipeline/ApplyStats.h"
 #include "cdc/pipeline/FollowOptions.h"
@@ -21,12 +24,14 @@ namespace pgmorph {
 
 class Follower {
  public:
-  Follower(const PipelineConfig& config, StopFlag& stop, ApplyStats& stats);
+  Follower(const PipelineConfig& config, boost::asio::io_context& io, const StopFlag& stop,
+           ApplyStats& stats);
   FollowEnd run(const FollowOptions& options);
 
  private:
   const PipelineConfig& config_;
-  StopFlag& stop_;
+  boost::asio::io_context& io_;
+  const StopFlag& stop_;
   ApplyStats& stats_;
 };
 

@@ -6,6 +6,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <csignal>
+#include <cstring>
+#include <functional>
 #include <random>
 
 #include "cdc/pg/PgConnection.h"
@@ -26,13 +28,15 @@ ErrorClass classOf(const std::exception& e) {
 }  // namespace
 
 int PipelineRunner::follow(FollowOptions options, bool untilCaughtUp) {
-  // Between sessions, signals are caught here so that a Ctrl-C during a backoff pause ends
-  // the run cleanly instead of killing the process.
+  // One io_context for the whole run: its signal_set turns SIGINT/SIGTERM into the stop
+  // request, whether a session is streaming (the follower checks the flag between messages
+  // and finishes its target transaction) or the runner is pausing before a retry.
   asio::io_context io;
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> armSignals = [&] {
-    signals.async_wait([&](boost::system::error_code ec, int) {
+    signals.async_wait([&](boost::system::error_code ec, int signo) {
       if (ec) return;
+      spdlog::info("received {}, finishing the current target transaction", strsignal(signo));
       stop_.request();
       armSignals();
     });
@@ -52,7 +56,7 @@ int PipelineRunner::follow(FollowOptions options, bool untilCaughtUp) {
         spdlog::info("following until caught up with the source's position at start, {}",
                      options.untilLsn->str());
       }
-      Follower follower(config_, stop_, stats_);
+      Follower follower(config_, io, stop_, stats_);
       FollowEnd end = follower.run(options);
       if (end == FollowEnd::ReachedTarget)
         spdlog::info("caught up: checkpoint {} reached {}", stats_.checkpoint.str(),
@@ -71,10 +75,13 @@ int PipelineRunner::follow(FollowOptions options, bool untilCaughtUp) {
       std::uniform_int_distribution<long> jitter(0, backoff.count() / 2);
       auto pause = backoff + std::chrono::milliseconds(jitter(rng));
       spdlog::warn("{} — retrying in {:.1f} s", e.what(), pause.count() / 1000.0);
+      io.restart();
       asio::steady_timer timer(io, pause);
       bool woke = false;
       timer.async_wait([&](boost::system::error_code) { woke = true; });
       while (!woke && !stop_.requested()) io.run_one_for(std::chrono::milliseconds(100));
+      timer.cancel();
+      io.poll();
       backoff = std::min(backoff * 2, maxBackoff);
     }
   }
