@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cdc/model/Lsn.h"
+#include "sink/TableCounts.h"
 
 namespace pgmorph {
 
@@ -16,6 +17,8 @@ struct ApplyStats {
   std::uint64_t targetCommits = 0;        // target transactions committed
   Lsn checkpoint;                         // last committed on the target
   double lastApplyDelaySeconds = 0;       // source commit -> target commit, last transaction
+  // Per source table: applied, filtered, parked (and later applied or discarded) changes.
+  TableCountsMap tables;
 };
 
 }  // namespace pgmorph

@@ -13,7 +13,9 @@ class ProgressMeter {
  public:
   explicit ProgressMeter(const ApplyStats& stats);
   // `sourceCurrent` is the source's pg_current_wal_lsn().
+  // Then one line of per-table counts (ApplyStats::tables), when there are any.
   void log(Lsn sourceCurrent);
+  void logTables() const;
 
  private:
   const ApplyStats& stats_;
