@@ -7,6 +7,7 @@
 
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include "tests/e2e/DispatchEnvironment.h"
 
@@ -14,7 +15,9 @@ namespace pgmorph::e2e {
 
 class DispatchE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override { env_ = std::make_unique<DispatchEnvironment>(); }
+  void SetUp() override { env_ = std::make_unique<DispatchEnvironment>(mappingEdits()); }
+  // A fixture that needs a variant of the example mapping says which here.
+  virtual std::vector<MappingEdit> mappingEdits() const { return {}; }
 
   void TearDown() override {
     if (!env_) return;

@@ -79,7 +79,7 @@ void allowWal2json(test::PgCluster& cluster) {
 
 }  // namespace
 
-DispatchEnvironment::DispatchEnvironment() {
+DispatchEnvironment::DispatchEnvironment(std::vector<MappingEdit> edits) {
   std::string tmpl = (fs::temp_directory_path() / "pgmorph-e2e-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   workDir_ = tmpl;
@@ -104,8 +104,8 @@ DispatchEnvironment::DispatchEnvironment() {
     target().psqlFile(targetDb_, exampleFile("target.sql"));
 
     configPath_ = workDir_ + "/pipeline.yaml";
-    std::ofstream(configPath_) << exampleConfig(
-        ExampleSettings{sourceConninfo(), targetConninfo(), pipeline_, slot_, stateSchema_});
+    std::ofstream(configPath_) << exampleConfig(ExampleSettings{
+        sourceConninfo(), targetConninfo(), pipeline_, slot_, stateSchema_, std::move(edits)});
   } catch (...) {
     cleanup();  // a destructor does not run for a half-built object
     throw;

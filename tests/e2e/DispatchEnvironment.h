@@ -20,6 +20,7 @@
 #include "cdc/model/Lsn.h"
 #include "cdc/pg/PgConnection.h"
 #include "tests/e2e/ChildProcess.h"
+#include "tests/e2e/ExampleConfig.h"
 #include "tests/e2e/TargetComparison.h"
 #include "tests/support/PgCluster.h"
 
@@ -46,7 +47,8 @@ class DispatchEnvironment {
  public:
   using Seconds = std::chrono::seconds;
 
-  DispatchEnvironment();
+  // `edits` change the example mapping for this test (see MappingEdit).
+  explicit DispatchEnvironment(std::vector<MappingEdit> edits = {});
   ~DispatchEnvironment();
   DispatchEnvironment(const DispatchEnvironment&) = delete;
   DispatchEnvironment& operator=(const DispatchEnvironment&) = delete;

@@ -54,6 +54,7 @@ std::string exampleConfig(const ExampleSettings& s) {
       {{"target", "state_schema"}, "  state_schema: " + quoted(s.stateSchema)},
   };
   std::map<std::pair<std::string, std::string>, int> done;
+  std::vector<int> edited(s.edits.size(), 0);
 
   std::istringstream in(readExample());
   std::string out, line, section;
@@ -70,7 +71,18 @@ std::string exampleConfig(const ExampleSettings& s) {
       line = replacement;
       ++done[where];
     }
+    for (std::size_t e = 0; e < s.edits.size(); ++e) {
+      std::size_t at = line.find(s.edits[e].from);
+      if (at == std::string::npos) continue;
+      line.replace(at, s.edits[e].from.size(), s.edits[e].to);
+      ++edited[e];
+    }
     out += line + "\n";
+  }
+  for (std::size_t e = 0; e < s.edits.size(); ++e) {
+    if (edited[e] != 1)
+      throw std::runtime_error(fmt::format("{}: expected exactly one line with '{}', found {}",
+                                           exampleMappingPath(), s.edits[e].from, edited[e]));
   }
   for (const auto& [where, replacement] : replacements) {
     if (done[where] != 1)

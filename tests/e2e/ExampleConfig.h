@@ -7,8 +7,16 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace pgmorph::e2e {
+
+// A change to the example's mapping for one test: `from` must occur in exactly one line of
+// the file, where it is replaced by `to`.
+struct MappingEdit {
+  std::string from;
+  std::string to;
+};
 
 struct ExampleSettings {
   std::string sourceConninfo;
@@ -16,12 +24,13 @@ struct ExampleSettings {
   std::string pipeline;
   std::string slot;
   std::string stateSchema;
+  std::vector<MappingEdit> edits;
 };
 
 // The path of the example mapping in the source tree.
 std::string exampleMappingPath();
-// The example text with `settings` substituted. Throws std::runtime_error if a line to
-// replace is missing or ambiguous.
+// The example text with `settings` substituted and its edits made. Throws
+// std::runtime_error if a line to replace is missing or ambiguous.
 std::string exampleConfig(const ExampleSettings& settings);
 // ids.namespace of the example (read from the file, not from pgmorph's loader).
 std::string exampleIdNamespace();

@@ -1,12 +1,16 @@
-// A row the target refuses stops the pipeline with a precise error: a notification whose
-// recipient does not exist (the legacy table has no foreign key; the target's
-// system_messages.recipient_id has one). pgmorph must exit non-zero naming the source table,
-// the legacy id, the target table and the database's own message; the checkpoint must stay
-// before that transaction; and a second run must not skip it but fail the same way.
+// A row that must stop the pipeline stops it, precisely: a notification whose recipient does
+// not exist (the legacy table has no foreign key; the target's system_messages.recipient_id
+// has one). The stream's default for a missing parent is to park the row and go on
+// (invariant 5), so this test's mapping says `on_missing: fail` for recipient_id — the one
+// way a user asks pgmorph to stop. pgmorph must exit non-zero naming the source table, the
+// legacy id, the target table and what is wrong (the database's refusal, or pgmorph's own
+// finding that the parent is missing); the checkpoint must stay before that transaction;
+// and a second run must not skip it but fail the same way.
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -22,9 +26,7 @@ std::int64_t count(PgConnection& c, const std::string& sql, const std::string& a
 
 void expectPreciseRefusal(const RunResult& run, const std::string& legacyId) {
   EXPECT_NE(run.exitStatus, 0) << "pgmorph must stop on a refused row";
-  for (const char* needle : {"dispatch_notification", "system_messages",
-                             // the server's words, as libpq gives them
-                             "violates foreign key constraint"}) {
+  for (const char* needle : {"dispatch_notification", "system_messages"}) {
     EXPECT_NE(run.stderrText.find(needle), std::string::npos)
         << "stderr does not mention '" << needle << "':\n"
         << run.stderrText;
@@ -32,9 +34,26 @@ void expectPreciseRefusal(const RunResult& run, const std::string& legacyId) {
   EXPECT_NE(run.stderrText.find(legacyId), std::string::npos)
       << "stderr does not name the legacy id " << legacyId << ":\n"
       << run.stderrText;
+  // What is wrong: the server's words when the target refused the row, or pgmorph's own
+  // when it found the parent missing before writing.
+  bool refusedByTarget =
+      run.stderrText.find("violates foreign key constraint") != std::string::npos;
+  bool foundMissing = run.stderrText.find("not on the target") != std::string::npos &&
+                      run.stderrText.find("recipient_id") != std::string::npos;
+  EXPECT_TRUE(refusedByTarget || foundMissing)
+      << "stderr does not say that the recipient is missing:\n"
+      << run.stderrText;
 }
 
-TEST_F(DispatchE2eTest, RefusedRowStopsThePipelineAndIsNotSkippedOnRerun) {
+class RefusedRowTest : public DispatchE2eTest {
+ protected:
+  std::vector<MappingEdit> mappingEdits() const override {
+    return {{"recipient_id: { to: recipient_id, ref: dispatch_user }",
+             "recipient_id: { to: recipient_id, ref: dispatch_user, on_missing: fail }"}};
+  }
+};
+
+TEST_F(RefusedRowTest, MissingParentWithOnMissingFailStopsThePipelineAndIsNotSkippedOnRerun) {
   RunResult create = env().runFollowUntilCaughtUp();  // creates the slot
   ASSERT_EQ(create.exitStatus, 0) << create.stderrText;
   env().loadSampleData();
