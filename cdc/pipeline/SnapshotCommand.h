@@ -1,0 +1,30 @@
+// SnapshotCommand: the edge of `pgmorph snapshot` and `pgmorph run`. Like PipelineRunner for
+// `follow`, the one place that catches the snapshot's errors: it retries transient ones
+// (a database restarting, a connection lost, an exported snapshot gone) with exponential
+// backoff and jitter — the next attempt resumes, or starts over when it must — and stops
+// with the message on the ones that need an operator. It turns SIGINT/SIGTERM into a stop
+// request: workers abandon their open copies (nothing half-done commits) and the run ends.
+#pragma once
+
+#include "cdc/pipeline/FollowOptions.h"
+#include "cdc/pipeline/SnapshotOptions.h"
+#include "transform/Config.h"
+
+namespace pgmorph {
+
+class SnapshotCommand {
+ public:
+  explicit SnapshotCommand(const PipelineConfig& config);
+
+  // Exit codes: 0 the snapshot is done (now or earlier), 1 interrupted (run again to
+  // resume), 2 needs an operator.
+  int snapshot(const SnapshotOptions& options);
+  // The snapshot when none is done yet, then follow (PipelineRunner) from its consistent
+  // point. Exit codes as snapshot(), then as PipelineRunner::follow.
+  int run(const SnapshotOptions& options, const FollowOptions& follow, bool untilCaughtUp);
+
+ private:
+  const PipelineConfig& config_;
+};
+
+}  // namespace pgmorph

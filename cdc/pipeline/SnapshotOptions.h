@@ -1,0 +1,24 @@
+// What a snapshot run is asked to do (the `snapshot` and `run` command lines).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace pgmorph {
+
+struct SnapshotOptions {
+  // Copy workers: each has one source session (importing the exported snapshot) and one
+  // target session. Tables whose parents are loaded, and key ranges of large tables, run in
+  // parallel.
+  int jobs = 4;
+  // The slot exists but no snapshot of it was finished: drop and re-create it (never by
+  // guessing: only when the operator says so).
+  bool recreateSlot = false;
+  // Source tables with more rows than this (pg_class.reltuples) and a single integer key
+  // are copied in key ranges of about this many rows, on several workers.
+  std::int64_t splitRows = 200'000;
+  // Plain log lines (no terminal): one per running table every interval.
+  std::chrono::seconds progressInterval{5};
+};
+
+}  // namespace pgmorph

@@ -1,0 +1,61 @@
+// SnapshotProgress: what the snapshot shows while it copies, and the summary at the end.
+//
+// Workers update per-task counters (atomics, no lock on the hot path); the orchestrator's
+// thread calls tick() a few times per second. On a terminal (stderr is a tty) tick()
+// redraws one line per task in place — rows done / estimated total (pg_class.reltuples),
+// rate, ETA; otherwise it writes a plain log line per running task every `interval`.
+// summary() logs the final table: rows per task, seconds, rows/s, and the rows inserted by
+// this run per second of wall time (partial targets' updates are listed, not counted).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pgmorph {
+
+class SnapshotProgress {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Task {
+    std::string label;
+    double estimate = 0;  // source rows expected (reltuples)
+    bool inserts = true;  // its rows are new target rows (false: a partial target's updates)
+    std::atomic<std::uint64_t> rowsRead{0};     // source rows read so far
+    std::atomic<std::uint64_t> rowsWritten{0};  // target rows stored (set when a part commits)
+    std::atomic<int> state{0};  // 0 waiting, 1 copying, 2 done, 3 done before this run
+    std::atomic<std::int64_t> startedNs{0}, finishedNs{0};
+
+    void start();  // first part started (idempotent)
+    void addStored(std::uint64_t rows) { rowsWritten.fetch_add(rows, std::memory_order_relaxed); }
+    void done();  // last part committed
+  };
+
+  SnapshotProgress(bool live, std::chrono::seconds interval);
+  // Adds a task to show; the reference stays valid for the life of this object.
+  Task& add(std::string label, double estimate, bool inserts);
+
+  void tick();
+  // Final table (and a last redraw on a terminal).
+  void summary(double wallSeconds);
+
+  // stderr is a terminal: draw live.
+  static bool stderrIsTerminal();
+
+ private:
+  std::string line(const Task& t, Clock::time_point now) const;
+
+  bool live_;
+  std::chrono::seconds interval_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+  Clock::time_point lastLog_;
+  std::size_t drawnLines_ = 0;
+  std::size_t width_ = 24;  // label column
+};
+
+}  // namespace pgmorph

@@ -1,0 +1,315 @@
+#include "cdc/pipeline/SnapshotRunner.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "cdc/SlotManager.h"
+#include "cdc/SnapshotReader.h"
+#include "cdc/pg/PgError.h"
+#include "cdc/pipeline/SnapshotCopier.h"
+#include "cdc/pipeline/SnapshotPlan.h"
+#include "sink/SqlBuilder.h"
+#include "sink/TargetCatalog.h"
+#include "transform/Transformer.h"
+
+namespace pgmorph {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::pair<std::string, std::string> splitName(const std::string& qualified) {
+  auto dot = qualified.find('.');
+  return {qualified.substr(0, dot), qualified.substr(dot + 1)};
+}
+
+}  // namespace
+
+SnapshotRunner::SnapshotRunner(const PipelineConfig& config, const SnapshotOptions& options,
+                               StopFlag& stop, std::function<void()> poll)
+    : config_(config),
+      options_(options),
+      stop_(stop),
+      poll_(std::move(poll)),
+      store_(config.target.stateSchema, config.pipeline),
+      checkpoints_(config.target.stateSchema, config.pipeline) {}
+
+SnapshotRunner::~SnapshotRunner() = default;
+
+SnapshotEnd SnapshotRunner::run() {
+  PgConnection control(config_.target.conninfo, "target");
+  store_.ensureSchema(control);
+  checkpoints_.ensureSchema(control);
+  // One snapshot per pipeline at a time; the lock goes with this session.
+  std::string lockName =
+      fmt::format("pgmorph snapshot {}.{}", config_.target.stateSchema, config_.pipeline);
+  if (control.execParams("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", {lockName})
+          .value(0, 0) != "t")
+    throw PgmorphError(ErrorClass::Operator,
+                       fmt::format("another pgmorph is taking the snapshot of pipeline '{}' into "
+                                   "this target right now: let it finish (or stop it) first",
+                                   config_.pipeline));
+  auto rec = store_.load(control);
+  if (rec && rec->status == SnapshotStatus::Done) {
+    spdlog::info("the snapshot of pipeline '{}' is already done (slot '{}', consistent point {})",
+                 config_.pipeline, rec->slot, rec->consistentPoint.str());
+    held_.reset();
+    return SnapshotEnd::AlreadyDone;
+  }
+
+  TargetCatalog catalog = TargetCatalog::read(control, SnapshotPlan::targetTables(config_));
+  SnapshotPlan plan = SnapshotPlan::build(config_, catalog);
+  for (const auto& note : plan.cycleNotes()) spdlog::info("{}", note);
+  SlotManager slots(config_.source.conninfo);
+  slots.checkSource();
+
+  std::unique_ptr<SnapshotReader> probe;
+  if (!rec) {
+    rec = startFresh(control, plan, slots);
+  } else {
+    probe = tryImport(rec->snapshotName);
+    std::set<std::string> recorded, planned;
+    for (const auto& t : store_.tasks(control)) recorded.insert(t.task);
+    for (const auto& t : plan.tasks()) planned.insert(t.id);
+    if (!probe) {
+      spdlog::warn(
+          "the snapshot started earlier (slot '{}', consistent point {}) can no longer be "
+          "imported: the process that exported it has ended. Starting the snapshot over from "
+          "scratch at a new point in time (copies from two points in time are never mixed)",
+          rec->slot, rec->consistentPoint.str());
+      rec = startOver(control, plan, slots, *rec);
+    } else if (recorded != planned) {
+      spdlog::warn("the mapping's tables changed since the snapshot started: starting it over");
+      probe.reset();
+      rec = startOver(control, plan, slots, *rec);
+    } else {
+      spdlog::info("resuming the snapshot of pipeline '{}' (slot '{}', consistent point {})",
+                   config_.pipeline, rec->slot, rec->consistentPoint.str());
+      resetUnfinished(control, plan);
+    }
+  }
+  if (!probe) probe = tryImport(rec->snapshotName);
+  if (!probe)
+    throw SnapshotGoneError(
+        fmt::format("the snapshot just exported by slot '{}' cannot be imported", rec->slot));
+
+  SnapshotCopier copier(config_, options_, plan, catalog, store_, stop_, poll_);
+  SnapshotEnd end = copier.run(control, *rec, *probe);
+  if (end != SnapshotEnd::Done) return end;
+  probe.reset();
+  finish(control, slots, *rec);
+  return SnapshotEnd::Done;
+}
+
+SnapshotRecord SnapshotRunner::startFresh(PgConnection& control, const SnapshotPlan& plan,
+                                          SlotManager& slots) {
+  const std::string& slot = config_.source.slot;
+  if (auto cp = checkpoints_.load(control))
+    throw PgmorphError(
+        ErrorClass::Operator,
+        fmt::format("pipeline '{}' already streams into this target (checkpoint {} on slot '{}') "
+                    "without a snapshot recorded: a snapshot now would need a new slot and empty "
+                    "target tables. To start over, empty the mapped target tables, run DELETE "
+                    "FROM {}.checkpoint WHERE pipeline = '{}', then `pgmorph snapshot "
+                    "--recreate-slot`",
+                    config_.pipeline, cp->lsn.str(), cp->slot, config_.target.stateSchema,
+                    config_.pipeline));
+  if (slots.inspect(slot)) {
+    if (!options_.recreateSlot)
+      throw PgmorphError(
+          ErrorClass::Operator,
+          fmt::format("replication slot '{}' already exists on the source, but this target has "
+                      "no finished snapshot of pipeline '{}': streaming from it would miss the "
+                      "rows written before it. Run `pgmorph snapshot --recreate-slot` to drop "
+                      "and re-create the slot with a new snapshot",
+                      slot, config_.pipeline));
+    spdlog::info("--recreate-slot: dropping replication slot '{}'", slot);
+    dropSlot(slots, slot);
+  }
+  std::vector<std::string> nonEmpty;
+  for (const auto& table : plan.ownedTablesChildFirst()) {
+    auto [schema, name] = splitName(table);
+    if (control
+            .exec(fmt::format("SELECT EXISTS (SELECT 1 FROM {})",
+                              control.quoteQualified(schema, name)))
+            .value(0, 0) == "t")
+      nonEmpty.push_back(table);
+  }
+  if (!nonEmpty.empty())
+    throw PgmorphError(ErrorClass::Operator,
+                       fmt::format("the snapshot copies into empty target tables, but {} already "
+                                   "hold rows: empty them (TRUNCATE) or use a fresh target "
+                                   "database",
+                                   fmt::join(nonEmpty, ", ")));
+  recordIntent(control, plan, false);
+  return createSlotAndRecord(control, plan);
+}
+
+SnapshotRecord SnapshotRunner::startOver(PgConnection& control, const SnapshotPlan& plan,
+                                         SlotManager& slots, const SnapshotRecord& old) {
+  held_.reset();
+  recordIntent(control, plan, true);
+  if (slots.inspect(old.slot)) dropSlot(slots, old.slot);
+  if (old.slot != config_.source.slot && slots.inspect(config_.source.slot)) {
+    if (!options_.recreateSlot)
+      throw PgmorphError(ErrorClass::Operator,
+                         fmt::format("replication slot '{}' already exists on the source and is "
+                                     "not the one this snapshot created: run `pgmorph snapshot "
+                                     "--recreate-slot` to drop and re-create it",
+                                     config_.source.slot));
+    dropSlot(slots, config_.source.slot);
+  }
+  return createSlotAndRecord(control, plan);
+}
+
+void SnapshotRunner::recordIntent(PgConnection& control, const SnapshotPlan& plan,
+                                  bool emptyTargets) {
+  // Recorded before the slot exists: a crash between creating the slot and recording it
+  // then finds "in progress, not importable" and starts over, instead of a slot that looks
+  // like someone else's.
+  std::vector<SnapshotTaskSpec> specs;
+  for (const auto& t : plan.tasks()) specs.push_back({t.id, t.sourceTable, t.targetTable});
+  control.exec("BEGIN");
+  if (emptyTargets) {
+    std::vector<std::string> names;
+    for (const auto& table : plan.ownedTablesChildFirst()) {
+      auto [schema, name] = splitName(table);
+      names.push_back(control.quoteQualified(schema, name));
+    }
+    if (!names.empty()) {
+      spdlog::info("emptying the target tables of the unfinished snapshot: {}",
+                   fmt::join(plan.ownedTablesChildFirst(), ", "));
+      control.exec("SAVEPOINT empty_targets");
+      try {
+        control.exec(fmt::format("TRUNCATE {}", fmt::join(names, ", ")));
+      } catch (const PgError& e) {
+        // Another table references one of them: delete child-first instead.
+        control.exec("ROLLBACK TO SAVEPOINT empty_targets");
+        for (const auto& n : names) control.exec("DELETE FROM " + n);
+      }
+    }
+    // Partial targets on tables the snapshot does not own: give back the columns they filled.
+    Transformer transformer(config_);
+    for (std::size_t i : plan.partialsOnForeignTables()) {
+      const auto& task = plan.tasks()[i];
+      const TargetMapping* m =
+          &transformer.config().tables[task.tableIndex].targets[task.targetIndex];
+      for (const auto& p : transformer.plans()) {
+        if (p.mapping != m) continue;
+        SqlBuilder sql(p, [&](std::string_view s) { return control.quoteIdent(s); });
+        std::vector<std::optional<std::string_view>> params;
+        for (const auto& [col, value] : p.constantOwners) params.emplace_back(value);
+        control.execParams(sql.truncate(), params);
+      }
+    }
+  }
+  SnapshotRecord intent;
+  intent.slot = config_.source.slot;
+  intent.status = SnapshotStatus::InProgress;
+  store_.start(control, intent, specs);
+  checkpoints_.reset(control);
+  control.exec("COMMIT");
+}
+
+SnapshotRecord SnapshotRunner::createSlotAndRecord(PgConnection& control,
+                                                   const SnapshotPlan& plan) {
+  spdlog::info(
+      "creating replication slot '{}' with an exported snapshot (waits for "
+      "transactions running on the source to end)",
+      config_.source.slot);
+  held_.emplace(ExportedSnapshotSlot::create(config_.source.conninfo, config_.source.slot));
+  SnapshotRecord rec;
+  rec.slot = held_->slot();
+  rec.consistentPoint = held_->consistentPoint();
+  rec.snapshotName = held_->snapshotName();
+  rec.status = SnapshotStatus::InProgress;
+  std::vector<SnapshotTaskSpec> specs;
+  for (const auto& t : plan.tasks()) specs.push_back({t.id, t.sourceTable, t.targetTable});
+  control.exec("BEGIN");
+  store_.start(control, rec, specs);
+  control.exec("COMMIT");
+  spdlog::info("slot '{}' created at consistent point {}; snapshot {} exported", rec.slot,
+               rec.consistentPoint.str(), rec.snapshotName);
+  return rec;
+}
+
+void SnapshotRunner::resetUnfinished(PgConnection& control, const SnapshotPlan& plan) {
+  // A task left `copying` may have committed some key ranges: empty its target table and
+  // redo every task that writes into it (the table's rows cannot be told apart by task).
+  std::map<std::string, SnapshotTaskRow> rows;
+  for (auto& r : store_.tasks(control)) rows[r.task] = r;
+  std::set<std::string> tablesToEmpty;
+  std::vector<std::string> partialsToRedo;
+  for (const auto& t : plan.tasks()) {
+    auto it = rows.find(t.id);
+    if (it == rows.end() || it->second.state != SnapshotTaskState::Copying) continue;
+    if (t.partial)
+      partialsToRedo.push_back(t.id);  // one transaction each: nothing of it was committed
+    else
+      tablesToEmpty.insert(t.targetTable);
+  }
+  if (tablesToEmpty.empty() && partialsToRedo.empty()) return;
+  control.exec("BEGIN");
+  for (const auto& table : plan.ownedTablesChildFirst()) {
+    if (!tablesToEmpty.count(table)) continue;
+    auto [schema, name] = splitName(table);
+    spdlog::info("emptying {} to copy it again (its copy was interrupted)", table);
+    control.exec("DELETE FROM " + control.quoteQualified(schema, name));
+    for (const auto& t : plan.tasks())
+      if (t.targetTable == table) store_.markPending(control, t.id);
+  }
+  for (const auto& id : partialsToRedo) store_.markPending(control, id);
+  control.exec("COMMIT");
+}
+
+void SnapshotRunner::dropSlot(SlotManager& slots, const std::string& slot) {
+  // The walsender of a process that just died may hold the slot for a moment.
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto info = slots.inspect(slot);
+    if (!info) return;
+    if (!info->active) break;
+    if (Clock::now() > deadline)
+      throw PgmorphError(ErrorClass::Transient,
+                         fmt::format("replication slot '{}' is still in use by another "
+                                     "connection; it cannot be dropped yet",
+                                     slot));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  slots.drop(slot);
+}
+
+std::unique_ptr<SnapshotReader> SnapshotRunner::tryImport(const std::string& snapshotName) {
+  if (snapshotName.empty()) return nullptr;
+  try {
+    return std::make_unique<SnapshotReader>(config_.source.conninfo, snapshotName);
+  } catch (const SnapshotGoneError&) {
+    return nullptr;
+  }
+}
+
+void SnapshotRunner::finish(PgConnection& control, SlotManager& slots, const SnapshotRecord& rec) {
+  auto slot = slots.inspect(rec.slot);
+  if (!slot || slot->confirmedFlush > rec.consistentPoint) {
+    held_.reset();
+    throw PgmorphError(ErrorClass::Transient,
+                       fmt::format("replication slot '{}' was dropped or consumed by someone else "
+                                   "during the snapshot: the snapshot has to start over",
+                                   rec.slot));
+  }
+  // One transaction: the snapshot is done exactly when streaming knows where to start.
+  control.exec("BEGIN");
+  store_.markDone(control);
+  checkpoints_.save(control, rec.consistentPoint, rec.slot, 0);
+  control.exec("COMMIT");
+  held_.reset();  // every reader is done: the exported snapshot may go
+  spdlog::info("snapshot done: streaming starts at the slot's consistent point {}",
+               rec.consistentPoint.str());
+}
+
+}  // namespace pgmorph

@@ -1,0 +1,145 @@
+#include "cdc/pipeline/SnapshotWorker.h"
+
+#include <fmt/format.h>
+
+#include "cdc/pg/PgError.h"
+#include "sink/CopyUpdateWriter.h"
+#include "sink/CopyWriter.h"
+
+namespace pgmorph {
+
+SnapshotWorker::SnapshotWorker(const SnapshotShared& shared)
+    : shared_(shared), transformer_(*shared.config) {}
+
+SnapshotWorker::~SnapshotWorker() {
+  disconnect();
+}
+
+void SnapshotWorker::connect() {
+  if (!reader_)
+    reader_ =
+        std::make_unique<SnapshotReader>(shared_.config->source.conninfo, shared_.snapshotName);
+  if (!target_)
+    target_ =
+        std::make_unique<PgConnection>(shared_.config->target.conninfo, "target (snapshot writer)");
+}
+
+void SnapshotWorker::disconnect() noexcept {
+  // Closing the target session rolls back its open transaction: a unit that failed leaves
+  // nothing behind. The reader's transaction was read-only.
+  target_.reset();
+  reader_.reset();
+}
+
+const WritePlan& SnapshotWorker::planOf(const SnapshotTask& task) const {
+  // Plans point into the Transformer's own copy of the config: match by that copy.
+  const TargetMapping* mapping =
+      &transformer_.config().tables[task.tableIndex].targets[task.targetIndex];
+  for (const auto& p : transformer_.plans())
+    if (p.mapping == mapping) return p;
+  throw std::logic_error("no write plan for snapshot task " + task.id);
+}
+
+void SnapshotWorker::copy(const SnapshotUnit& unit) {
+  try {
+    connect();
+    const auto& tasks = shared_.plan->tasks();
+    if (tasks[unit.tasks.front()].partial) {
+      for (std::size_t t : unit.tasks) {
+        shared_.progress[t]->start();
+        target_->exec("BEGIN");
+        std::uint64_t rows = copyPartial(t);
+        bool done = shared_.store->addRange(*target_, tasks[t].id, static_cast<std::int64_t>(rows));
+        target_->exec("COMMIT");
+        shared_.progress[t]->addStored(rows);
+        if (done) shared_.progress[t]->done();
+      }
+      return;
+    }
+    target_->exec("BEGIN");
+    // A cycle's rows reference each other both ways: check its keys at commit.
+    if (unit.oneTransaction) target_->exec("SET CONSTRAINTS ALL DEFERRED");
+    std::vector<std::pair<std::size_t, std::uint64_t>> stored;
+    std::vector<bool> done;
+    for (std::size_t t : unit.tasks) {
+      shared_.progress[t]->start();
+      std::uint64_t rows = copyUpsert(t, unit);
+      // Same transaction as the rows: the part is recorded done exactly when it is there.
+      done.push_back(
+          shared_.store->addRange(*target_, tasks[t].id, static_cast<std::int64_t>(rows)));
+      stored.emplace_back(t, rows);
+    }
+    target_->exec("COMMIT");
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      shared_.progress[stored[i].first]->addStored(stored[i].second);
+      if (done[i]) shared_.progress[stored[i].first]->done();
+    }
+  } catch (...) {
+    disconnect();
+    throw;
+  }
+}
+
+template <class Sink>
+void SnapshotWorker::stream(std::size_t task, const SnapshotRead& read, const WritePlan& plan,
+                            WriteOp op, Sink& sink) {
+  const SnapshotTask& t = shared_.plan->tasks()[task];
+  auto& counter = shared_.progress[task]->rowsRead;
+  reader_->start(read);
+  std::uint64_t unreported = 0;
+  while (reader_->next(change_)) {
+    batch_.clear();
+    TransformOutcome outcome = transformer_.transform(change_, batch_);
+    if (outcome.status == TransformOutcome::Status::Failed)
+      throw PgmorphError(
+          ErrorClass::Operator,
+          fmt::format("cannot transform a row of source table {} for {} during the snapshot: {}. "
+                      "Fix the source row or the mapping, then run the snapshot again",
+                      t.sourceTable, t.targetTable, outcome.problem));
+    for (const TargetWrite& w : batch_.writes())
+      if (w.plan == &plan && w.op == op) sink.write(w);
+    // Progress and cancellation are checked every few hundred rows, off the per-row path.
+    if (++unreported == 256) {
+      counter.fetch_add(unreported, std::memory_order_relaxed);
+      unreported = 0;
+      if (shared_.cancel->load(std::memory_order_relaxed)) throw SnapshotCancelled();
+    }
+  }
+  counter.fetch_add(unreported, std::memory_order_relaxed);
+}
+
+std::uint64_t SnapshotWorker::copyUpsert(std::size_t task, const SnapshotUnit& unit) {
+  const SnapshotTask& t = shared_.plan->tasks()[task];
+  const WritePlan& plan = planOf(t);
+  SnapshotRead read = shared_.reads[task];
+  read.rangeColumn = unit.rangeColumn;
+  read.from = unit.from;
+  read.to = unit.to;
+  CopyWriter writer(*target_, plan, *shared_.catalog->table(t.targetTable));
+  writer.begin();
+  try {
+    stream(task, read, plan, WriteOp::Upsert, writer);
+  } catch (...) {
+    writer.abort();
+    throw;
+  }
+  return writer.finish();
+}
+
+std::uint64_t SnapshotWorker::copyPartial(std::size_t task) {
+  const SnapshotTask& t = shared_.plan->tasks()[task];
+  const WritePlan& plan = planOf(t);
+  CopyUpdateWriter writer(*target_, plan, *shared_.catalog->table(t.targetTable));
+  writer.begin();
+  try {
+    // Releases are what streaming needs when a key moves; the snapshot's target rows start
+    // without partial values, so only the SetColumns matter.
+    stream(task, shared_.reads[task], plan, WriteOp::SetColumns, writer);
+  } catch (...) {
+    writer.abort();
+    throw;
+  }
+  return writer.finish();
+}
+
+}  // namespace pgmorph

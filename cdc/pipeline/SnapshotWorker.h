@@ -1,0 +1,89 @@
+// SnapshotWorker: one copy worker of the snapshot — one source session that imported the
+// exported snapshot (SnapshotReader), one target session, and one Transformer (the same
+// transform code as streaming). It copies units handed to it by the orchestrator:
+//   * upsert task (or one key range of it): COPY out of the source, transform each row,
+//     COPY into the target (CopyWriter), record the part done (SnapshotStore::addRange) in
+//     the SAME target transaction, commit;
+//   * cycle group: the tasks one after the other in ONE target transaction with
+//     SET CONSTRAINTS ALL DEFERRED;
+//   * partial tasks: each in its own transaction, through CopyUpdateWriter.
+//
+// On any error (or when `cancel` is set, checked between rows) the unit's target
+// transaction is abandoned by closing both sessions — nothing of it commits — and the
+// error is thrown; the next unit opens fresh sessions (importing the snapshot again).
+// Not thread-safe: one worker per thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cdc/SnapshotReader.h"
+#include "cdc/pg/PgConnection.h"
+#include "cdc/pipeline/SnapshotPlan.h"
+#include "cdc/pipeline/SnapshotProgress.h"
+#include "sink/TargetCatalog.h"
+#include "state/SnapshotStore.h"
+#include "transform/Config.h"
+#include "transform/Transformer.h"
+
+namespace pgmorph {
+
+struct SnapshotUnit {
+  std::vector<std::size_t> tasks;  // into SnapshotPlan::tasks()
+  bool oneTransaction = false;     // a cycle: one transaction, constraints deferred
+  std::size_t group = 0;           // SnapshotPlan::groups() index
+  // A key range of a single upsert task ([from, to), open ends when unset).
+  std::string rangeColumn;
+  std::optional<std::int64_t> from, to;
+};
+
+// What every worker of a run shares (read-only while workers run, except the atomics).
+struct SnapshotShared {
+  const PipelineConfig* config = nullptr;
+  const SnapshotPlan* plan = nullptr;
+  const TargetCatalog* catalog = nullptr;
+  const SnapshotStore* store = nullptr;
+  std::string snapshotName;
+  std::vector<SnapshotRead> reads;                // per task: table and columns to read
+  std::vector<SnapshotProgress::Task*> progress;  // per task
+  std::atomic<bool>* cancel = nullptr;            // stop between rows (error elsewhere, signal)
+};
+
+// Thrown when a unit stops because `cancel` was set; not an error of its own.
+class SnapshotCancelled : public std::runtime_error {
+ public:
+  SnapshotCancelled() : std::runtime_error("snapshot copy cancelled") {}
+};
+
+class SnapshotWorker {
+ public:
+  explicit SnapshotWorker(const SnapshotShared& shared);
+  ~SnapshotWorker();
+
+  void copy(const SnapshotUnit& unit);
+
+ private:
+  void connect();
+  void disconnect() noexcept;
+  const WritePlan& planOf(const SnapshotTask& task) const;
+  std::uint64_t copyUpsert(std::size_t task, const SnapshotUnit& unit);
+  std::uint64_t copyPartial(std::size_t task);
+  // Reads the task's rows and hands each write of `plan` with op `op` to `sink`.
+  template <class Sink>
+  void stream(std::size_t task, const SnapshotRead& read, const WritePlan& plan, WriteOp op,
+              Sink& sink);
+
+  const SnapshotShared& shared_;
+  Transformer transformer_;
+  std::unique_ptr<SnapshotReader> reader_;
+  std::unique_ptr<PgConnection> target_;
+  Change change_;
+  WriteBatch batch_;
+};
+
+}  // namespace pgmorph
