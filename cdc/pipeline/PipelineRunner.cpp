@@ -52,7 +52,11 @@ int PipelineRunner::follow(FollowOptions options, bool untilCaughtUp) {
     try {
       if (untilCaughtUp && !options.untilLsn) {
         PgConnection source(config_.source.conninfo, "source");
-        options.untilLsn = Lsn::parse(source.exec("SELECT pg_current_wal_lsn()::text").value(0, 0));
+        // The insert position, not the flush position: a transaction committed with
+        // synchronous_commit = off before we started may still sit in the WAL buffers, above
+        // pg_current_wal_lsn(), and "caught up" must include it.
+        options.untilLsn =
+            Lsn::parse(source.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0));
         spdlog::info("following until caught up with the source's position at start, {}",
                      options.untilLsn->str());
       }
