@@ -104,15 +104,37 @@ void ChangeParker::park(const TableMapping& table, const Change& change,
   parked_[r.sourceTable].insert(r.legacyKey);
 }
 
+const TableMapping* ChangeParker::find(const Change& change) {
+  if (last_ && last_->sourceTable == change.table() && last_->sourceSchema == change.schema())
+    return last_;
+  const TableMapping* table = transformer_.config().findTable(change.schema(), change.table());
+  if (table) {
+    last_ = table;
+    lastCounts_ = &counts_[nameOf(*table)];
+  }
+  return table;
+}
+
 TransformOutcome ChangeParker::transform(const Change& change, WriteBatch& out,
                                          const std::function<void()>& prepare) {
   const bool row = change.kind == ChangeKind::Insert || change.kind == ChangeKind::Update ||
                    change.kind == ChangeKind::Delete;
   if (!row && change.kind != ChangeKind::Truncate) return transformer_.transform(change, out);
-  const TableMapping* table = transformer_.config().findTable(change.schema(), change.table());
-  if (!table) return transformer_.transform(change, out);
+  const TableMapping* table = find(change);
+  if (!table) {
+    // Not in the mapping: counted, so that nothing disappears silently.
+    ++counts_[fmt::format("{}.{}", change.schema(), change.table())].filtered;
+    return transformer_.transform(change, out);
+  }
+  TransformOutcome outcome = transformMapped(table, change, out, prepare);
+  if (outcome.status == TransformOutcome::Status::Filtered) ++lastCounts_->filtered;
+  return outcome;
+}
 
-  auto parked = parked_.find(nameOf(*table));
+TransformOutcome ChangeParker::transformMapped(const TableMapping* table, const Change& change,
+                                               WriteBatch& out,
+                                               const std::function<void()>& prepare) {
+  auto parked = parked_.empty() ? parked_.end() : parked_.find(nameOf(*table));
   if (parked != parked_.end() && !parked->second.empty()) {
     if (change.kind == ChangeKind::Truncate) {
       // Every row of the table is gone on the source: so are the reasons to keep them.

@@ -42,7 +42,8 @@ class ChangeParker {
   // parked table is touched: the caller applies the writes it buffered (parked state must
   // change in source order) and makes sure the target transaction is open.
   // Returns the transformer's outcome, except that a parked change is Failed with policy
-  // Park; Failed with any other policy means: stop.
+  // Park; Failed with any other policy means: stop. Counts, per source table, the changes
+  // filtered (Filtered; Unmapped row changes under "schema.table") and parked.
   TransformOutcome transform(const Change& change, WriteBatch& out,
                              const std::function<void()>& prepare);
 
@@ -57,6 +58,9 @@ class ChangeParker {
  private:
   void park(const TableMapping& table, const Change& change, const TransformOutcome& outcome,
             const ParkedRow* existing);
+  const TableMapping* find(const Change& change);
+  TransformOutcome transformMapped(const TableMapping* table, const Change& change, WriteBatch& out,
+                                   const std::function<void()>& prepare);
   TransformOutcome transformWithPolicy(const TableMapping& table, const Change& change,
                                        WriteBatch& out);
   // `parked` followed by `later`, as one change (see above).
@@ -69,6 +73,9 @@ class ChangeParker {
   // source table (idName) -> legacy keys with a parked change
   std::unordered_map<std::string, std::unordered_set<std::string>> parked_;
   Change parkedChange_, merged_;  // scratch
+  // Changes come in runs of one table: the last one's mapping and counts.
+  const TableMapping* last_ = nullptr;
+  TableCounts* lastCounts_ = nullptr;
 };
 
 }  // namespace pgmorph

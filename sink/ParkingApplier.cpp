@@ -281,9 +281,11 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
   for (const Refusal& r : refusals_) refusedAt[kept_[r.row.writeIndex]] = 1;
   for (std::size_t k = 0; k < kept_.size(); ++k) {
     std::size_t orig = kept_[k];
-    if (groupOf_[orig] >= 0) continue;
     const TargetWrite& w = writes[k];
-    if (refusedAt[orig]) continue;
+    int gi = groupOf_[orig];
+    bool landed = gi >= 0 ? !groups_[static_cast<std::size_t>(gi)].refused : !refusedAt[orig];
+    if (landed) ++countsOf(*w.plan).applied;
+    if (gi >= 0 || !landed) continue;
     if (w.op == WriteOp::Delete) checker_.noteGone(tableOf_[orig], w.row);
     if (w.op == WriteOp::Truncate) checker_.noteTruncated(tableOf_[orig]);
     removeEntries(carried[orig], true);
@@ -677,7 +679,7 @@ void ParkingApplier::parkGroup(Group& g, const TargetWrite& w, ParkKind kind,
     return;
   }
   store_.park(target_, r);
-  ++counts_[r.sourceTable].parked;
+  ++countsOf(*w.plan).parked;
   spdlog::debug("parked: {}", r.reason);
 }
 
@@ -693,7 +695,13 @@ void ParkingApplier::parkNullReference(const Group& g, const Nulled& n, const Ta
   store_.park(target_, r);
   anyParked_ = true;
   waited_.insert(n.ref->parent);
-  ++counts_[r.sourceTable].nulled;
+  ++countsOf(*g.plan).nulled;
+}
+
+TableCounts& ParkingApplier::countsOf(const WritePlan& plan) {
+  auto [it, fresh] = planCounts_.try_emplace(&plan, nullptr);
+  if (fresh) it->second = &counts_[ParkedWriteCodec::sourceName(plan)];
+  return *it->second;
 }
 
 void ParkingApplier::removeEntries(const std::vector<ParkedRow>& rows, bool landed) {

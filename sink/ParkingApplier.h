@@ -157,6 +157,7 @@ class ParkingApplier {
   void netEffect(std::span<TargetWrite> writes, const Group& g, TargetWrite& out) const;
   void parkGroup(Group& g, const TargetWrite& w, ParkKind kind, const RefusedRow* refusal);
   void removeEntries(const std::vector<ParkedRow>& rows, bool landed);
+  TableCounts& countsOf(const WritePlan& plan);
   void parkNullReference(const Group& g, const Nulled& n, const TargetWrite& w);
   // Retries of rows waiting for what arrived; false when there is nothing to retry.
   bool nextRound();
@@ -186,6 +187,7 @@ class ParkingApplier {
   std::vector<TargetWrite> next_;
   std::vector<std::vector<ParkedRow>> nextCarried_;
   Counters counters_;
+  std::unordered_map<const WritePlan*, TableCounts*> planCounts_;
 
   // Per round.
   std::vector<Group> groups_;

@@ -11,9 +11,9 @@
 namespace pgmorph {
 
 struct TableCounts {
-  std::uint64_t applied = 0;    // source changes turned into writes and sent to the target
-  std::uint64_t filtered = 0;   // changes no target takes (`where`), or of unmapped tables
-  std::uint64_t parked = 0;     // writes (or untransformable changes) parked
+  std::uint64_t applied = 0;    // target writes that landed
+  std::uint64_t filtered = 0;   // source changes no target takes (`where`), or of unmapped tables
+  std::uint64_t parked = 0;     // target writes (or untransformable source changes) parked
   std::uint64_t nulled = 0;     // references written as NULL (on_missing / on_error: null)
   std::uint64_t unparked = 0;   // parked entries applied later (their parent arrived, ...)
   std::uint64_t discarded = 0;  // parked entries made moot by a later delete or release

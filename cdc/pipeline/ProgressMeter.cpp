@@ -42,7 +42,10 @@ void ProgressMeter::logTables() const {
                         c.discarded, c.nulled);
   }
   if (!line.empty())
-    spdlog::info("per table (applied/filtered/parked/unparked/discarded/nulled): {}", line);
+    spdlog::info(
+        "per table (writes applied/changes filtered/parked/parked then applied/parked then "
+        "discarded/references nulled): {}",
+        line);
 }
 
 }  // namespace pgmorph

@@ -53,6 +53,7 @@ TEST_F(ParkingApplierTest, AnOrphanIsParkedBeforeWritingAndAppliedWhenItsParentA
       << r.reason;
   EXPECT_NE(r.reason.find("a dispatch_user row"), std::string::npos) << r.reason;
   EXPECT_EQ(counts_["dispatch_notification"].parked, 49u);
+  EXPECT_EQ(counts_["dispatch_notification"].applied, 1u);
 
   // The recipient arrives: its waiting message lands in the same transaction.
   txn({user("1001")});
@@ -61,6 +62,20 @@ TEST_F(ParkingApplierTest, AnOrphanIsParkedBeforeWritingAndAppliedWhenItsParentA
             idOf("dispatch_user", "1001").str());
   EXPECT_EQ(parkedCount(), 48);
   EXPECT_EQ(counts_["dispatch_notification"].unparked, 1u);
+  EXPECT_EQ(counts_["dispatch_notification"].applied, 2u);
+}
+
+TEST_F(ParkingApplierTest, FilteredAndUnmappedChangesAreCounted) {
+  Change state = makeChange(ChangeKind::Insert, "dispatch_state",
+                            {num("id", "1"), str("kind", "neither"), null("patient_id"),
+                             null("instruction_id"), str("state", "new"), ts("changed_at")});
+  Change unmapped = makeChange(ChangeKind::Insert, "audit_log", {num("id", "1")});
+  auto outcomes = txn({state, unmapped});
+  EXPECT_EQ(outcomes[0].status, TransformOutcome::Status::Filtered);
+  EXPECT_EQ(outcomes[1].status, TransformOutcome::Status::Unmapped);
+  EXPECT_EQ(counts_["dispatch_state"].filtered, 1u);
+  EXPECT_EQ(counts_["public.audit_log"].filtered, 1u);
+  EXPECT_EQ(counts_["dispatch_office"].applied, 1u) << "the office of SetUp";
 }
 
 TEST_F(ParkingApplierTest, ARowTheTargetRefusesIsParkedWithItsMessageAndTheRestCommits) {
