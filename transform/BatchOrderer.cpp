@@ -230,7 +230,8 @@ void BatchOrderer::add(const TargetWrite& w, std::size_t index) {
     case WriteOp::SetColumns: {
       notePlan(t, *w.plan, true);
       Entry* e = findLive(key, WriteOp::SetColumns, nullptr);
-      if (e && e->plan == w.plan && e->releaseEpoch == t.releaseEpoch && (!t.mixed || e->upsertEpoch == t.upsertEpoch)) {
+      if (e && e->plan == w.plan && e->releaseEpoch == t.releaseEpoch &&
+          (!t.mixed || e->upsertEpoch == t.upsertEpoch)) {
         merge(*e, w, index);
         ++out_.folded;
       } else {
@@ -246,7 +247,10 @@ void BatchOrderer::add(const TargetWrite& w, std::size_t index) {
       ++t.partialEpoch;
       return;
     case WriteOp::Delete: {
-      // The row ends deleted: what was written to it earlier in the segment need not be.
+      // The row ends deleted: the values set-columns wrote into it earlier in the segment
+      // need not be written. Its upsert stays: writes in between may reference the row (a
+      // new order's jaws, files and payments, then the order deleted), and they run before
+      // the deletes; without the row they would be refused.
       auto it = rowHead_.find(key);
       Entry* kept = nullptr;
       for (int i = it == rowHead_.end() ? -1 : it->second; i >= 0; i = entries_[i].prevSameRow) {
@@ -254,7 +258,7 @@ void BatchOrderer::add(const TargetWrite& w, std::size_t index) {
         if (!e.live) continue;
         if (e.op == WriteOp::Delete) {
           kept = &e;
-        } else {
+        } else if (e.op == WriteOp::SetColumns) {
           e.live = false;
           ++out_.dropped;
         }

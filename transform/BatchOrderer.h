@@ -20,8 +20,11 @@
 //  Coalescing (per target row: table + row id, per plan for the values).
 //   - Upsert + Upsert -> one Upsert at the first one's place: a later present or NULL value
 //     wins, a later Absent (unchanged TOAST) keeps the earlier value.
-//   - Upsert/SetColumns .. Delete -> the Delete alone (the row ends deleted); Delete + Delete
-//     -> one Delete.
+//   - Upsert .. Delete -> the (merged) Upsert and the Delete: not the Delete alone, because
+//     writes between them may reference the row (a new order's jaws and payments, then the
+//     order deleted in the same batch); those run before the deletes and need the row.
+//     SetColumns .. Delete -> the Delete alone (what it wrote into the row goes with it).
+//     Delete + Delete -> one Delete.
 //   - SetColumns + SetColumns of one partial plan -> one SetColumns (later present value wins
 //     per column), unless a Release of the same table came in between: a Release is a
 //     predicate over owner columns, so moving a SetColumns across it could change what it
@@ -89,7 +92,7 @@ struct OrderedBatch {
   std::vector<OrderedWrite> writes;  // application order
   std::vector<OrderedSegment> segments;
   std::size_t folded = 0;   // input writes merged into an earlier write of the same row
-  std::size_t dropped = 0;  // upserts/set-columns superseded by a later delete of the row
+  std::size_t dropped = 0;  // set-columns superseded by a later delete of their row
   std::size_t fixes = 0;    // write-then-fix SetColumns added for self-reference cycles
 };
 

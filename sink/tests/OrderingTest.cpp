@@ -136,5 +136,19 @@ TEST_F(OrderingCases, TwoPartialTargetsSwapWhichRowTheyName) {
   EXPECT_EQ(jawState(*observer_, "1"), "1 upper");  // another order's jaws are left alone
 }
 
+TEST_F(OrderingCases, ARowCreatedAndDeletedInOneBatchStillCarriesTheWritesThatNameIt) {
+  // A new order naming jaws 5 and 6, paid, then deleted (its payment first), in one batch:
+  // between its insert and its delete, the jaws and the payment reference it. Folding the
+  // order's insert into its delete would make them refuse.
+  auto writes = writesOf({instruction(ChangeKind::Insert, "9", "5", "6"),
+                          payment(ChangeKind::Insert, "9", "9"), removed("dispatch_payment", "9"),
+                          removed("dispatch_instruction", "9")});
+  applyOrdered(writes);
+  EXPECT_EQ(value("SELECT count(*) FROM orders WHERE legacy_instruction_id = 9"), "0");
+  EXPECT_EQ(value("SELECT count(*) FROM payments WHERE legacy_payment_id = 9"), "0");
+  EXPECT_EQ(jawState(*observer_, "5"), "- -");
+  EXPECT_EQ(jawState(*observer_, "6"), "- -");
+}
+
 }  // namespace
 }  // namespace pgmorph::ordertest

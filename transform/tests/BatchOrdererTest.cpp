@@ -80,19 +80,27 @@ TEST_F(BatchOrdererTest, UpsertsOfOneRowMergeLaterValuesWinAbsentKeepsTheEarlier
   EXPECT_EQ(w_.list[0].text(w_.list[0].values()[2]), "draft");
 }
 
-TEST_F(BatchOrdererTest, UpsertThenDeleteLeavesOnlyTheDelete) {
+TEST_F(BatchOrdererTest, UpsertThenDeleteKeepsTheUpsertForTheWritesThatReferenceTheRow) {
+  // A new order with a payment and a completed jaw, then the order deleted, in one batch
+  // (source deletes the payment first). The payment's upsert references the order: it runs
+  // before the deletes and needs the order there.
   w_.upsert(*s_.orders, 20, {rowText(10), "draft", "n"})
       .upsert(*s_.jaws, 40, {"scan.stl"})
       .set(*s_.upperJaws, 40, {rowText(20), "upper"})
+      .upsert(*s_.payments, 30, {rowText(20), "1.00"})
       .upsert(*s_.orders, 20, {rowText(10), "submitted", "n"})
+      .remove(*s_.payments, 30)
       .remove(*s_.jaws, 40)
       .remove(*s_.orders, 20)
       .remove(*s_.orders, 20);
   const auto& b = order();
-  EXPECT_EQ(render(b), (Strings{"delete jaws 40", "delete orders 20"}));
-  EXPECT_EQ(b.dropped, 3u);  // the order's (merged) upsert, the jaw's upsert and set-columns
+  EXPECT_EQ(render(b, true), (Strings{"upsert orders 20 [office_id=#10, status=submitted, notes=n]",
+                                      "upsert jaws 40 [scan_file=scan.stl]",
+                                      "upsert payments 30 [order_id=#20, amount=1.00]",
+                                      "delete payments 30", "delete jaws 40", "delete orders 20"}));
+  EXPECT_EQ(b.dropped, 1u);  // the jaw's set-columns
   EXPECT_EQ(b.folded, 2u);   // the second upsert of order 20 and its second delete
-  EXPECT_EQ(sources(b), (Sizes{4, 6}));
+  EXPECT_EQ(sources(b), (Sizes{4, 1, 3, 5, 6, 8}));
 }
 
 TEST_F(BatchOrdererTest, DeleteThenReinsertOfOneKeySplitsTheBatchSoTheDeleteRunsFirst) {
