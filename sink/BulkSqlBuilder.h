@@ -29,7 +29,7 @@
 
 namespace pgmorph {
 
-// Types of a plan's columns as format_type(oid, NULL) gives them: without typmod, because
+// Types of a plan's columns as format_type(oid, -1) gives them: without typmod, because
 // an explicit cast to varchar(n) or char(n) would silently cut a long value, where the
 // assignment into the column refuses it — as the one-row statement does.
 struct PlanColumnTypes {

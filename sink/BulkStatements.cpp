@@ -20,8 +20,11 @@ void BulkStatements::loadTypes(const WritePlan& plan) {
   auto known = tableTypes_.find(table);
   if (known == tableTypes_.end()) {
     // Without typmod (see PlanColumnTypes): the column's own assignment checks the length.
+    // -1, not NULL: format_type(bpchar, NULL) says "character", which as a cast means
+    // character(1) and would cut 'AU' to 'A'; with -1 it says "bpchar" (and "bit" becomes
+    // "\"bit\"") — the type without any length.
     auto res = conn_.execParams(
-        "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a"
+        "SELECT a.attname, format_type(a.atttypid, -1) FROM pg_attribute a"
         " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
         {table});
     std::unordered_map<std::string, std::string> types;

@@ -144,6 +144,34 @@ TEST_F(OrderingBulk, ValuesSurviveTheArrayParametersExactly) {
   EXPECT_EQ(value("SELECT price::text FROM orders WHERE legacy_instruction_id = 100"), "100.00");
 }
 
+TEST_F(OrderingBulk, FixedLengthAndLengthLimitedColumnsKeepTheirWholeValue) {
+  // character(n) columns through a multi-row statement: cast to the type without its length
+  // ("bpchar"), so 'AU' stays 'AU' and 'AB12' stays 'AB12' (a cast to plain "character"
+  // would mean character(1)).
+  WriteBatch batch;
+  for (int o = 2; o <= 7; ++o) tf_.transform(office(std::to_string(o)), batch);
+  for (int p = 2; p <= 7; ++p) tf_.transform(patient(std::to_string(p)), batch);
+  const auto before = writer_->orderedCounters();
+  applyOrdered({batch.writes().begin(), batch.writes().end()});
+  EXPECT_EQ(writer_->orderedCounters().multiRowStatements, before.multiRowStatements + 2);
+  EXPECT_EQ(value("SELECT string_agg(DISTINCT country_code, ',') FROM offices"), "US");
+  EXPECT_EQ(value("SELECT string_agg(DISTINCT suffix, ',') FROM patients"), "AB12");
+  // A value too long for its column is still refused, as the one-row statement refuses it.
+  conn_->exec("ALTER TABLE offices ALTER COLUMN name TYPE varchar(9)");
+  WriteBatch longNames;
+  for (int o = 8; o <= 13; ++o)
+    tf_.transform(office(std::to_string(o)), longNames);  // up to "Office 13"
+  tf_.transform(office("1000"), longNames);               // 11 chars
+  std::vector<std::string> refused;
+  applyOrdered({longNames.writes().begin(), longNames.writes().end()},
+               [&](const RefusedRow& row, const TargetWrite&) {
+                 refused.push_back(row.legacyKey + " " + row.sqlstate);
+                 return RefusalAction::Skip;
+               });
+  EXPECT_EQ(refused, std::vector<std::string>{"1000 22001"});
+  EXPECT_EQ(value("SELECT count(*) FROM offices"), "13");
+}
+
 TEST_F(OrderingBulk, AnUpsertThatLeavesAToastedColumnOutKeepsItAndStillInsertsNewRows) {
   const std::string longNotes(3000, 'n');
   WriteBatch seed;
