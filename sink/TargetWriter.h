@@ -73,6 +73,8 @@ class TargetWriter {
   void rollback() noexcept;
 
   bool inTransaction() const { return open_; }
+  // The target connection (to read its catalog; not for writes behind the writer's back).
+  PgConnection& connection() const { return conn_; }
   // Target rows touched by committed writes (INSERT/UPDATE/DELETE row counts), for progress.
   std::uint64_t rowsWritten() const { return rowsWritten_; }
   // Statements prepared so far (one per write shape); for tests and diagnostics.

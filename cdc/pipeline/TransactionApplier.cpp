@@ -5,6 +5,8 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
+
 #include "cdc/pg/PgError.h"
 
 namespace pgmorph {
@@ -15,6 +17,15 @@ std::int64_t nowMicros() {
   ::gettimeofday(&tv, nullptr);
   return static_cast<std::int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
 }
+
+std::vector<std::string> targetTables(const Transformer& transformer) {
+  std::vector<std::string> out;
+  for (const WritePlan& p : transformer.plans()) {
+    std::string name = p.targetSchema + "." + p.targetTable;
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+  }
+  return out;
+}
 }  // namespace
 
 TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer& transformer,
@@ -23,6 +34,10 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
       transformer_(transformer),
       writer_(writer),
       stats_(stats),
+      catalog_(TargetCatalog::read(writer.connection(), targetTables(transformer))),
+      orderer_(catalog_.graph()),
+      parked_(config.target.stateSchema, config.pipeline),
+      parking_(writer.connection(), transformer, writer, catalog_, orderer_, parked_, stats.tables),
       checkpoint_(checkpoint) {
   stats_.checkpoint = checkpoint;
 }
@@ -45,7 +60,8 @@ void TransactionApplier::beginTargetIfNeeded() {
 void TransactionApplier::applyBuffered() {
   if (batch_.empty()) return;
   beginTargetIfNeeded();
-  writer_.apply(batch_.writes());
+  // Ordered by BatchOrderer and written by applyOrdered inside; what cannot land is parked.
+  parking_.apply(batch_.writes());
   stats_.writes += batch_.size();
   batch_.clear();
 }
@@ -71,9 +87,10 @@ void TransactionApplier::onChange(const Change& change) {
       }
       Lsn end = !change.nextLsn.isZero() ? change.nextLsn : current_.endLsn;
       if (end.isZero()) end = change.lsn;
-      applyBuffered();
-      // A transaction whose changes were all filtered still moves the checkpoint: it joins the
-      // open target transaction (or opens one that will carry only the checkpoint).
+      // Its writes stay buffered with those of the next transactions: applied together (one
+      // ordered batch, few statements) when the buffer is full or the target transaction
+      // commits. A transaction whose changes were all filtered still moves the checkpoint: it
+      // joins the open target transaction (or opens one that will carry only the checkpoint).
       beginTargetIfNeeded();
       ++pendingCommits_;
       pendingEnd_ = end;
@@ -87,20 +104,26 @@ void TransactionApplier::onChange(const Change& change) {
       break;
   }
   if (skipping_) return;
-  std::size_t before = batch_.size();
-  TransformOutcome outcome = transformer_.transform(change, batch_);
+  // Parked state changes in source order: before a change touches it, what is buffered is
+  // applied first (rare: only for a change that fails or whose row has a parked change).
+  TransformOutcome outcome = parking_.transform(change, batch_, [this] {
+    applyBuffered();
+    beginTargetIfNeeded();
+  });
   switch (outcome.status) {
     case TransformOutcome::Status::Unmapped:
       ++stats_.changesUnmapped;
       return;
+    case TransformOutcome::Status::Filtered:
+      return;  // counted per table
     case TransformOutcome::Status::Failed:
-      failTransform(change, outcome);
+      if (outcome.policy != RowPolicy::Park) failTransform(change, outcome);
+      return;  // parked, with its reason
     case TransformOutcome::Status::Written:
       break;
   }
   ++stats_.changesApplied;
   changesInTarget_ += 1;
-  (void)before;
   // Bounded memory: a long source transaction is written in chunks into the open target
   // transaction; only its commit decides whether the target transaction may commit.
   if (batch_.size() >= config_.apply.batchChanges) applyBuffered();
@@ -133,6 +156,7 @@ void TransactionApplier::advanceIdle(Lsn lsn) {
 
 void TransactionApplier::abort() {
   writer_.rollback();
+  parking_.forget();
   targetOpen_ = false;
   inSource_ = false;
   skipping_ = false;

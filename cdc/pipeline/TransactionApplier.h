@@ -10,6 +10,18 @@
 // Exactly-once (invariant 1): a target transaction only ever commits at a source commit
 // boundary, and the checkpoint row moves in it to the last carried commit's end LSN. A source
 // transaction whose commit end is at or below the checkpoint is skipped whole.
+//
+// Order and speed (invariant 4): the writes of consecutive source transactions are buffered
+// across their commits (up to apply.batchChanges) and applied as one batch, ordered by
+// BatchOrderer over the target's FK graph (read from the target's catalog when the applier
+// is made) and written by TargetWriter::applyOrdered (multi-row statements). A chunk of a
+// large source transaction is ordered on its own: nothing is coalesced across a chunk that is
+// already written.
+//
+// One bad row never stops the stream (invariants 4 and 5): batches go through ParkingApplier,
+// which parks what cannot land (missing parent, refused by the target, not convertible) in
+// the same target transaction, and applies parked rows when what they wait for arrives. Only
+// a mapping that says `fail` (on_missing / on_error) stops the stream.
 #pragma once
 
 #include <chrono>
@@ -18,13 +30,19 @@
 
 #include "cdc/model/Change.h"
 #include "cdc/pipeline/ApplyStats.h"
+#include "sink/ParkingApplier.h"
+#include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
+#include "state/ParkedStore.h"
+#include "transform/BatchOrderer.h"
 #include "transform/Transformer.h"
 
 namespace pgmorph {
 
 class TransactionApplier {
  public:
+  // Reads the target's FK graph for the tables the transformer's plans write (one catalog
+  // query on the writer's connection).
   TransactionApplier(const PipelineConfig& config, Transformer& transformer, TargetWriter& writer,
                      Lsn checkpoint, ApplyStats& stats);
 
@@ -58,6 +76,10 @@ class TransactionApplier {
   Transformer& transformer_;
   TargetWriter& writer_;
   ApplyStats& stats_;
+  TargetCatalog catalog_;
+  BatchOrderer orderer_;  // over catalog_'s graph: declared after it
+  ParkedStore parked_;
+  ParkingApplier parking_;  // over catalog_, orderer_ and parked_: declared after them
   WriteBatch batch_;
 
   Lsn checkpoint_;  // committed on the target
