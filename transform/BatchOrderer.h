@@ -53,8 +53,9 @@
 //   lists it in `deferred` (the sink defers it for the segment); otherwise write-then-fix:
 //   those rows are upserted with the reference NULL and a SetColumns right after the
 //   table's upserts puts it back (a NOT NULL reference then fails, as it would in any order).
-//   Deletes of a self-referencing table need no order: the sink deletes one table's run in
-//   one statement, and NO ACTION checks at the end of the statement.
+//   Deletes of a self-referencing table keep source order (the order the source accepted);
+//   a run of them (BulkStatements::kMinRun or more) is one statement, and NO ACTION checks
+//   at the end of the statement, so their order inside it does not matter.
 //   Cycles between tables (FkGraph::cycles(), one shared rank): the writes of those tables
 //   keep their relative source order (the order the source accepted), and when every
 //   constraint of the cycle is DEFERRABLE the segment lists them in `deferred`.
