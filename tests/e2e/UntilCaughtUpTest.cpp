@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,12 +19,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Slows the source's WAL writer to its maximum delay for the scope, so that asynchronous
-// commits stay unwritten for seconds (instead of up to 200 ms) and the test does not depend
-// on timing. Cluster-wide: fine, e2e tests run one at a time in their own process.
+// Slows the source's WAL writer for the scope (3 s between flushes instead of 200 ms), so
+// that asynchronous commits stay unwritten far longer than pgmorph takes to start: the test
+// does not depend on timing, and a correct pgmorph waits at most a few seconds for the WAL.
+// Cluster-wide: fine, e2e tests run one at a time in their own process.
 class SlowWalWriter {
  public:
-  explicit SlowWalWriter(test::PgCluster& cluster) : cluster_(cluster) { set("'10s'"); }
+  explicit SlowWalWriter(test::PgCluster& cluster) : cluster_(cluster) { set("3s"); }
   ~SlowWalWriter() {
     try {
       cluster_.psql("postgres", "ALTER SYSTEM RESET wal_writer_delay");
@@ -34,10 +36,10 @@ class SlowWalWriter {
 
  private:
   void set(const std::string& value) {
-    cluster_.psql("postgres", "ALTER SYSTEM SET wal_writer_delay = " + value);
+    cluster_.psql("postgres", "ALTER SYSTEM SET wal_writer_delay = '" + value + "'");
     cluster_.psql("postgres", "SELECT pg_reload_conf()");
     if (!pollUntil(30s,
-                   [&] { return cluster_.scalar("postgres", "SHOW wal_writer_delay") == "10s"; }))
+                   [&] { return cluster_.scalar("postgres", "SHOW wal_writer_delay") == value; }))
       throw std::runtime_error("wal_writer_delay did not change after a reload");
   }
   test::PgCluster& cluster_;
@@ -56,6 +58,11 @@ TEST_F(DispatchE2eTest, UntilCaughtUpAppliesAsynchronousCommitsMadeBeforeItStart
       source.execParams("INSERT INTO dispatch_office (name, created_at) VALUES ($1, '2024-01-01')",
                         {std::optional<std::string_view>(name)});
     }
+    // For the record: the commits are above the write position (what pg_current_wal_lsn()
+    // reports) unless the WAL writer happened to run just now.
+    auto res = source.exec("SELECT pg_current_wal_lsn()::text, pg_current_wal_insert_lsn()::text");
+    std::cout << "[e2e] source write position " << res.value(0, 0) << ", insert position "
+              << res.value(0, 1) << " when pgmorph starts\n";
   }
   RunResult run =
       env().runFollowUntilCaughtUp(std::chrono::seconds(120), /*flushSourceFirst=*/false);
