@@ -297,7 +297,13 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
       arrivals_[g.table].push_back(g.row);
       checker_.notePresent(g.table, g.row);
     }
-    if (!g.nulled.empty()) {
+    // The row is deleted later in this batch (the upsert is kept for what references it in
+    // between): no reference to fill in.
+    auto del = lastDelete_.find(RowKey{g.table, g.row});
+    auto trunc = lastTruncate_.find(g.table);
+    bool goneLater = (del != lastDelete_.end() && del->second > g.writes.back()) ||
+                     (trunc != lastTruncate_.end() && trunc->second > g.writes.back());
+    if (!g.nulled.empty() && !goneLater) {
       // The write as sent: find one of its writes (moved by the compaction) for key and lsn.
       const TargetWrite* any = nullptr;
       for (std::size_t k = 0; k < kept_.size() && !any; ++k)
@@ -551,7 +557,10 @@ void ParkingApplier::checkParents(std::span<TargetWrite> writes) {
           if (!known) g.nulled.push_back(Nulled{r.ref, r.id, r.text});
           continue;
         }
-        g.state = Group::State::Parked;
+        // A reference to fill in whose own row is gone (deleted, truncated): nothing to fill.
+        bool fill = g.op == WriteOp::SetColumns && upsertPlan(*g.plan);
+        g.state = fill && r.ref->column == ParentRef::kOwnRow ? Group::State::Dropped
+                                                              : Group::State::Parked;
         g.missing = r.ref;
         g.missingId = r.id;
         changed = true;

@@ -133,6 +133,18 @@ TEST_F(ParkingApplierTest, AReferenceToFillInIsForgottenWhenALaterChangeSetsItIt
       << "a stale reference was filled in over a later change";
 }
 
+TEST_F(ParkingApplierTest, NoReferenceIsKeptToFillInARowDeletedLaterInTheBatch) {
+  txn({user("1"), patient("4", std::nullopt)});
+  // An order of a doctor the target does not have (on_missing: null), deleted again within
+  // the same batch (the workload's purge of a fresh order).
+  txn({instruction("9", "4", "5", std::nullopt, std::nullopt),
+       removal("dispatch_instruction", "9")});
+  EXPECT_FALSE(exists("orders", idOf("dispatch_instruction", "9")));
+  EXPECT_EQ(parkedCount(), 0);
+  txn({doctor("5", "1")});
+  EXPECT_EQ(parkedCount(), 0) << "a reference was kept for a row that no longer exists";
+}
+
 TEST_F(ParkingApplierTest, ALaterDeleteOfAParkedRowRemovesItsEntry) {
   txn({notification("10", "7")});
   ASSERT_EQ(parkedCount(), 1);
