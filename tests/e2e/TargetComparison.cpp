@@ -169,12 +169,20 @@ std::string ComparisonReport::str() const {
 }
 
 ComparisonReport compareTargetWithProjection(PgConnection& source, PgConnection& target,
+                                             const std::vector<TableProjection>& tables,
                                              const std::string& idNamespace,
                                              std::size_t maxExamples) {
   ComparisonReport report;
-  for (const auto& t : dispatchProjection())
+  for (const auto& t : tables)
     report.tables.push_back(compareTable(t, source, target, idNamespace, maxExamples));
   return report;
+}
+
+ComparisonReport compareTargetWithProjection(PgConnection& source, PgConnection& target,
+                                             const std::string& idNamespace,
+                                             std::size_t maxExamples) {
+  return compareTargetWithProjection(source, target, dispatchProjection(), idNamespace,
+                                     maxExamples);
 }
 
 }  // namespace pgmorph::e2e

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cdc/pg/PgConnection.h"
+#include "tests/e2e/TargetProjection.h"
 
 namespace pgmorph::e2e {
 
@@ -37,7 +38,14 @@ struct ComparisonReport {
 };
 
 // `source` and `target` are connections to the test's databases; `idNamespace` is the
-// mapping's ids.namespace.
+// mapping's ids.namespace. `tables` may be a variant of the projection (a test that expects
+// some rows to be parked compares with the projection minus those rows); its queries run in
+// the `source` session, so they may read that session's temporary tables.
+ComparisonReport compareTargetWithProjection(PgConnection& source, PgConnection& target,
+                                             const std::vector<TableProjection>& tables,
+                                             const std::string& idNamespace,
+                                             std::size_t maxExamples = 3);
+// The same for every table of dispatchProjection().
 ComparisonReport compareTargetWithProjection(PgConnection& source, PgConnection& target,
                                              const std::string& idNamespace,
                                              std::size_t maxExamples = 3);
