@@ -139,12 +139,14 @@ TransformOutcome ChangeParker::transformMapped(const TableMapping* table, const 
     if (change.kind == ChangeKind::Truncate) {
       // Every row of the table is gone on the source: so are the reasons to keep them.
       prepare();
+      store_.lock(target_);
       std::vector<std::int64_t> ids;
       for (const auto& r : store_.unconvertibleOf(target_, nameOf(*table))) ids.push_back(r.id);
       counts_[nameOf(*table)].discarded += store_.remove(target_, ids);
       parked->second.clear();
     } else if (std::string key = legacyKey(*table, change, true); parked->second.count(key)) {
       prepare();
+      store_.lock(target_);
       std::optional<ParkedRow> entry = store_.unconvertible(target_, nameOf(*table), key);
       parked->second.erase(key);
       if (entry && change.kind == ChangeKind::Delete) {

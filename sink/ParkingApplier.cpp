@@ -101,12 +101,15 @@ void ParkingApplier::apply(std::span<TargetWrite> writes) {
   followups_.clear();
   followupCarried_.clear();
   counters_ = {};
+  // Rows parked earlier may be touched: one at a time with `pgmorph parked retry`.
+  if (anyParked_) store_.lock(target_);
   std::vector<std::vector<ParkedRow>> carried(writes.size());
   round(writes, carried, anyParked_, true);
   while (nextRound()) round(next_, nextCarried_, false, false);
 }
 
 ParkingApplier::RetryReport ParkingApplier::retry(std::span<const std::int64_t> ids) {
+  store_.lock(target_);  // waits for the stream's open transaction, if it touches parked rows
   refresh();
   handled_.clear();
   arrivals_.clear();

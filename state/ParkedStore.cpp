@@ -213,6 +213,11 @@ void ParkedStore::ensureSchema(PgConnection& target) const {
       "CREATE INDEX IF NOT EXISTS parked_source ON {} (pipeline, source_table, legacy_key)", t));
 }
 
+void ParkedStore::lock(PgConnection& target) const {
+  target.execParams("SELECT pg_advisory_xact_lock(hashtext($1))",
+                    {fmt::format("pgmorph parked {}.{}", schema_, pipeline_)});
+}
+
 std::int64_t ParkedStore::park(PgConnection& target, const ParkedRow& row) const {
   std::string values =
       row.values.empty() && row.op == "change" ? std::string() : encodeParkedValues(row.values);
@@ -248,7 +253,8 @@ std::int64_t ParkedStore::park(PgConnection& target, const ParkedRow& row) const
   return number<std::int64_t>(res.value(0, 0));
 }
 
-void ParkedStore::repark(PgConnection& target, std::int64_t id, const ParkedRow& row) const {
+std::int64_t ParkedStore::repark(PgConnection& target, std::int64_t id,
+                                 const ParkedRow& row) const {
   std::string values =
       row.values.empty() && row.op == "change" ? std::string() : encodeParkedValues(row.values);
   std::string lsn = row.lsn.str();
@@ -267,7 +273,7 @@ void ParkedStore::repark(PgConnection& target, std::int64_t id, const ParkedRow&
                                               orNull(row.missingId),
                                               orNull(row.missingColumn),
                                               lsn};
-  target.execParams(
+  auto res = target.execParams(
       fmt::format("UPDATE {} SET kind = $3, legacy_key = $4, row_id = $5::uuid,"
                   " has_row = $6::boolean, write_values = $7::json, source_change = $8::json,"
                   " reason = $9, sqlstate = $10, missing_table = $11, missing_id = $12::uuid,"
@@ -276,6 +282,8 @@ void ParkedStore::repark(PgConnection& target, std::int64_t id, const ParkedRow&
                   " WHERE id = $1::bigint AND pipeline = $2",
                   table(target)),
       params);
+  if (number<std::size_t>(PQcmdTuples(res.get())) == 1) return id;
+  return park(target, row);
 }
 
 std::size_t ParkedStore::remove(PgConnection& target, std::span<const std::int64_t> ids) const {

@@ -30,11 +30,18 @@ class ParkedStore {
   // Creates the state schema, the table and its indexes if missing (idempotent).
   void ensureSchema(PgConnection& target) const;
 
+  // Serializes the sessions that work on this pipeline's parked rows (follow, `pgmorph parked
+  // retry`): a transaction-level advisory lock, held until the caller's transaction ends, so
+  // a retry by hand and the stream never apply two versions of one parked row in an order the
+  // source did not have. Re-entrant within a transaction.
+  void lock(PgConnection& target) const;
   // Inserts a new entry (attempts 1, first seen and last tried now); returns its id.
   std::int64_t park(PgConnection& target, const ParkedRow& row) const;
   // An entry that was tried again and failed again: takes `row`'s write, change, reason and
   // what it waits for, adds one to attempts, sets last tried to now. Keeps id and first seen.
-  void repark(PgConnection& target, std::int64_t id, const ParkedRow& row) const;
+  // When the entry is gone meanwhile (another session retried or discarded it), `row` is
+  // parked as a new entry: a later failure is never lost. Returns the entry's id.
+  std::int64_t repark(PgConnection& target, std::int64_t id, const ParkedRow& row) const;
   // Removes entries by id; returns how many there were.
   std::size_t remove(PgConnection& target, std::span<const std::int64_t> ids) const;
 

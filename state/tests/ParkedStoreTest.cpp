@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "cdc/pg/PgError.h"
 #include "tests/support/SharedClusters.h"
 
 namespace pgmorph {
@@ -130,6 +131,17 @@ TEST_F(ParkedStoreTest, ReparkCountsTheAttemptAndKeepsFirstSeen) {
   EXPECT_EQ(after.values[1].text, kUser7);
 }
 
+TEST_F(ParkedStoreTest, ReparkingAnEntryRemovedMeanwhileParksItAnew) {
+  std::int64_t id = store_.park(*conn_, waitingMessage(kMsg1, kUser50));
+  store_.remove(*conn_, std::vector<std::int64_t>{id});  // e.g. `pgmorph parked discard`
+  std::int64_t again = store_.repark(*conn_, id, waitingMessage(kMsg1, kUser7));
+  EXPECT_NE(again, id);
+  auto rows = store_.byIds(*conn_, std::vector<std::int64_t>{again});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].missingId, kUser7);
+  EXPECT_EQ(store_.repark(*conn_, again, waitingMessage(kMsg1, kUser50)), again);
+}
+
 TEST_F(ParkedStoreTest, LookupsFindExactlyTheRowsAsked) {
   std::int64_t a = store_.park(*conn_, waitingMessage(kMsg1, kUser50));
   std::int64_t b = store_.park(*conn_, waitingMessage(kMsg2, kUser7));
@@ -188,6 +200,30 @@ TEST_F(ParkedStoreTest, ParkingCommitsOrVanishesWithTheCallersTransaction) {
   store_.park(*conn_, waitingMessage(kMsg1, kUser50));
   conn_->exec("COMMIT");
   EXPECT_EQ(store_.count(*conn_), 1);
+}
+
+TEST_F(ParkedStoreTest, TheLockSerializesSessionsOfOnePipelineUntilTheirTransactionEnds) {
+  PgConnection other(test::sharedTarget().conninfo(db_), "other");
+  other.exec("SET lock_timeout = '200ms'");
+  conn_->exec("BEGIN");
+  store_.lock(*conn_);
+  store_.lock(*conn_);  // re-entrant
+  other.exec("BEGIN");
+  try {
+    store_.lock(other);
+    ADD_FAILURE() << "a second session took the lock while the first held it";
+  } catch (const PgError& e) {
+    EXPECT_EQ(e.sqlstate(), "55P03") << e.what();
+  }
+  other.exec("ROLLBACK");
+  // Another pipeline's lock is another lock.
+  other.exec("BEGIN");
+  ParkedStore("pgmorph", "other").lock(other);
+  other.exec("ROLLBACK");
+  conn_->exec("COMMIT");
+  other.exec("BEGIN");
+  store_.lock(other);  // free again once the holder's transaction ended
+  other.exec("COMMIT");
 }
 
 TEST_F(ParkedStoreTest, ExistsOnlyOnceCreated) {
