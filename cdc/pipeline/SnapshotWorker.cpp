@@ -1,8 +1,12 @@
 #include "cdc/pipeline/SnapshotWorker.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 
 #include "cdc/pg/PgError.h"
+#include "sink/CopyKeyCheck.h"
 #include "sink/CopyUpdateWriter.h"
 #include "sink/CopyWriter.h"
 
@@ -19,9 +23,34 @@ void SnapshotWorker::connect() {
   if (!reader_)
     reader_ =
         std::make_unique<SnapshotReader>(shared_.config->source.conninfo, shared_.snapshotName);
-  if (!target_)
+  if (!target_) {
     target_ =
         std::make_unique<PgConnection>(shared_.config->target.conninfo, "target (snapshot writer)");
+    // As PostgreSQL's own replication apply does: no row-by-row foreign-key triggers while
+    // loading; CopyKeyCheck checks every key in bulk before a copy commits. Only roles
+    // allowed to set it (superuser, or GRANT SET ON PARAMETER) get the faster path.
+    try {
+      target_->exec("SET session_replication_role = replica");
+      bulkKeyChecks_ = true;
+    } catch (const PgError& e) {
+      if (e.sqlstate() != "42501") throw;
+      bulkKeyChecks_ = false;
+      static std::atomic<bool> told{false};
+      if (!told.exchange(true))
+        spdlog::info(
+            "the target role may not set session_replication_role: foreign keys are "
+            "checked row by row during the snapshot (slower; GRANT SET ON PARAMETER "
+            "session_replication_role TO <role> allows the bulk check)");
+    }
+  }
+}
+
+void SnapshotWorker::checkKeys(std::size_t task) {
+  if (!bulkKeyChecks_) return;
+  const SnapshotTask& t = shared_.plan->tasks()[task];
+  const TargetMapping& m = shared_.config->tables[t.tableIndex].targets[t.targetIndex];
+  const std::string& key = m.legacyIdColumn && !t.partial ? *m.legacyIdColumn : m.idColumn;
+  CopyKeyCheck::check(*target_, shared_.catalog->graph(), t.targetTable, key, t.sourceTable);
 }
 
 void SnapshotWorker::disconnect() noexcept {
@@ -49,6 +78,7 @@ void SnapshotWorker::copy(const SnapshotUnit& unit) {
         shared_.progress[t]->start();
         target_->exec("BEGIN");
         std::uint64_t rows = copyPartial(t);
+        checkKeys(t);
         bool done = shared_.store->addRange(*target_, tasks[t].id, static_cast<std::int64_t>(rows));
         target_->exec("COMMIT");
         shared_.progress[t]->addStored(rows);
@@ -69,6 +99,9 @@ void SnapshotWorker::copy(const SnapshotUnit& unit) {
           shared_.store->addRange(*target_, tasks[t].id, static_cast<std::int64_t>(rows)));
       stored.emplace_back(t, rows);
     }
+    // Keys are checked once a table is complete: after its last range, after a whole cycle.
+    for (std::size_t i = 0; i < unit.tasks.size(); ++i)
+      if (unit.oneTransaction || done[i]) checkKeys(unit.tasks[i]);
     target_->exec("COMMIT");
     for (std::size_t i = 0; i < stored.size(); ++i) {
       shared_.progress[stored[i].first]->addStored(stored[i].second);

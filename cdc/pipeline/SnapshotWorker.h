@@ -7,6 +7,10 @@
 //   * cycle group: the tasks one after the other in ONE target transaction with
 //     SET CONSTRAINTS ALL DEFERRED;
 //   * partial tasks: each in its own transaction, through CopyUpdateWriter.
+// The target session runs with session_replication_role = replica when the role may set it
+// (no row-by-row foreign-key triggers, and no ordinary user triggers, as in PostgreSQL's own
+// replication apply): every foreign key of a completed table is then checked in bulk
+// (CopyKeyCheck) in the transaction that records it done.
 //
 // On any error (or when `cancel` is set, checked between rows) the unit's target
 // transaction is abandoned by closing both sessions — nothing of it commits — and the
@@ -73,6 +77,8 @@ class SnapshotWorker {
   const WritePlan& planOf(const SnapshotTask& task) const;
   std::uint64_t copyUpsert(std::size_t task, const SnapshotUnit& unit);
   std::uint64_t copyPartial(std::size_t task);
+  // Bulk foreign-key check of the task's target table (when row triggers are off).
+  void checkKeys(std::size_t task);
   // Reads the task's rows and hands each write of `plan` with op `op` to `sink`.
   template <class Sink>
   void stream(std::size_t task, const SnapshotRead& read, const WritePlan& plan, WriteOp op,
@@ -82,6 +88,7 @@ class SnapshotWorker {
   Transformer transformer_;
   std::unique_ptr<SnapshotReader> reader_;
   std::unique_ptr<PgConnection> target_;
+  bool bulkKeyChecks_ = false;  // the target session runs as a replica: keys checked in bulk
   Change change_;
   WriteBatch batch_;
 };

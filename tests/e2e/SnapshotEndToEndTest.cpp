@@ -275,5 +275,47 @@ TEST_F(SnapshotE2eTest, AWorkerLosingItsTargetSessionResumesUnderTheSameSnapshot
                               << report.str();
 }
 
+TEST_F(SnapshotE2eTest, RowsTheTargetRefusesStopTheSnapshotWithWhatToFix) {
+  loadAndAnalyze();
+  PgConnection source = env().connectSource();
+  // A notification to a user that does not exist (the legacy table has no foreign key).
+  std::string orphan(source
+                         .exec("INSERT INTO dispatch_notification (recipient_id, template,"
+                               " template_context) VALUES (999999, 'order_shipped', '{}')"
+                               " RETURNING id")
+                         .value(0, 0));
+  ChildProcess& first = startPgmorph("snapshot");
+  ASSERT_EQ(finish(first, 120s), 2) << first.stderrText();
+  std::string log = first.stderrText();
+  EXPECT_NE(log.find("dispatch_notification"), std::string::npos) << log;
+  EXPECT_NE(log.find("public.system_messages"), std::string::npos) << log;
+  EXPECT_NE(log.find("system_messages_recipient_id_fkey"), std::string::npos) << log;
+  EXPECT_NE(log.find("legacy_notification_id " + orphan), std::string::npos) << log;
+  auto state = progress();
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->status, "in_progress");
+  EXPECT_EQ(env().connectTarget().exec("SELECT count(*) FROM system_messages").value(0, 0), "0")
+      << "rows of a refused copy were committed";
+
+  // Fixed on the source; now an e-mail that the target's CHECK refuses during the COPY.
+  source.exec("DELETE FROM dispatch_notification WHERE id = " + orphan);
+  source.exec("UPDATE dispatch_user SET email = 'not an address' WHERE id = 5");
+  ChildProcess& second = startPgmorph("snapshot");
+  ASSERT_EQ(finish(second, 120s), 2) << second.stderrText();
+  log = second.stderrText();
+  EXPECT_NE(log.find("can no longer be imported"), std::string::npos) << log;
+  EXPECT_NE(log.find("dispatch_user"), std::string::npos) << log;
+  EXPECT_NE(log.find("public.profiles"), std::string::npos) << log;
+  EXPECT_NE(log.find("profiles_email_check"), std::string::npos) << log;
+  EXPECT_NE(log.find("COPY profiles, line"), std::string::npos) << log;
+
+  source.exec("UPDATE dispatch_user SET email = 'user5@example.com' WHERE id = 5");
+  ChildProcess& third = startPgmorph("snapshot");
+  ASSERT_EQ(finish(third, 120s), 0) << third.stderrText();
+  ComparisonReport report = env().compareWithProjection();
+  ASSERT_GE(report.expectedRows(), 100000u) << report.str();
+  EXPECT_TRUE(report.equal()) << report.str();
+}
+
 }  // namespace
 }  // namespace pgmorph::e2e
