@@ -83,8 +83,8 @@ TransformOutcome ChangeParker::transformWithPolicy(const TableMapping& table, co
   return transformer_.transformNullingErrors(change, out);
 }
 
-void ChangeParker::park(const TableMapping& table, const Change& change,
-                        const TransformOutcome& outcome, const ParkedRow* existing) {
+ParkedRow ChangeParker::unconvertibleRow(const TableMapping& table, const Change& change,
+                                         const TransformOutcome& outcome) {
   ParkedRow r;
   r.kind = ParkKind::Unconvertible;
   r.sourceTable = nameOf(table);
@@ -94,6 +94,12 @@ void ChangeParker::park(const TableMapping& table, const Change& change,
   r.change = ChangeJson::encode(change);
   r.reason = outcome.problem;
   r.lsn = change.lsn;
+  return r;
+}
+
+void ChangeParker::park(const TableMapping& table, const Change& change,
+                        const TransformOutcome& outcome, const ParkedRow* existing) {
+  ParkedRow r = unconvertibleRow(table, change, outcome);
   if (existing) {
     store_.repark(target_, existing->id, r);
   } else {

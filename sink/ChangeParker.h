@@ -51,6 +51,11 @@ class ChangeParker {
   // entry is then removed), false when it still fails (the entry is updated).
   bool retry(const ParkedRow& row, WriteBatch& out);
 
+  // The entry that keeps a change the transformer could not convert (kind Unconvertible,
+  // the change as JSON, the problem as reason). Used by the snapshot loader too.
+  static ParkedRow unconvertibleRow(const TableMapping& table, const Change& change,
+                                    const TransformOutcome& outcome);
+
   // The legacy key of a change's row: the old key (identity) of an update or delete when
   // `old`, else the new key. "" when a key column is missing or NULL.
   static std::string legacyKey(const TableMapping& table, const Change& change, bool old);

@@ -1,0 +1,129 @@
+// ParkingCopy against a real target: the snapshot's bulk copy parks what the stream would park
+// — rows whose parent is missing (found before the COPY, one lookup per parent table and
+// chunk), NULLs on_missing: null references and keeps them to fill in, isolates rows the
+// target refuses by splitting the chunk — and the rest of the copy lands in the same
+// transaction. What it parks is what the stream then applies when the parent arrives.
+#include "sink/ParkingCopy.h"
+
+#include <gtest/gtest.h>
+
+#include "cdc/pg/PgError.h"
+#include "sink/ChangeParker.h"
+#include "sink/tests/ParkingFixture.h"
+
+namespace pgmorph::parkingtest {
+namespace {
+
+class ParkingCopyTest : public ParkingTest {
+ protected:
+  void SetUp() override {
+    ParkingTest::SetUp();
+    txn({office("1")});
+    checker_ = std::make_unique<ParentChecker>(*catalog_, transformer_->plans());
+  }
+  const WritePlan& planOf(std::string_view target) {
+    for (const WritePlan& p : transformer_->plans())
+      if (p.targetTable == target && p.mapping->mode == TargetMode::Upsert) return p;
+    throw std::runtime_error("no plan");
+  }
+  // Copies `rows` (source inserts of one table) into `target` in one transaction, as a
+  // snapshot worker does; unconvertible rows are handed to park().
+  std::uint64_t copy(std::string_view target, const std::vector<Change>& rows,
+                     std::size_t chunkRows) {
+    const WritePlan& plan = planOf(target);
+    ParkingCopy copy(*conn_, plan, *catalog_->table("public." + std::string(target)), *checker_,
+                     store_, chunkRows);
+    conn_->exec("BEGIN");
+    copy.begin();
+    WriteBatch batch;
+    for (const Change& c : rows) {
+      batch.clear();
+      TransformOutcome outcome = transformer_->transform(c, batch);
+      if (outcome.status == TransformOutcome::Status::Failed) {
+        copy.park(ChangeParker::unconvertibleRow(*plan.source, c, outcome));
+        continue;
+      }
+      for (const TargetWrite& w : batch.writes())
+        if (w.plan == &plan) copy.write(w);
+    }
+    std::uint64_t stored = copy.finish();
+    conn_->exec("COMMIT");
+    lastParked_ = copy.parked();
+    lastNulled_ = copy.nulled();
+    return stored;
+  }
+  std::unique_ptr<ParentChecker> checker_;
+  std::size_t lastParked_ = 0, lastNulled_ = 0;
+};
+
+TEST_F(ParkingCopyTest, RefusedRowsAreIsolatedAndParkedAndTheRestLands) {
+  std::vector<Change> users;
+  for (int i = 1; i <= 10; ++i)
+    users.push_back(user(std::to_string(i), i == 3 || i == 8 ? "bad " + std::to_string(i) : ""));
+  EXPECT_EQ(copy("profiles", users, /*chunkRows=*/4), 8u);
+  EXPECT_EQ(lastParked_, 2u);
+  EXPECT_EQ(value("SELECT count(*) FROM profiles"), "8");
+  EXPECT_FALSE(exists("profiles", idOf("dispatch_user", "3")));
+  EXPECT_TRUE(exists("profiles", idOf("dispatch_user", "4")));
+  auto rows = parked();
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.kind, ParkKind::Refused);
+    EXPECT_NE(r.reason.find("profiles_email_check"), std::string::npos) << r.reason;
+  }
+  EXPECT_EQ(rows[0].legacyKey, "3");
+  EXPECT_EQ(rows[1].legacyKey, "8");
+
+  // The stream that follows the snapshot fixes it like any parked row.
+  start();
+  txn({user("3", "user3@example.com", ChangeKind::Update)});
+  EXPECT_EQ(column("profiles", idOf("dispatch_user", "3"), "first_name"), "First3");
+}
+
+TEST_F(ParkingCopyTest, MissingParentsAreFoundBeforeTheCopyAndParkedOrNulled) {
+  EXPECT_EQ(copy("profiles", {user("1"), user("2")}, 100), 2u);
+  std::size_t lookups = checker_->lookups();
+  std::vector<Change> messages;
+  for (int i = 1; i <= 20; ++i)
+    messages.push_back(notification(std::to_string(i), i % 5 == 0 ? "77" : "1"));
+  messages.push_back(notification("21", "2", "{oops"));  // not JSON: parked as unconvertible
+  EXPECT_EQ(copy("system_messages", messages, 100), 16u);
+  EXPECT_EQ(checker_->lookups() - lookups, 1u) << "one existence check of profiles";
+  EXPECT_EQ(lastParked_, 5u);
+  auto waiting = parked({"system_messages", "", ParkKind::MissingParent});
+  ASSERT_EQ(waiting.size(), 4u);
+  EXPECT_EQ(waiting[0].missingId, idOf("dispatch_user", "77").str());
+  EXPECT_EQ(parked({"system_messages", "", ParkKind::Unconvertible}).size(), 1u);
+
+  // patients.doctor_id is on_missing: null: the row lands, the reference waits.
+  EXPECT_EQ(copy("patients", {patient("4", "5"), patient("6", std::nullopt)}, 100), 2u);
+  EXPECT_EQ(lastNulled_, 1u);
+  EXPECT_EQ(column("patients", idOf("dispatch_patient", "4"), "doctor_id"), "<null>");
+  ASSERT_EQ(parked({"patients", "", ParkKind::NullReference}).size(), 1u);
+
+  // Streaming after the snapshot (a new follow session): the parents arrive, everything
+  // waiting lands.
+  start();
+  txn({user("77"), doctor("5", "1")});
+  EXPECT_TRUE(exists("system_messages", idOf("dispatch_notification", "5")));
+  EXPECT_EQ(column("patients", idOf("dispatch_patient", "4"), "doctor_id"),
+            idOf("dispatch_doctor", "5").str());
+  EXPECT_EQ(parkedCount(), 1) << "only the unconvertible message is left";
+}
+
+TEST_F(ParkingCopyTest, OnMissingFailStopsTheCopy) {
+  start(replace("recipient_id: { to: recipient_id, ref: dispatch_user }",
+                "recipient_id: { to: recipient_id, ref: dispatch_user, on_missing: fail }"));
+  checker_ = std::make_unique<ParentChecker>(*catalog_, transformer_->plans());
+  try {
+    copy("system_messages", {notification("1", "77")}, 10);
+    FAIL() << "on_missing: fail did not stop the copy";
+  } catch (const PgmorphError& e) {
+    EXPECT_NE(std::string(e.what()).find("on_missing: fail"), std::string::npos) << e.what();
+  }
+  conn_->exec("ROLLBACK");
+  EXPECT_EQ(parkedCount(), 0);
+}
+
+}  // namespace
+}  // namespace pgmorph::parkingtest
