@@ -136,6 +136,7 @@ SnapshotEnd SnapshotCopier::run(PgConnection& control, const SnapshotRecord& rec
       auto units = unitsOf(groups[g], control, probe);
       std::lock_guard lock(q.mutex);
       q.unitsLeft[g] = units.size();
+      if (units.empty()) q.finishedGroups.push_back(g);  // nothing left to copy in it
       for (auto& u : units) {
         unitStore.push_back(std::move(u));
         q.units.push_back(&unitStore.back());
