@@ -21,24 +21,28 @@
 # transaction (the subscriber's replication origin, pgmorph's checkpoint row: the moment each
 # stopped moving), which leaves out the delay of reporting progress back to the source.
 #
+# With --index-fks, both the replica and the target get an index on the referencing columns of
+# every foreign key (neither example schema has them; without them each delete of an order scans
+# its children's tables on the target, where foreign keys are enforced).
 # With --profile, the target loads pg_stat_statements and the block ends with the statements that
 # took pgmorph's target the most time (the built-in apply worker runs no SQL statements).
 #
 # Usage: tests/bench/apply-vs-builtin.sh [--changes N (200000)] [--scale N (10)] [--clients N (2)]
-#                                        [--profile]
+#                                        [--index-fks] [--profile]
 # Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run.
 set -Eeuo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-changes=200000 scale=10 clients=2 profile=0
+changes=200000 scale=10 clients=2 profile=0 index_fks=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --changes) changes=$2; shift 2 ;;
     --scale) scale=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
     --profile) profile=1; shift ;;
+    --index-fks) index_fks=1; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -69,6 +73,10 @@ psql_run "$(conninfo "$tgt_port" postgres)" -c 'CREATE DATABASE modern'
 load_dispatch_schema "$src"
 load_dispatch_schema "$rep"
 psql_run "$tgt" -f "$EXAMPLE/target.sql" >/dev/null
+if [[ $index_fks -eq 1 ]]; then
+  index_foreign_keys "$rep"
+  index_foreign_keys "$tgt"
+fi
 cfg=$BENCH_WORK/pipeline.yaml
 write_config "$src" "$tgt" "$cfg"
 
@@ -160,14 +168,13 @@ builtin_load=$(load_now)
 note "built-in apply, load $builtin_load"
 start_watch "$rep" "SELECT max(remote_lsn)::text FROM pg_replication_origin_status" \
   "$BENCH_WORK/builtin-applied"
-watch_pid=$WATCH_PID
 cpu_src0=$(cluster_cpu source) cpu_rep0=$(cluster_cpu replica)
 t0=$(now)
 psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub ENABLE' >/dev/null
 wait_slot_confirmed "$src" bench_sub "$lsn" 3600
 t1=$(now)
 builtin_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), replica $(calc "$(cluster_cpu replica) - $cpu_rep0")"
-wait "$watch_pid" || die "could not tell when the built-in subscriber applied its last transaction"
+stop_watch "$rep" "the built-in subscriber"
 builtin_s=$(calc "$t1 - $t0" %.3f)
 builtin_applied_s=$(calc "$(cat "$BENCH_WORK/builtin-applied") - $t0" %.3f)
 note "built-in: confirmed after $builtin_s s, last commit after $builtin_applied_s s"
@@ -177,7 +184,6 @@ pgmorph_load=$(load_now)
 note "pgmorph follow --until-lsn $lsn, load $pgmorph_load"
 start_watch "$tgt" "SELECT applied_transactions::text FROM pgmorph.checkpoint WHERE pipeline = 'bench'" \
   "$BENCH_WORK/pgmorph-applied"
-watch_pid=$WATCH_PID
 cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
 commits0=$(target_commits) applied0=$(applied_txs)
 if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
@@ -189,7 +195,7 @@ if [[ $RUN_RC -ne 0 ]]; then
   tail -n 30 "$BENCH_WORK/pgmorph.log" >&2
   die "pgmorph follow --until-lsn $lsn exited with $RUN_RC (log above)"
 fi
-wait "$watch_pid" || die "could not tell when pgmorph applied its last transaction"
+stop_watch "$tgt" "pgmorph"
 pgmorph_s=$(calc "$t1 - $t0" %.3f)
 pgmorph_applied_s=$(calc "$(cat "$BENCH_WORK/pgmorph-applied") - $t0" %.3f)
 rss=$PEAK_RSS_MB
@@ -209,7 +215,7 @@ cat <<EOF
 
 ==== change apply: pgmorph follow vs built-in logical replication ====
 date $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, PostgreSQL $(psql_value "$src" "SHOW server_version")
-backlog: $(fmt_int "$made") row changes (OLTP mix, $clients clients), $wal_mb MB of WAL, on dispatch scale $scale
+backlog: $(fmt_int "$made") row changes (OLTP mix, $clients clients), $wal_mb MB of WAL, on dispatch scale $scale$([[ $index_fks -eq 1 ]] && echo ", foreign keys indexed on both sides")
 built-in apply (until confirmed_flush_lsn >= L):  $builtin_s s  $(fmt_int "$builtin_rate") changes/s   (load $builtin_load)
 pgmorph follow --until-lsn L (transformed):      $pgmorph_s s  $(fmt_int "$pgmorph_rate") changes/s   (load $pgmorph_load)
 ratio pgmorph / built-in:  $ratio   (goal >= 2.0: $(verdict "$ratio" '>=' 2.0))

@@ -221,6 +221,34 @@ load_dispatch_data() {
   psql_run "$1" -c 'VACUUM ANALYZE' >/dev/null
 }
 
+# index_foreign_keys CONNINFO: an index on the referencing columns of every foreign key of the
+# public schema that has none starting with them — what a DBA adds so that deleting or
+# re-pointing a parent does not scan its children (neither example schema has them).
+index_foreign_keys() {
+  psql_run "$1" >/dev/null <<'SQL'
+DO $$
+DECLARE
+  fk record;
+BEGIN
+  FOR fk IN
+    SELECT c.conrelid::regclass AS tbl, c.conkey,
+           string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord) AS cols
+      FROM pg_constraint c
+      CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+     WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+     GROUP BY c.oid, c.conrelid, c.conkey
+  LOOP
+    IF NOT EXISTS (SELECT FROM pg_index i
+                    WHERE i.indrelid = fk.tbl
+                      AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] = fk.conkey) THEN
+      EXECUTE format('CREATE INDEX ON %s (%s)', fk.tbl, fk.cols);
+    END IF;
+  END LOOP;
+END $$;
+SQL
+}
+
 # run_measured LOG CMD...: runs CMD (stdout and stderr to LOG) and waits for it; sets RUN_RC, its
 # exit status, RUN_CPU_S, the CPU time (user + system) it used, and PEAK_RSS_MB, its peak resident
 # set. CPU time well below the wall time means the process spent its time waiting (on a database). The peak is the kernel's high-water mark
@@ -302,50 +330,59 @@ wait_slot_confirmed() {
             >= current_setting('bench.lsn')::pg_lsn" slot="$2" lsn="$3"
 }
 
-# install_watch CONNINFO: creates bench_watch(query, quiet_s, timeout_s) in the database. It
-# runs `query` every 20 ms inside the server and returns the epoch (seconds) of the last moment
-# its value changed, once it has changed at least once and then stayed the same for quiet_s.
-# Used to find when a consumer really applied its last transaction (its progress row or its
-# replication origin stopped moving), apart from when it got around to reporting it.
+# install_watch CONNINFO: creates bench_watch(query, timeout_s) and its stop flag in the database.
+# bench_watch runs `query` every 20 ms inside the server until stop_watch raises the flag, and
+# returns the epoch (seconds) of the last moment the query's value changed. Used to find when a
+# consumer really committed its last transaction (its progress row or its replication origin
+# stopped moving), apart from when it got around to reporting it.
 install_watch() {
   psql_run "$1" >/dev/null <<'SQL'
-CREATE OR REPLACE FUNCTION bench_watch(query text, quiet_s float8, timeout_s float8)
+CREATE TABLE IF NOT EXISTS bench_watch_stop (stop boolean);
+CREATE OR REPLACE FUNCTION bench_watch(query text, timeout_s float8)
 RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
-  first text;
   last text;
   cur text;
   changed timestamptz;
   deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_s);
 BEGIN
-  EXECUTE query INTO first;
-  last := first;
+  EXECUTE query INTO last;
   LOOP
     EXECUTE query INTO cur;
     IF cur IS DISTINCT FROM last THEN
       last := cur;
       changed := clock_timestamp();
-    ELSIF changed IS NOT NULL AND clock_timestamp() - changed > make_interval(secs => quiet_s) THEN
-      RETURN extract(epoch FROM changed);
     END IF;
+    EXIT WHEN EXISTS (SELECT FROM bench_watch_stop);
     IF clock_timestamp() > deadline THEN
-      RAISE EXCEPTION 'bench_watch: % did not settle within % s', query, timeout_s;
+      RAISE EXCEPTION 'bench_watch: not stopped within % s', timeout_s;
     END IF;
     PERFORM pg_sleep(0.02);
   END LOOP;
+  IF changed IS NULL THEN
+    RAISE EXCEPTION 'bench_watch: % never changed', query;
+  END IF;
+  RETURN extract(epoch FROM changed);
 END $$;
 SQL
 }
 
-# start_watch CONNINFO QUERY OUTFILE: runs bench_watch in the background (2 s of quiet ends it);
-# sets WATCH_PID. The epoch lands in OUTFILE.
+# start_watch CONNINFO QUERY OUTFILE: runs bench_watch in the background; sets WATCH_PID. The
+# epoch lands in OUTFILE once stop_watch is called.
 start_watch() {
+  psql_run "$1" -c 'TRUNCATE bench_watch_stop' >/dev/null
   # psql itself in the background (not a function, whose subshell would get the pid).
   "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$1" -v query="$2" -o "$3" <<'SQL' &
-SELECT bench_watch(:'query', 2, 3600);
+SELECT bench_watch(:'query', 7200);
 SQL
   WATCH_PID=$!
   bench_track_pid "$WATCH_PID"
+}
+
+# stop_watch CONNINFO DESCRIPTION: ends the watch started on CONNINFO and waits for its answer.
+stop_watch() {
+  psql_run "$1" -c 'INSERT INTO bench_watch_stop VALUES (true)' >/dev/null
+  wait "$WATCH_PID" || die "could not tell when $2 committed its last transaction"
 }
 
 # fmt_int N: 1234567 -> 1,234,567
