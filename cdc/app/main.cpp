@@ -1,1 +1,108 @@
-int main() { return 0; }
+// pgmorph: the command line. Parses arguments, loads the pipeline file, sets up logging,
+// and hands over to PipelineRunner (follow) or SnapshotCommand (snapshot, run), which own
+// error handling from there on.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cdc/app/ConfigFile.h"
+#include "cdc/app/ParkedCli.h"
+#include "cdc/pipeline/PipelineRunner.h"
+#include "cdc/pipeline/SnapshotCommand.h"
+
+namespace {
+
+void setupLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("pgmorph");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e [%^%l%$] %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "pgmorph: change-data-capture from a legacy PostgreSQL into a remapped, UUID-keyed "
+      "PostgreSQL schema"};
+  app.require_subcommand(1);
+  std::string configPath;
+  std::string logLevel = "info";
+  app.add_option("--log-level", logLevel, "debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  auto* follow = app.add_subcommand(
+      "follow", "stream changes from the slot into the target, from the stored checkpoint on");
+  follow->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+  follow->add_option("--log-level", logLevel, "debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  bool untilCaughtUp = false;
+  std::string untilLsn;
+  int progressSeconds = 5;
+  follow->add_flag("--until-caught-up", untilCaughtUp,
+                   "stop once the source's WAL position at start has been applied");
+  follow->add_option("--until-lsn", untilLsn, "stop once this source LSN has been applied");
+  follow->add_option("--progress-interval", progressSeconds, "seconds between progress lines")
+      ->check(CLI::PositiveNumber);
+
+  // snapshot / run: the initial copy (and, for run, follow after it).
+  pgmorph::SnapshotOptions snapshotOptions;
+  int snapshotProgressSeconds = 5;
+  auto addSnapshotOptions = [&](CLI::App* cmd) {
+    cmd->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+    cmd->add_option("--log-level", logLevel, "debug, info, warn or error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    cmd->add_option("--jobs", snapshotOptions.jobs,
+                    "copy workers (connections to each side) for the snapshot")
+        ->check(CLI::Range(1, 64));
+    cmd->add_option("--split-rows", snapshotOptions.splitRows,
+                    "copy tables with more rows than this in key ranges, in parallel")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--progress-interval", snapshotProgressSeconds,
+                    "seconds between progress lines (when not on a terminal)")
+        ->check(CLI::PositiveNumber);
+  };
+  auto* snapshot = app.add_subcommand(
+      "snapshot",
+      "create the slot with an exported snapshot and copy every mapped table into the target "
+      "(parents first, independent tables in parallel); resumable");
+  addSnapshotOptions(snapshot);
+  snapshot->add_flag("--recreate-slot", snapshotOptions.recreateSlot,
+                     "the slot exists without a finished snapshot: drop and re-create it");
+  auto* run = app.add_subcommand("run", "snapshot if none was taken yet, then follow");
+  addSnapshotOptions(run);
+  run->add_flag("--until-caught-up", untilCaughtUp,
+                "stop following once the source's WAL position at the start of follow is applied");
+
+  // parked list|retry|discard: what to do with rows that could not be applied.
+  pgmorph::ParkedCli parked(app, configPath, logLevel);
+
+  CLI11_PARSE(app, argc, argv);
+  setupLogging(logLevel);
+
+  try {
+    pgmorph::PipelineConfig config = pgmorph::loadConfigFile(configPath);
+    if (*follow) {
+      pgmorph::FollowOptions options;
+      if (!untilLsn.empty()) options.untilLsn = pgmorph::Lsn::parse(untilLsn);
+      options.progressInterval = std::chrono::seconds(progressSeconds);
+      pgmorph::PipelineRunner runner(config);
+      return runner.follow(options, untilCaughtUp);
+    }
+    if (parked.chosen()) return parked.run(config);
+    snapshotOptions.progressInterval = std::chrono::seconds(snapshotProgressSeconds);
+    if (*snapshot) return pgmorph::SnapshotCommand(config).snapshot(snapshotOptions);
+    if (*run) {
+      pgmorph::FollowOptions options;
+      options.progressInterval = std::chrono::seconds(progressSeconds);
+      return pgmorph::SnapshotCommand(config).run(snapshotOptions, options, untilCaughtUp);
+    }
+  } catch (const std::exception& e) {
+    // Only configuration and argument problems reach here; the runner handles the rest.
+    spdlog::error("{}", e.what());
+    return 2;
+  }
+  return 0;
+}
