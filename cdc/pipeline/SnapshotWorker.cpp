@@ -3,17 +3,24 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 
 #include "cdc/pg/PgError.h"
+#include "sink/ChangeParker.h"
 #include "sink/CopyKeyCheck.h"
 #include "sink/CopyUpdateWriter.h"
 #include "sink/CopyWriter.h"
+#include "sink/ParkingCopy.h"
 
 namespace pgmorph {
 
 SnapshotWorker::SnapshotWorker(const SnapshotShared& shared)
-    : shared_(shared), transformer_(*shared.config) {}
+    : shared_(shared),
+      transformer_(*shared.config),
+      parked_(shared.config->target.stateSchema, shared.config->pipeline),
+      checker_(std::make_unique<ParentChecker>(*shared.catalog, transformer_.plans())) {}
 
 SnapshotWorker::~SnapshotWorker() {
   disconnect();
@@ -42,6 +49,10 @@ void SnapshotWorker::connect() {
             "checked row by row during the snapshot (slower; GRANT SET ON PARAMETER "
             "session_replication_role TO <role> allows the bulk check)");
     }
+    // Workers of one process create the parked table once, not concurrently.
+    static std::mutex schema;
+    std::lock_guard<std::mutex> lock(schema);
+    parked_.ensureSchema(*target_);
   }
 }
 
@@ -58,6 +69,8 @@ void SnapshotWorker::disconnect() noexcept {
   // nothing behind. The reader's transaction was read-only.
   target_.reset();
   reader_.reset();
+  // Rows this worker saw land in a transaction that is now rolled back are not there.
+  if (checker_) checker_->forget();
 }
 
 const WritePlan& SnapshotWorker::planOf(const SnapshotTask& task) const {
@@ -123,6 +136,23 @@ void SnapshotWorker::stream(std::size_t task, const SnapshotRead& read, const Wr
   while (reader_->next(change_)) {
     batch_.clear();
     TransformOutcome outcome = transformer_.transform(change_, batch_);
+    if (outcome.status == TransformOutcome::Status::Failed && outcome.policy == RowPolicy::Null) {
+      spdlog::warn("{}: written as NULL", outcome.problem);  // on_error: null
+      batch_.clear();
+      outcome = transformer_.transformNullingErrors(change_, batch_);
+    }
+    // on_error: park — the row is kept once, by the task of its table's first target (the
+    // others skip it, as the stream parks the whole change).
+    if (outcome.status == TransformOutcome::Status::Failed && outcome.policy == RowPolicy::Park) {
+      if constexpr (requires { sink.park(ParkedRow{}); }) {
+        if (t.targetIndex == 0)
+          sink.park(ChangeParker::unconvertibleRow(transformer_.config().tables[t.tableIndex],
+                                                   change_, outcome));
+        continue;
+      } else if (t.targetIndex != 0) {
+        continue;
+      }
+    }
     if (outcome.status == TransformOutcome::Status::Failed)
       throw PgmorphError(
           ErrorClass::Operator,
@@ -148,15 +178,30 @@ std::uint64_t SnapshotWorker::copyUpsert(std::size_t task, const SnapshotUnit& u
   read.rangeColumn = unit.rangeColumn;
   read.from = unit.from;
   read.to = unit.to;
-  CopyWriter writer(*target_, plan, *shared_.catalog->table(t.targetTable));
-  writer.begin();
-  try {
-    stream(task, read, plan, WriteOp::Upsert, writer);
-  } catch (...) {
-    writer.abort();
-    throw;
+  const TargetTable& table = *shared_.catalog->table(t.targetTable);
+  // Rows that must land together — a cycle's tables in one transaction, a table referencing
+  // itself — go in one COPY, unparked: their parents may come later in the same load, which a
+  // check before the copy cannot see (the database checks them at the end instead).
+  const auto& selfRefs = shared_.catalog->graph().selfReferences();
+  bool together = unit.oneTransaction ||
+                  std::any_of(selfRefs.begin(), selfRefs.end(),
+                              [&](const ForeignKey& fk) { return fk.child == t.targetTable; });
+  auto run = [&](auto& writer) {
+    writer.begin();
+    try {
+      stream(task, read, plan, WriteOp::Upsert, writer);
+    } catch (...) {
+      writer.abort();
+      throw;
+    }
+    return writer.finish();
+  };
+  if (together) {
+    CopyWriter writer(*target_, plan, table);
+    return run(writer);
   }
-  return writer.finish();
+  ParkingCopy writer(*target_, plan, table, *checker_, parked_);
+  return run(writer);
 }
 
 std::uint64_t SnapshotWorker::copyPartial(std::size_t task) {

@@ -2,8 +2,9 @@
 // exported snapshot (SnapshotReader), one target session, and one Transformer (the same
 // transform code as streaming). It copies units handed to it by the orchestrator:
 //   * upsert task (or one key range of it): COPY out of the source, transform each row,
-//     COPY into the target (CopyWriter), record the part done (SnapshotStore::addRange) in
-//     the SAME target transaction, commit;
+//     COPY into the target (ParkingCopy over CopyWriter: what cannot land is parked, as the
+//     stream would park it), record the part done (SnapshotStore::addRange) in the SAME
+//     target transaction, commit;
 //   * cycle group: the tasks one after the other in ONE target transaction with
 //     SET CONSTRAINTS ALL DEFERRED;
 //   * partial tasks: each in its own transaction, through CopyUpdateWriter.
@@ -30,7 +31,9 @@
 #include "cdc/pg/PgConnection.h"
 #include "cdc/pipeline/SnapshotPlan.h"
 #include "cdc/pipeline/SnapshotProgress.h"
+#include "sink/ParentChecker.h"
 #include "sink/TargetCatalog.h"
+#include "state/ParkedStore.h"
 #include "state/SnapshotStore.h"
 #include "transform/Config.h"
 #include "transform/Transformer.h"
@@ -89,6 +92,11 @@ class SnapshotWorker {
   std::unique_ptr<SnapshotReader> reader_;
   std::unique_ptr<PgConnection> target_;
   bool bulkKeyChecks_ = false;  // the target session runs as a replica: keys checked in bulk
+  // Parking, as in the stream: upsert copies go through ParkingCopy (missing parents parked or
+  // NULLed before the COPY, refused rows isolated and parked, unconvertible rows parked) —
+  // except the tables of a cycle and self-referencing tables, copied whole as before.
+  ParkedStore parked_;
+  std::unique_ptr<ParentChecker> checker_;
   Change change_;
   WriteBatch batch_;
 };
