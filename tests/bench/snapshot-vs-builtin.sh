@@ -16,21 +16,26 @@
 # (default 2) table-sync workers, pgmorph gets --jobs with the same number.
 #
 # With --profile, the target loads pg_stat_statements and the block ends with the statements that
-# took pgmorph's target the most time.
+# took pgmorph's target the most time. With --floor, the rows pgmorph wrote are dumped and loaded
+# again with plain COPY (--jobs sessions, session_replication_role = replica, no transformation)
+# into a fresh target.sql database: what loading the target schema costs by itself, the floor no
+# loader of that schema can go under on this machine.
 #
 # Usage: tests/bench/snapshot-vs-builtin.sh [--scale N (40, ~1M rows)] [--jobs N (2)] [--profile]
+#                                           [--floor]
 # Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run.
 set -Eeuo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-scale=40 jobs=2 profile=0
+scale=40 jobs=2 profile=0 floor=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --scale) scale=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --profile) profile=1; shift ;;
+    --floor) floor=1; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -107,6 +112,54 @@ rss=$PEAK_RSS_MB
 check_counts "$src" "" "$tgt"
 note "pgmorph: $pgmorph_s s"
 
+# --- optional: the floor of loading target.sql ----------------------------------------------
+floor_line=""
+if [[ $floor -eq 1 ]]; then
+  target_tables=$(psql_value "$tgt" "SELECT string_agg(relname, ' ' ORDER BY pg_relation_size(oid) DESC)
+                                       FROM pg_class WHERE relkind = 'r'
+                                        AND relnamespace = 'public'::regnamespace")
+  psql_run "$(conninfo "$tgt_port" postgres)" -c 'CREATE DATABASE floor' >/dev/null
+  flr=$(conninfo "$tgt_port" floor)
+  psql_run "$flr" -f "$EXAMPLE/target.sql" >/dev/null
+  # Server-side COPY files, in the target cluster's directory (owned by its server's user).
+  for t in $target_tables; do
+    psql_run "$tgt" -v t="$t" -v file="$BENCH_WORK/target/floor-$t.copy" >/dev/null <<'SQL'
+COPY :"t" TO :'file'
+SQL
+  done
+  # Largest tables first, each to the session with the fewest bytes so far.
+  declare -a share=() bytes=()
+  for ((j = 0; j < jobs; j++)); do share[j]="" bytes[j]=0; done
+  for t in $target_tables; do
+    size=$(stat -c %s "$BENCH_WORK/target/floor-$t.copy")
+    best=0
+    for ((j = 1; j < jobs; j++)); do ((bytes[j] < bytes[best])) && best=$j; done
+    share[best]+=" $t" bytes[best]=$((bytes[best] + size))
+  done
+  floor_load=$(load_now)
+  note "floor: plain COPY of pgmorph's rows into a fresh target.sql, $jobs sessions, load $floor_load"
+  cpu_tgt0=$(cluster_cpu target)
+  t0=$(now)
+  pids=()
+  for ((j = 0; j < jobs; j++)); do
+    [[ -n ${share[j]} ]] || continue
+    (
+      for t in ${share[j]}; do
+        psql_run "$flr" -v t="$t" -v file="$BENCH_WORK/target/floor-$t.copy" >/dev/null <<'SQL'
+SET session_replication_role = replica;
+COPY :"t" FROM :'file'
+SQL
+      done
+    ) &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || die "the floor COPY failed"; done
+  t1=$(now)
+  floor_s=$(calc "$t1 - $t0" %.3f)
+  floor_rate=$(calc "$rows / $floor_s" %.0f)
+  floor_line="floor: plain COPY of the same rows into target.sql ($jobs sessions, replica role): $floor_s s  $(fmt_int "$floor_rate") rows/s, $(calc "$floor_rate / ($rows / $builtin_s)") x built-in; target CPU $(calc "$(cluster_cpu target) - $cpu_tgt0") s   (load $floor_load)"
+fi
+
 builtin_rate=$(calc "$rows / $builtin_s" %.0f)
 pgmorph_rate=$(calc "$rows / $pgmorph_s" %.0f)
 ratio=$(calc "$pgmorph_rate / $builtin_rate")
@@ -120,5 +173,6 @@ pgmorph snapshot --jobs $jobs (transformed):   $pgmorph_s s  $(fmt_int "$pgmorph
 ratio pgmorph / built-in:  $ratio   (goal >= 1.0: $(verdict "$ratio" '>=' 1.0))
 pgmorph peak RSS:          $rss MB   (goal < 256 MB: $(verdict "$rss" '<' 256))
 CPU seconds used: built-in: $builtin_cpu | pgmorph: $pgmorph_cpu
+${floor_line}
 EOF
 if [[ $profile -eq 1 ]]; then profile_report "$tgt"; fi
