@@ -72,7 +72,7 @@ ParkingApplier::ParkingApplier(PgConnection& target, Transformer& transformer, T
 }
 
 void ParkingApplier::refresh() {
-  anyParked_ = store_.count(target_) > 0;
+  anyParked_ = store_.any(target_);
   waited_.clear();
   for (const auto& t : store_.waitedTables(target_))
     if (int i = checker_.table(t); i >= 0) waited_.insert(i);
@@ -80,9 +80,9 @@ void ParkingApplier::refresh() {
 }
 
 void ParkingApplier::forget() {
+  // No statement here: the connection may be what failed. What a rolled-back transaction
+  // parked is gone, but the sets that remember it are supersets, which only cost a lookup.
   checker_.forget();
-  // What a rolled-back transaction parked is gone, but a superset only costs a lookup.
-  changes_.load();
 }
 
 TransformOutcome ParkingApplier::transform(const Change& change, WriteBatch& out,

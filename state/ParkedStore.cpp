@@ -407,11 +407,27 @@ std::int64_t ParkedStore::count(PgConnection& target) const {
   return number<std::int64_t>(res.value(0, 0));
 }
 
+bool ParkedStore::any(PgConnection& target) const {
+  auto res = target.execParams(
+      fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE pipeline = $1)", table(target)),
+      {pipeline_});
+  return res.value(0, 0) == "t";
+}
+
 std::vector<std::string> ParkedStore::waitedTables(PgConnection& target) const {
-  auto res = target.execParams(fmt::format("SELECT DISTINCT missing_table FROM {} WHERE pipeline = "
-                                           "$1 AND missing_id IS NOT NULL",
-                                           table(target)),
-                               {pipeline_});
+  // A loose index scan (one probe per distinct table) rather than DISTINCT over every row:
+  // follow asks this periodically, and the parked table may hold many rows.
+  auto res = target.execParams(
+      fmt::format("WITH RECURSIVE t(name) AS ("
+                  " (SELECT missing_table FROM {0} WHERE pipeline = $1 AND missing_id IS NOT NULL"
+                  "   ORDER BY missing_table LIMIT 1)"
+                  " UNION ALL"
+                  " SELECT (SELECT missing_table FROM {0} WHERE pipeline = $1"
+                  "   AND missing_id IS NOT NULL AND missing_table > t.name"
+                  "   ORDER BY missing_table LIMIT 1) FROM t WHERE t.name IS NOT NULL)"
+                  " SELECT name FROM t WHERE name IS NOT NULL",
+                  table(target)),
+      {pipeline_});
   std::vector<std::string> out;
   for (int r = 0; r < res.rows(); ++r) out.emplace_back(res.value(r, 0));
   return out;

@@ -75,6 +75,8 @@ class ParkedStore {
   std::vector<ParkedRow> list(PgConnection& target, const Filter& filter,
                               std::size_t limit = 0) const;
   std::int64_t count(PgConnection& target) const;
+  // Whether anything is parked for the pipeline (one index probe).
+  bool any(PgConnection& target) const;
   // Target tables that parked rows wait for (missing_table of MissingParent/NullReference).
   std::vector<std::string> waitedTables(PgConnection& target) const;
   // Whether the parked table exists yet (a read-only command must not create it).

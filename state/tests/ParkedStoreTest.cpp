@@ -174,8 +174,17 @@ TEST_F(ParkedStoreTest, LookupsFindExactlyTheRowsAsked) {
   EXPECT_EQ(store_.list(*conn_, {}, 1).size(), 1u);
   EXPECT_EQ(store_.list(*conn_, {}, 1)[0].id, a) << "oldest first";
 
+  EXPECT_EQ(store_.waitedTables(*conn_), std::vector<std::string>{"public.profiles"});
+  ParkedRow fill = waitingMessage(kMsg1, kUser7);
+  fill.missingTable = "public.doctors";
+  store_.park(*conn_, fill);
+  EXPECT_EQ(store_.waitedTables(*conn_),
+            (std::vector<std::string>{"public.doctors", "public.profiles"}));
+
   EXPECT_EQ(store_.remove(*conn_, std::vector<std::int64_t>{a, 999999}), 1u);
-  EXPECT_EQ(store_.count(*conn_), 1);
+  EXPECT_EQ(store_.count(*conn_), 2);
+  EXPECT_TRUE(store_.any(*conn_));
+  EXPECT_FALSE(ParkedStore("pgmorph", "other").any(*conn_));
 }
 
 TEST_F(ParkedStoreTest, PipelinesDoNotSeeEachOther) {
