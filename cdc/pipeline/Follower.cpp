@@ -20,6 +20,7 @@
 #include "cdc/pipeline/TransactionApplier.h"
 #include "sink/TargetWriter.h"
 #include "state/CheckpointStore.h"
+#include "state/SnapshotStore.h"
 #include "transform/Transformer.h"
 
 namespace pgmorph {
@@ -88,6 +89,19 @@ FollowEnd Follower::run(const FollowOptions& options) {
   CheckpointStore store(config_.target.stateSchema, config_.pipeline);
   store.ensureSchema(target);
   std::optional<Checkpoint> cp = store.load(target);
+  {
+    // Streaming into a half-loaded target would apply changes onto tables that the snapshot
+    // has not copied yet (and the snapshot would then refuse or redo them).
+    SnapshotStore snapshots(config_.target.stateSchema, config_.pipeline);
+    snapshots.ensureSchema(target);
+    auto snapshot = snapshots.load(target);
+    if (snapshot && snapshot->status != SnapshotStatus::Done)
+      throw PgmorphError(
+          ErrorClass::Operator,
+          fmt::format("the snapshot of pipeline '{}' (slot '{}') is not finished: run `pgmorph "
+                      "snapshot` (or `pgmorph run`) to complete it before following",
+                      config_.pipeline, snapshot->slot));
+  }
   Lsn start = resolveStart(config_, cp);
   if (!cp) {
     // Record the starting point at once, so that a slot dropped behind our back is detected

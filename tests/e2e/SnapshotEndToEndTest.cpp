@@ -212,6 +212,11 @@ TEST_F(SnapshotE2eTest, KilledTwiceDuringTheSnapshotThenRunGivesTheSameResultWit
   EXPECT_NE(second.stderrText().find("can no longer be imported"), std::string::npos)
       << second.stderrText();
 
+  // `follow` alone must not stream into a half-loaded target.
+  RunResult refused = env().runFollowUntilCaughtUp();
+  EXPECT_EQ(refused.exitStatus, 2) << refused.stderrText;
+  EXPECT_NE(refused.stderrText.find("is not finished"), std::string::npos) << refused.stderrText;
+
   // `run` notices the dead snapshot, starts over, and follows from its consistent point.
   ASSERT_TRUE(writer.running()) << "the writer ended before the last snapshot started";
   ChildProcess& run = startPgmorph("run", {"--until-caught-up"});
