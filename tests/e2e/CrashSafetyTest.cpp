@@ -1,9 +1,10 @@
 // Crash safety: while the OLTP writer runs, pgmorph is killed with SIGKILL at random moments
 // and restarted, the source cluster is restarted in immediate mode (a crash: the slot's
 // position falls back to its last saved state and already applied transactions come again),
-// and so is the target cluster. Afterwards the target equals the projection of the source,
-// no change was applied twice (audit triggers on both sides), and the checkpoint never moved
-// backwards.
+// and so is the target cluster, twice: under load, and just after pgmorph confirmed its latest
+// commit (what the target loses in a crash must never have been confirmed to the source).
+// Afterwards the target equals the projection of the source, no change was applied twice (audit
+// triggers on both sides), and the checkpoint never moved backwards.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,6 +19,8 @@
 #include "tests/e2e/DispatchE2eTest.h"
 #include "tests/e2e/ExactlyOnceCheck.h"
 #include "tests/e2e/FollowSupervisor.h"
+#include "tests/e2e/Poll.h"
+#include "tests/e2e/SlowWalWriter.h"
 #include "tests/e2e/SourceAudit.h"
 
 namespace pgmorph::e2e {
@@ -53,6 +56,34 @@ class CheckpointHistory {
  private:
   std::vector<std::pair<std::string, CheckpointRow>> samples_;
 };
+
+// After a crash of the target: what pgmorph confirmed to the source must still be on the
+// target. The slot is read first: if pgmorph is right, what it confirmed is never above what
+// the target durably committed, and the checkpoint only grows after this read.
+void expectTargetKeptWhatWasConfirmed(const DispatchEnvironment& env, const char* when) {
+  auto slot = env.slotState();
+  auto cp = env.checkpoint();
+  ASSERT_TRUE(slot && cp);
+  EXPECT_FALSE(slot->confirmedFlush && *slot->confirmedFlush > cp->lsn)
+      << "the target's crash (" << when
+      << ") lost commits that pgmorph had already confirmed to the source (slot "
+         "confirmed_flush_lsn "
+      << slot->confirmedFlush->str() << " > checkpoint " << cp->lsn.str()
+      << " after the restart). The test clusters run synchronous_commit=off: pgmorph must "
+         "commit its target transactions with synchronous_commit=on, or confirm only what the "
+         "target has flushed (invariant 2).";
+}
+
+// Commits one new office on the source; returns a position inside that transaction (its
+// commit ends after it).
+Lsn commitMarker(const DispatchEnvironment& env) {
+  PgConnection source = env.connectSource();
+  source.exec("BEGIN");
+  source.exec("INSERT INTO dispatch_office (name, created_at) VALUES ('Marker', '2024-01-01')");
+  Lsn inside = Lsn::parse(source.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0));
+  source.exec("COMMIT");
+  return inside;
+}
 
 std::uint32_t testSeed() {
   if (const char* s = std::getenv("PGMORPH_E2E_SEED"))
@@ -121,11 +152,38 @@ TEST_F(DispatchE2eTest, KillNineAndDatabaseRestartsNeitherLoseNorDoubleChanges) 
   pauseMillis(1000, 3000);
   history.sample(env(), "before the target restart");
   env().target().restart(/*immediate=*/true);
+  expectTargetKeptWhatWasConfirmed(env(), "under load");
   Lsn afterTargetRestart = env().sourceWalLsn();
   std::string targetOutcome =
       follow.awaitCheckpointPast(afterTargetRestart, "target restart", 120s);
   env().finishWriter(writer4);
   history.sample(env(), "after the target restart");
+
+  // 4. The target crashes just after pgmorph confirmed its latest commit to the source. The
+  // target's WAL writer is slowed first: the last asynchronous commits stay in its WAL
+  // buffers, and the crash loses them, so pgmorph must not have confirmed them (under load
+  // above, that window is a few milliseconds; here it is seconds).
+  {
+    SlowWalWriter slowTarget(env().target(), "10s");
+    Lsn insideMarker = commitMarker(env());
+    bool confirmed = pollUntil(60s, [&] {
+      follow.restartIfExited("before the idle target restart");
+      auto cp = env().checkpoint();
+      auto slot = env().slotState();
+      return cp && cp->lsn > insideMarker && slot && slot->confirmedFlush &&
+             *slot->confirmedFlush > insideMarker;
+    });
+    ASSERT_TRUE(confirmed) << "pgmorph did not apply and confirm a marker transaction";
+    history.sample(env(), "before the idle target restart");
+    env().target().restart(/*immediate=*/true);
+    expectTargetKeptWhatWasConfirmed(env(), "right after pgmorph confirmed");
+  }
+  Lsn afterIdleRestart = env().sourceWalLsn();
+  ChildProcess& writer5 = env().startWriter(5s, kWriterRate);
+  std::string idleOutcome =
+      follow.awaitCheckpointPast(afterIdleRestart, "idle target restart", 120s);
+  env().finishWriter(writer5);
+  history.sample(env(), "after the idle target restart");
 
   phase("target restart survived");
   // 4. Stop, catch up, compare.
@@ -136,11 +194,12 @@ TEST_F(DispatchE2eTest, KillNineAndDatabaseRestartsNeitherLoseNorDoubleChanges) 
   history.sample(env(), "after catching up");
   phase("caught up");
 
-  std::cout << fmt::format("[e2e] {} kill -9 of pgmorph\n[e2e] {}\n[e2e] {}\n", follow.kills(),
-                           sourceOutcome, targetOutcome);
+  std::cout << fmt::format("[e2e] {} kill -9 of pgmorph\n[e2e] {}\n[e2e] {}\n[e2e] {}\n",
+                           follow.kills(), sourceOutcome, targetOutcome, idleOutcome);
   for (const auto& e : follow.exits()) std::cout << "[e2e] exit by itself: " << e << "\n";
   RecordProperty("source_restart", sourceOutcome);
   RecordProperty("target_restart", targetOutcome);
+  RecordProperty("idle_target_restart", idleOutcome);
 
   ComparisonReport report = env().compareWithProjection();
   ASSERT_GE(report.expectedRows(), 25000u) << report.str();

@@ -12,44 +12,18 @@
 #include <string_view>
 
 #include "tests/e2e/DispatchE2eTest.h"
-#include "tests/e2e/Poll.h"
+#include "tests/e2e/SlowWalWriter.h"
 
 namespace pgmorph::e2e {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Slows the source's WAL writer for the scope (3 s between flushes instead of 200 ms), so
-// that asynchronous commits stay unwritten far longer than pgmorph takes to start: the test
-// does not depend on timing, and a correct pgmorph waits at most a few seconds for the WAL.
-// Cluster-wide: fine, e2e tests run one at a time in their own process.
-class SlowWalWriter {
- public:
-  explicit SlowWalWriter(test::PgCluster& cluster) : cluster_(cluster) { set("3s"); }
-  ~SlowWalWriter() {
-    try {
-      cluster_.psql("postgres", "ALTER SYSTEM RESET wal_writer_delay");
-      cluster_.psql("postgres", "SELECT pg_reload_conf()");
-    } catch (...) {
-    }
-  }
-
- private:
-  void set(const std::string& value) {
-    cluster_.psql("postgres", "ALTER SYSTEM SET wal_writer_delay = '" + value + "'");
-    cluster_.psql("postgres", "SELECT pg_reload_conf()");
-    if (!pollUntil(30s,
-                   [&] { return cluster_.scalar("postgres", "SHOW wal_writer_delay") == value; }))
-      throw std::runtime_error("wal_writer_delay did not change after a reload");
-  }
-  test::PgCluster& cluster_;
-};
-
 TEST_F(DispatchE2eTest, UntilCaughtUpAppliesAsynchronousCommitsMadeBeforeItStarted) {
   RunResult create = env().runFollowUntilCaughtUp();  // creates the slot
   ASSERT_EQ(create.exitStatus, 0) << create.stderrText;
 
-  SlowWalWriter slow(env().source());
+  SlowWalWriter slow(env().source(), "3s");
   {
     PgConnection source = env().connectSource();
     source.exec("SET synchronous_commit = off");
