@@ -6,8 +6,8 @@
 #      target.sql;
 #   3. writes the pipeline file: deploy/examples/dispatch/mapping.yaml with both conninfos
 #      pointing at those clusters;
-#   4. starts `pgmorph follow` (it creates its replication slot), then loads sample-data.sql
-#      (warts=0) into the source, so the initial data streams through CDC;
+#   4. loads sample-data.sql, then starts `pgmorph run` (snapshot under live load, then follow)
+#      (the sample data is clean: warts=0);
 #   5. drives live inserts/updates/deletes on the source (tests/workload/oltp.sql with pgbench)
 #      and prints what pgmorph reports (applied changes, lag) until Ctrl-C or --seconds;
 #   6. waits for pgmorph to catch up, prints row counts per target table against the source and
@@ -126,7 +126,7 @@ print_keep_instructions() {
   source:  $PGBIN/psql "$SRC"
   target:  $PGBIN/psql "$TGT"
   pipeline file:  $work/pipeline.yaml
-  resume:  $pgmorph follow -c $work/pipeline.yaml
+  resume:  $pgmorph run -c $work/pipeline.yaml
   logs:    $work/pgmorph.log  $work/pgbench.log  $work/source/server.log  $work/target/server.log
   stop and remove everything:
     $pgctl -D $work/source/data stop; $pgctl -D $work/target/data stop; rm -rf $work
@@ -188,7 +188,7 @@ awk -v src="$SRC" -v tgt="$TGT" '
   die "could not find the source and target conninfo lines in $EXAMPLE/mapping.yaml"
 say "pipeline file: $work/pipeline.yaml (deploy/examples/dispatch/mapping.yaml, conninfos replaced)"
 
-# --- 4. pgmorph follow, then the initial data ------------------------------------------------
+# --- 4. the initial data, then pgmorph run (snapshot, then follow) ------------------------------------------------
 
 # Starts "$@" in the background in a session of its own, so that Ctrl-C reaches only this
 # script, which then stops the workload first and pgmorph last, after it caught up. Without job
@@ -196,26 +196,15 @@ say "pipeline file: $work/pipeline.yaml (deploy/examples/dispatch/mapping.yaml, 
 # stop them.
 spawn() { (trap - INT QUIT && exec setsid "$@") & }
 
-say "starting: $pgmorph follow -c $work/pipeline.yaml (log: $work/pgmorph.log)"
-spawn "$pgmorph" follow -c "$work/pipeline.yaml" >"$work/pgmorph.log" 2>&1
-pgmorph_pid=$!
-
-# The slot is what makes the data loaded next stream through CDC: wait until it exists. A slot
-# whose creation fails is listed for a moment, so it must be there for 5 polls in a row.
-slot="" seen=0
-for i in $(seq 1 600); do
-  kill -0 "$pgmorph_pid" 2>/dev/null || die "pgmorph exited before it created its replication slot"
-  slot=$(psql_value "$SRC" "SELECT slot_name || ' (' || plugin || ')' FROM pg_replication_slots
-                             WHERE database = 'legacy' AND NOT temporary LIMIT 1" 2>/dev/null || true)
-  if [[ -n $slot ]]; then seen=$((seen + 1)); else seen=0; fi
-  [[ $seen -lt 5 ]] || break
-  [[ $i -lt 600 ]] || die "pgmorph did not create its replication slot within 60 s"
-  sleep 0.1
-done
-say "pgmorph created its slot: $slot"
-
-say "loading sample-data.sql into the source (scale $scale, warts=0, about $((25 * scale))k rows): it streams through CDC"
+say "loading sample-data.sql into the source (scale $scale, warts=0, about $((25 * scale))k rows)"
 psql_run "$SRC" -v scale="$scale" -v warts=0 -f "$EXAMPLE/sample-data.sql" >/dev/null
+
+# `run` takes the snapshot (slot with an exported snapshot, every mapped table copied in FK
+# order) and then follows from the slot's consistent point; the workload below starts at once,
+# so the snapshot is taken while the source keeps changing, as in a real cutover.
+say "starting: $pgmorph run -c $work/pipeline.yaml (log: $work/pgmorph.log)"
+spawn "$pgmorph" run -c "$work/pipeline.yaml" >"$work/pgmorph.log" 2>&1
+pgmorph_pid=$!
 
 # --- 5. live workload ------------------------------------------------------------------------
 
@@ -232,7 +221,7 @@ pgbench_pid=$!
 
 # The latest progress line pgmorph logged, from "applied" on.
 pgmorph_progress() {
-  grep -a 'applied' "$work/pgmorph.log" 2>/dev/null | tail -n 1 | sed 's/.*\(applied .*\)/\1/' || true
+  grep -aE 'applied [0-9]+ txns' "$work/pgmorph.log" 2>/dev/null | tail -n 1 | sed -E 's/^[^[]*\[[a-z]+\] //' || true
 }
 slot_lag() {
   local lag
