@@ -86,6 +86,10 @@ Lsn resolveStart(const PipelineConfig& config, const std::optional<Checkpoint>& 
 
 FollowEnd Follower::run(const FollowOptions& options) {
   PgConnection target(config_.target.conninfo, "target");
+  // What we confirm to the source is what the target has committed: that must mean durable.
+  // With synchronous_commit off (a server default some set for speed) a target crash could
+  // lose commits whose positions the slot has already released.
+  target.exec("SET synchronous_commit = on");
   CheckpointStore store(config_.target.stateSchema, config_.pipeline);
   store.ensureSchema(target);
   std::optional<Checkpoint> cp = store.load(target);
