@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # globals set here are read by the scripts that source this file
 # tests/bench/lib.sh — shared plumbing of the benchmark scripts (sourced, not run).
 #
 # Owns the benchmark's work directory and everything started in it: throwaway clusters
