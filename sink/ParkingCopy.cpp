@@ -3,35 +3,49 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <unordered_map>
-#include <unordered_set>
-
 #include "cdc/pg/PgError.h"
-#include "sink/CopyWriter.h"
 #include "sink/ParkedWriteCodec.h"
 
 namespace pgmorph {
 
 namespace {
-constexpr const char* kSavepoint = "pgmorph_chunk";
+
+constexpr const char* kSavepoint = "pgmorph_segment";
+
+// The UUID a reference column holds, when it holds one.
+bool refId(const TargetWrite& w, const ParentRef& ref, Uuid& id) {
+  const WriteValue& v = w.values()[ref.column];
+  if (v.state != ValueState::Present) return false;
+  try {
+    id = Uuid::parse(w.text(v));
+  } catch (const std::invalid_argument&) {
+    return false;  // not a UUID: the target decides
+  }
+  return true;
 }
 
+}  // namespace
+
 ParkingCopy::ParkingCopy(PgConnection& target, const WritePlan& plan, const TargetTable& table,
-                         ParentChecker& checker, const ParkedStore& store, std::size_t chunkRows)
+                         ParentChecker& checker, const ParkedStore& store, std::size_t segmentRows,
+                         std::size_t heldRows)
     : conn_(target),
       plan_(plan),
       table_(table),
       checker_(checker),
       store_(store),
-      chunkRows_(chunkRows == 0 ? 1 : chunkRows),
-      ownTable_(checker.table(ParkedWriteCodec::targetName(plan))) {}
+      segmentRows_(segmentRows == 0 ? 1 : segmentRows),
+      heldRows_(heldRows == 0 ? 1 : heldRows) {}
 
 void ParkingCopy::begin() {
   if (open_) throw std::logic_error("ParkingCopy::begin while a copy is open");
   open_ = true;
   rows_ = 0;
-  chunk_.clear();
+  sent_.clear();
+  held_.clear();
   pending_.clear();
+  fills_.clear();
+  originals_.clear();
 }
 
 void ParkingCopy::write(const TargetWrite& w) {
@@ -39,8 +53,8 @@ void ParkingCopy::write(const TargetWrite& w) {
   if (w.plan != &plan_ || w.op != WriteOp::Upsert)
     throw std::invalid_argument(fmt::format("ParkingCopy for {} was given a {} of another plan",
                                             ParkedWriteCodec::targetName(plan_), toString(w.op)));
-  chunk_.next() = w;
-  if (chunk_.size() >= chunkRows_) sendChunk();
+  admit(w);
+  if (held_.size() >= heldRows_ || sent_.size() >= segmentRows_) boundary();
 }
 
 void ParkingCopy::park(ParkedRow row) {
@@ -49,40 +63,139 @@ void ParkingCopy::park(ParkedRow row) {
 
 std::uint64_t ParkingCopy::finish() {
   if (!open_) throw std::logic_error("ParkingCopy::finish without begin()");
-  sendChunk();
+  boundary();  // resolves what is held, which may send rows again
+  endSegment();
   parkPending();
   open_ = false;
   return rows_;
 }
 
 void ParkingCopy::abort() noexcept {
+  if (copy_) copy_->abort();
+  copy_.reset();
   open_ = false;
-  chunk_.clear();
+  sent_.clear();
+  held_.clear();
   pending_.clear();
 }
 
-void ParkingCopy::sendChunk() {
-  const std::size_t n = chunk_.size();
-  if (n == 0) {
-    parkPending();
+ParkingCopy::Known ParkingCopy::known(int table, const Uuid& id) const {
+  if (checker_.knownPresent(table, id)) return Known::Present;
+  auto m = missing_.find(table);
+  if (m != missing_.end() && m->second.count(id)) return Known::Missing;
+  return Known::Unknown;
+}
+
+void ParkingCopy::admit(const TargetWrite& w) {
+  auto refs = checker_.refs(plan_);
+  const ParentRef* missing = nullptr;
+  Uuid missingId;
+  bool unknown = false;
+  bool nulls = false;
+  for (const ParentRef& ref : refs) {
+    Uuid id;
+    if (!refId(w, ref, id)) continue;
+    Known k = known(ref.parent, id);
+    if (k == Known::Unknown) {
+      unknown = true;
+    } else if (k == Known::Missing) {
+      if (ref.onMissing == RowPolicy::Fail)
+        throw PgmorphError(ErrorClass::Operator, describe(w, ref, id, RowPolicy::Fail));
+      if (ref.onMissing == RowPolicy::Null) {
+        nulls = true;
+      } else if (!missing) {
+        missing = &ref;
+        missingId = id;
+      }
+    }
+  }
+  if (missing) {
+    ParkedRow r = ParkedWriteCodec::encode(w);
+    r.kind = ParkKind::MissingParent;
+    r.missingTable = checker_.tableName(missing->parent);
+    r.missingId = missingId.str();
+    r.missingColumn = missing->columnName;
+    r.reason = describe(w, *missing, missingId, RowPolicy::Park);
+    pending_.push_back(std::move(r));
     return;
   }
-  originals_.assign(n, TargetWrite());
-  skip_.assign(n, 0);
+  if (unknown) {
+    held_.next() = w;
+    return;
+  }
+  if (!nulls) {
+    send(w, nullptr);
+    return;
+  }
+  // References to parents known missing, on_missing: null: NULL now, filled in later.
+  TargetWrite nulled = w;
+  std::vector<Fill> fills;
+  for (const ParentRef& ref : refs) {
+    Uuid id;
+    if (!refId(w, ref, id) || known(ref.parent, id) != Known::Missing) continue;
+    fills.push_back(Fill{0, &ref, id, std::string(w.text(w.values()[ref.column]))});
+    TargetWrite next;
+    WriteEdits::withNull(nulled, ref.column, next);
+    nulled = std::move(next);
+  }
+  send(nulled, &w);
+  for (Fill& f : fills) {
+    f.row = sent_.size() - 1;
+    fills_.push_back(std::move(f));
+  }
+}
+
+void ParkingCopy::send(const TargetWrite& w, const TargetWrite* original) {
+  if (!copy_) {
+    conn_.exec(fmt::format("SAVEPOINT {}", kSavepoint));
+    copy_.emplace(conn_, plan_, table_);
+    copy_->begin();
+  }
+  TargetWrite& kept = sent_.next();
+  kept = w;
+  if (original) originals_.emplace(sent_.size() - 1, *original);
+  try {
+    copy_->write(kept);
+  } catch (...) {
+    copy_->abort();
+    copy_.reset();
+    throw;
+  }
+}
+
+void ParkingCopy::boundary() {
+  endSegment();
+  parkPending();
+  resolveHeld();
+}
+
+void ParkingCopy::endSegment() {
+  if (!copy_) return;
+  const std::size_t n = sent_.size();
   stored_.assign(n, 0);
-  fills_.clear();
-  checkParents();
-  std::vector<std::size_t> rows;
-  rows.reserve(n);
-  for (std::size_t i = 0; i < n; ++i)
-    if (!skip_[i]) rows.push_back(i);
-  if (!rows.empty()) copyRows(rows);
-  for (std::size_t i = 0; i < n; ++i)
-    if (stored_[i] && ownTable_ >= 0) checker_.notePresent(ownTable_, chunk_.writes()[i].row);
-  // References to fill in, for the rows that landed with NULL.
+  bool refused = false;
+  try {
+    rows_ += copy_->finish();
+    conn_.exec(fmt::format("RELEASE SAVEPOINT {}", kSavepoint));
+    stored_.assign(n, 1);
+  } catch (const PgError&) {
+    copy_.reset();
+    throw;  // not a row's fault: the caller's transaction ends
+  } catch (const PgmorphError&) {
+    refused = true;
+  }
+  copy_.reset();
+  if (refused) {
+    // Only the segment is lost: back to its savepoint, then halves until the refused rows are
+    // alone (the good rows of the segment still land).
+    conn_.exec(fmt::format("ROLLBACK TO SAVEPOINT {0}; RELEASE SAVEPOINT {0}", kSavepoint));
+    std::vector<std::size_t> all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = i;
+    copyRows(all);
+  }
   for (const Fill& f : fills_) {
     if (!stored_[f.row]) continue;
-    const TargetWrite& w = chunk_.writes()[f.row];
+    const TargetWrite& w = sent_.writes()[f.row];
     TargetWrite fill;
     WriteEdits::fillReference(plan_, w.row, w.legacyKey(), f.ref->column, f.text, w.lsn, fill);
     ParkedRow r = ParkedWriteCodec::encode(fill);
@@ -94,92 +207,30 @@ void ParkingCopy::sendChunk() {
     pending_.push_back(std::move(r));
     ++nulled_;
   }
-  parkPending();
-  chunk_.clear();
-}
-
-void ParkingCopy::checkParents() {
-  auto refs = checker_.refs(plan_);
-  if (refs.empty()) return;
-  auto writes = chunk_.writes();
-  // Which parents to ask about: those not known present.
-  std::unordered_map<int, std::vector<Uuid>> need;
-  std::unordered_map<int, std::unordered_set<Uuid, UuidHash>> asked;
-  auto refId = [&](const TargetWrite& w, const ParentRef& ref, Uuid& id) {
-    const WriteValue& v = w.values()[ref.column];
-    if (v.state != ValueState::Present) return false;
-    try {
-      id = Uuid::parse(w.text(v));
-    } catch (const std::invalid_argument&) {
-      return false;  // not a UUID: the target decides
-    }
-    return true;
-  };
-  for (const TargetWrite& w : writes)
-    for (const ParentRef& ref : refs) {
-      Uuid id;
-      if (!refId(w, ref, id) || checker_.knownPresent(ref.parent, id)) continue;
-      if (asked[ref.parent].insert(id).second) need[ref.parent].push_back(id);
-    }
-  std::unordered_map<int, std::unordered_set<Uuid, UuidHash>> missing;
-  std::vector<char> present;
-  for (auto& [table, ids] : need) {
-    checker_.lookup(conn_, table, ids, present);
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      if (!present[i]) missing[table].insert(ids[i]);
-  }
-  if (missing.empty()) return;
-  for (std::size_t i = 0; i < writes.size(); ++i) {
-    TargetWrite& w = writes[i];
-    for (const ParentRef& ref : refs) {
-      Uuid id;
-      if (!refId(w, ref, id)) continue;
-      auto m = missing.find(ref.parent);
-      if (m == missing.end() || !m->second.count(id)) continue;
-      if (ref.onMissing == RowPolicy::Fail)
-        throw PgmorphError(ErrorClass::Operator, describe(w, ref, id, RowPolicy::Fail));
-      if (ref.onMissing == RowPolicy::Null) {
-        if (originals_[i].plan == nullptr) originals_[i] = w;
-        fills_.push_back(Fill{i, &ref, id, std::string(w.text(w.values()[ref.column]))});
-        TargetWrite nulled;
-        WriteEdits::withNull(w, ref.column, nulled);
-        w = std::move(nulled);
-        continue;
-      }
-      const TargetWrite& original = originals_[i].plan ? originals_[i] : w;
-      ParkedRow r = ParkedWriteCodec::encode(original);
-      r.kind = ParkKind::MissingParent;
-      r.missingTable = checker_.tableName(ref.parent);
-      r.missingId = id.str();
-      r.missingColumn = ref.columnName;
-      r.reason = describe(w, ref, id, RowPolicy::Park);
-      pending_.push_back(std::move(r));
-      skip_[i] = 1;
-      break;
-    }
-  }
-  // A row parked after one of its references was NULLed keeps no reference to fill in.
-  std::erase_if(fills_, [&](const Fill& f) { return skip_[f.row] != 0; });
+  fills_.clear();
+  originals_.clear();
+  sent_.clear();
 }
 
 void ParkingCopy::copyRows(const std::vector<std::size_t>& rows) {
+  if (rows.empty()) return;
   conn_.exec(fmt::format("SAVEPOINT {}", kSavepoint));
   CopyWriter writer(conn_, plan_, table_);
   std::uint64_t stored = 0;
   try {
     writer.begin();
-    for (std::size_t i : rows) writer.write(chunk_.writes()[i]);
+    for (std::size_t i : rows) writer.write(sent_.writes()[i]);
     stored = writer.finish();
   } catch (const PgError&) {
     writer.abort();
-    throw;  // not a row's fault: the caller's transaction ends
+    throw;
   } catch (const PgmorphError& e) {
-    // A refused row: only the chunk is lost, the transaction goes on from the savepoint.
     writer.abort();
     conn_.exec(fmt::format("ROLLBACK TO SAVEPOINT {0}; RELEASE SAVEPOINT {0}", kSavepoint));
     if (rows.size() == 1) {
       std::size_t i = rows[0];
-      const TargetWrite& w = originals_[i].plan ? originals_[i] : chunk_.writes()[i];
+      auto original = originals_.find(i);
+      const TargetWrite& w = original != originals_.end() ? original->second : sent_.writes()[i];
       ParkedRow r = ParkedWriteCodec::encode(w);
       r.kind = ParkKind::Refused;
       r.reason = fmt::format("{} {} (snapshot): {}", ParkedWriteCodec::sourceName(plan_),
@@ -187,7 +238,6 @@ void ParkingCopy::copyRows(const std::vector<std::size_t>& rows) {
       pending_.push_back(std::move(r));
       return;
     }
-    // Bisection: each half is tried alone, the good rows of a refused chunk still land.
     std::size_t half = rows.size() / 2;
     copyRows(std::vector<std::size_t>(rows.begin(), rows.begin() + static_cast<long>(half)));
     copyRows(std::vector<std::size_t>(rows.begin() + static_cast<long>(half), rows.end()));
@@ -196,6 +246,29 @@ void ParkingCopy::copyRows(const std::vector<std::size_t>& rows) {
   conn_.exec(fmt::format("RELEASE SAVEPOINT {}", kSavepoint));
   rows_ += stored;
   for (std::size_t i : rows) stored_[i] = 1;
+}
+
+void ParkingCopy::resolveHeld() {
+  if (held_.empty()) return;
+  // One statement per parent table for every parent the held rows name and nobody knows.
+  std::unordered_map<int, std::vector<Uuid>> need;
+  std::unordered_map<int, std::unordered_set<Uuid, UuidHash>> asked;
+  for (const TargetWrite& w : held_.writes())
+    for (const ParentRef& ref : checker_.refs(plan_)) {
+      Uuid id;
+      if (!refId(w, ref, id) || known(ref.parent, id) != Known::Unknown) continue;
+      if (asked[ref.parent].insert(id).second) need[ref.parent].push_back(id);
+    }
+  std::vector<char> present;
+  for (auto& [table, ids] : need) {
+    checker_.lookup(conn_, table, ids, present);  // remembers the present ones
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (!present[i]) missing_[table].insert(ids[i]);
+  }
+  // Every parent is known now: admitting sends, parks or NULLs each row.
+  WriteBatch held;
+  std::swap(held, held_);
+  for (const TargetWrite& w : held.writes()) admit(w);
 }
 
 void ParkingCopy::parkPending() {

@@ -3,26 +3,34 @@
 // finish, abort), which it drives; on the caller's connection and inside the caller's
 // transaction (the unit's), like CopyWriter.
 //
-// Rows are sent in chunks of `chunkRows`. Before a chunk is sent:
-//  - missing parents are found in one statement per parent table (ParentChecker; parents that
-//    rows of earlier chunks or lookups showed present are not asked again), and each row whose
-//    reference names a missing parent is, per the column's on_missing: parked (MissingParent,
-//    retried when the parent arrives — by the stream that follows the snapshot), written with
-//    NULL and the reference kept to fill in (NullReference), or the copy stops (PgmorphError).
-// Each chunk is one COPY behind a savepoint. When the target refuses a row (CHECK, NOT NULL,
-// unique, a foreign key nobody foresaw), the chunk is rolled back to the savepoint and split in
-// halves until the refused rows are alone: they are parked (Refused) with the database's
-// message, the rest lands. Rows the transformer could not convert are handed over with park()
-// and parked with the chunk. Everything parked commits with the unit, or vanishes with it.
-//
-// Memory: one chunk of writes (copies) plus the entries waiting to be parked with it.
+// Rows stream into a COPY as they come (the server works while the transformer does), in
+// segments, each behind a savepoint:
+//  - A row whose references all name parents known to be on the target (ParentChecker's
+//    cache) is sent at once. A row with a parent not known yet is held; at the next segment
+//    boundary the held rows' parents are asked in one statement per parent table (no
+//    statement can run while a COPY does), and each row whose reference names a missing
+//    parent is, per the column's on_missing: parked (MissingParent, applied by the stream that
+//    follows when the parent arrives), written with NULL and the reference kept to fill in
+//    (NullReference), or the copy stops (PgmorphError). Parents found missing are remembered
+//    for the rest of the copy.
+//  - When the target refuses a row (CHECK, NOT NULL, unique, a foreign key nobody foresaw),
+//    the segment is rolled back to its savepoint and sent again in halves until the refused
+//    rows are alone: they are parked (Refused) with the database's message; the rest lands.
+//  - Rows the transformer could not convert are handed over with park().
+// Everything parked commits with the unit, or vanishes with it. A segment ends after
+// `segmentRows` rows or `heldRows` held rows (memory: one segment's rows, kept to send them
+// again if the target refuses one).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cdc/pg/PgConnection.h"
+#include "sink/CopyWriter.h"
 #include "sink/ParentChecker.h"
 #include "sink/TargetCatalog.h"
 #include "state/ParkedStore.h"
@@ -35,25 +43,41 @@ class ParkingCopy {
  public:
   // `checker` may be shared by the copies of one worker (it caches parents known present).
   ParkingCopy(PgConnection& target, const WritePlan& plan, const TargetTable& table,
-              ParentChecker& checker, const ParkedStore& store, std::size_t chunkRows = 10000);
+              ParentChecker& checker, const ParkedStore& store, std::size_t segmentRows = 20000,
+              std::size_t heldRows = 2000);
 
   void begin();
   // Upsert writes of the plan, whole rows (as CopyWriter).
   void write(const TargetWrite& w);
-  // An entry to park with the current chunk (a row that could not be transformed).
+  // An entry to park with the current segment (a row that could not be transformed).
   void park(ParkedRow row);
-  // Sends the last chunk and parks what is left; returns the rows stored.
+  // Ends the copy, parks what is left; returns the rows stored.
   std::uint64_t finish();
   void abort() noexcept;
 
-  std::size_t parked() const { return parked_; }  // entries parked (fills included)
-  std::size_t nulled() const { return nulled_; }  // references written as NULL
+  std::size_t parked() const { return parked_; }  // entries parked (NULL references not counted)
+  std::size_t nulled() const { return nulled_; }  // references written as NULL (and kept)
 
  private:
-  void sendChunk();
-  void checkParents();
-  // COPYs chunk_[idx...] behind a savepoint, splitting on refusal.
+  enum class Known { Present, Missing, Unknown };
+  struct Fill {
+    std::size_t row;  // index in sent_
+    const ParentRef* ref;
+    Uuid id;
+    std::string text;
+  };
+
+  Known known(int table, const Uuid& id) const;
+  // Sends `w` now, or holds it (a parent not known yet), or parks/NULLs it (a parent known
+  // missing).
+  void admit(const TargetWrite& w);
+  void send(const TargetWrite& w, const TargetWrite* original);
+  // Ends the running COPY (redoing it in halves when refused), parks what waits, resolves the
+  // held rows' parents and admits them again.
+  void boundary();
+  void endSegment();
   void copyRows(const std::vector<std::size_t>& rows);
+  void resolveHeld();
   void parkPending();
   std::string describe(const TargetWrite& w, const ParentRef& ref, const Uuid& id,
                        RowPolicy policy) const;
@@ -63,20 +87,15 @@ class ParkingCopy {
   const TargetTable& table_;
   ParentChecker& checker_;
   const ParkedStore& store_;
-  std::size_t chunkRows_;
-  int ownTable_ = -1;
+  std::size_t segmentRows_, heldRows_;
 
-  WriteBatch chunk_;
-  std::vector<TargetWrite> originals_;  // per chunk row: as given, when a reference was NULLed
-  std::vector<char> skip_;              // per chunk row: parked before sending
-  std::vector<char> stored_;            // per chunk row: landed
-  struct Fill {
-    std::size_t row;
-    const ParentRef* ref;
-    Uuid id;
-    std::string text;
-  };
-  std::vector<Fill> fills_;
+  std::optional<CopyWriter> copy_;  // the running COPY of the current segment
+  WriteBatch sent_;                 // the segment's rows, as sent
+  std::unordered_map<std::size_t, TargetWrite> originals_;  // sent_ index -> before NULLing
+  std::vector<Fill> fills_;                                 // of the segment's rows
+  std::vector<char> stored_;                                // per sent_ row, after a redo
+  WriteBatch held_;
+  std::unordered_map<int, std::unordered_set<Uuid, UuidHash>> missing_;
   std::vector<ParkedRow> pending_;
   std::uint64_t rows_ = 0;
   std::size_t parked_ = 0, nulled_ = 0;

@@ -29,10 +29,10 @@ class ParkingCopyTest : public ParkingTest {
   // Copies `rows` (source inserts of one table) into `target` in one transaction, as a
   // snapshot worker does; unconvertible rows are handed to park().
   std::uint64_t copy(std::string_view target, const std::vector<Change>& rows,
-                     std::size_t chunkRows) {
+                     std::size_t segmentRows, std::size_t heldRows = 2000) {
     const WritePlan& plan = planOf(target);
     ParkingCopy copy(*conn_, plan, *catalog_->table("public." + std::string(target)), *checker_,
-                     store_, chunkRows);
+                     store_, segmentRows, heldRows);
     conn_->exec("BEGIN");
     copy.begin();
     WriteBatch batch;
@@ -60,7 +60,7 @@ TEST_F(ParkingCopyTest, RefusedRowsAreIsolatedAndParkedAndTheRestLands) {
   std::vector<Change> users;
   for (int i = 1; i <= 10; ++i)
     users.push_back(user(std::to_string(i), i == 3 || i == 8 ? "bad " + std::to_string(i) : ""));
-  EXPECT_EQ(copy("profiles", users, /*chunkRows=*/4), 8u);
+  EXPECT_EQ(copy("profiles", users, /*segmentRows=*/4), 8u);
   EXPECT_EQ(lastParked_, 2u);
   EXPECT_EQ(value("SELECT count(*) FROM profiles"), "8");
   EXPECT_FALSE(exists("profiles", idOf("dispatch_user", "3")));
@@ -109,6 +109,20 @@ TEST_F(ParkingCopyTest, MissingParentsAreFoundBeforeTheCopyAndParkedOrNulled) {
   EXPECT_EQ(column("patients", idOf("dispatch_patient", "4"), "doctor_id"),
             idOf("dispatch_doctor", "5").str());
   EXPECT_EQ(parkedCount(), 1) << "only the unconvertible message is left";
+}
+
+TEST_F(ParkingCopyTest, AParentFoundMissingIsNotAskedAgain) {
+  txn({user("1")});
+  std::vector<Change> patients;
+  for (int i = 1; i <= 6; ++i) patients.push_back(patient(std::to_string(i), "5"));
+  patients.push_back(patient("7", std::nullopt));
+  std::size_t lookups = checker_->lookups();
+  // One held row per segment: the first row's parent is asked, the others' is known missing.
+  EXPECT_EQ(copy("patients", patients, /*segmentRows=*/2, /*heldRows=*/1), 7u);
+  EXPECT_EQ(checker_->lookups() - lookups, 2u) << "doctors and offices, once each";
+  EXPECT_EQ(lastNulled_, 6u);
+  EXPECT_EQ(parked({"patients", "", ParkKind::NullReference}).size(), 6u);
+  EXPECT_EQ(value("SELECT count(*) FROM patients WHERE doctor_id IS NULL"), "7");
 }
 
 TEST_F(ParkingCopyTest, OnMissingFailStopsTheCopy) {
