@@ -79,8 +79,9 @@ TEST_F(DispatchE2eTest, AMillionRowSourceTransactionIsAppliedWithFlatMemory) {
   auto after = env().checkpoint();
   ASSERT_TRUE(after);
   EXPECT_GE(after->lsn, committed);
-  // The million rows and the WAL flush's empty transaction.
-  EXPECT_EQ(after->appliedTransactions, before->appliedTransactions + 2);
+  // The million rows, the WAL flush's empty transaction, and whatever else committed in the
+  // source database meanwhile (the count of offices above is what proves nothing was doubled).
+  EXPECT_GE(after->appliedTransactions, before->appliedTransactions + 2);
 
   std::cout << fmt::format(
                    "[e2e] 1,000,000-row source transaction: inserted in {:.1f} s, applied in "
