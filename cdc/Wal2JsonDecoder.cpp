@@ -32,9 +32,6 @@ std::string excerpt(std::string_view message) {
 struct Wal2JsonDecoder::State {
   rapidjson::Reader reader;
   Wal2JsonHandler handler;
-  // The message being parsed in situ: a NUL-terminated, writable copy (the payload is
-  // neither). Its capacity is kept, so copying costs one memcpy per message.
-  std::string buffer;
 };
 
 Wal2JsonDecoder::Wal2JsonDecoder() : state_(std::make_unique<State>()) {}
@@ -43,11 +40,13 @@ Wal2JsonDecoder::Wal2JsonDecoder(Wal2JsonDecoder&&) noexcept = default;
 Wal2JsonDecoder& Wal2JsonDecoder::operator=(Wal2JsonDecoder&&) noexcept = default;
 
 void Wal2JsonDecoder::decode(std::string_view message, Lsn at, Change& out) {
-  out.clear();
   State& s = *state_;
+  // The message is parsed in situ inside the Change's own arena (a NUL-terminated, writable
+  // copy: the payload is neither), so its strings need no second copy. The arena keeps its
+  // capacity: one memcpy per message.
+  char* text = out.adoptMessage(message);
   s.handler.reset(out);
-  s.buffer.assign(message);
-  rapidjson::InsituStringStream stream(s.buffer.data());
+  rapidjson::InsituStringStream stream(text);
   rapidjson::ParseResult result = s.reader.Parse<kParseFlags>(stream, s.handler);
   std::string reason;
   if (result.IsError()) {

@@ -79,21 +79,21 @@ bool Wal2JsonHandler::messageScalar(ValueKind kind, std::string_view text) {
     }
     case Field::Schema:
       if (kind != ValueKind::String) return wrongType("\"schema\"", "a string", kind);
-      out.setSchema(text);
+      out.setSchema(out.sliceOf(text.data(), text.size()));
       hasSchema_ = true;
       return true;
     case Field::Table:
       if (kind != ValueKind::String) return wrongType("\"table\"", "a string", kind);
-      out.setTable(text);
+      out.setTable(out.sliceOf(text.data(), text.size()));
       hasTable_ = true;
       return true;
     case Field::Prefix:
       if (kind != ValueKind::String) return wrongType("\"prefix\"", "a string", kind);
-      out.setPrefix(text);
+      out.setPrefix(out.sliceOf(text.data(), text.size()));
       return true;
     case Field::Content:
       if (kind != ValueKind::String) return wrongType("\"content\"", "a string", kind);
-      out.setContent(text);
+      out.setContent(out.sliceOf(text.data(), text.size()));
       return true;
     case Field::Transactional:
       if (kind != ValueKind::Bool) return wrongType("\"transactional\"", "a boolean", kind);

@@ -29,7 +29,9 @@ class Wal2JsonHandler {
  public:
   using SizeType = rapidjson::SizeType;
 
-  // Starts a new message that will be written into `out` (which the caller has cleared).
+  // Starts a new message that will be written into `out`, whose arena holds the message
+  // being parsed in situ (Change::adoptMessage): every string the reader hands over is
+  // sliced, not copied.
   void reset(Change& out) {
     out_ = &out;
     place_ = Place::Outside;
@@ -161,15 +163,15 @@ class Wal2JsonHandler {
     switch (columnField_) {
       case ColumnField::Name:
         if (kind != ValueKind::String) return wrongType("column \"name\"", "a string", kind);
-        column_.name = out_->store(text);
+        column_.name = out_->sliceOf(text.data(), text.size());
         columnHasName_ = true;
         return true;
       case ColumnField::Type:
         if (kind != ValueKind::String) return wrongType("column \"type\"", "a string", kind);
-        column_.type = out_->store(text);
+        column_.type = out_->sliceOf(text.data(), text.size());
         return true;
       case ColumnField::Value:
-        column_.value = kind == ValueKind::Null ? Slice{} : out_->store(text);
+        column_.value = valueSlice(kind, text);
         column_.kind = kind;
         columnHasValue_ = true;
         return true;
@@ -177,6 +179,18 @@ class Wal2JsonHandler {
         return true;
     }
     return true;
+  }
+  // Strings and numbers are where the in-situ parse left them, inside the Change's arena;
+  // the boolean literals are not, the Change keeps a copy of each.
+  Slice valueSlice(ValueKind kind, std::string_view text) const {
+    switch (kind) {
+      case ValueKind::Null:
+        return Slice{};
+      case ValueKind::Bool:
+        return text[0] == 't' ? Change::trueSlice() : Change::falseSlice();
+      default:
+        return out_->sliceOf(text.data(), text.size());
+    }
   }
   bool nested(bool object) {
     if (skipDepth_ > 0) {

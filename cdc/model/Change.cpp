@@ -4,13 +4,20 @@ namespace pgmorph {
 
 std::string_view toString(ChangeKind kind) {
   switch (kind) {
-    case ChangeKind::Begin: return "begin";
-    case ChangeKind::Commit: return "commit";
-    case ChangeKind::Insert: return "insert";
-    case ChangeKind::Update: return "update";
-    case ChangeKind::Delete: return "delete";
-    case ChangeKind::Truncate: return "truncate";
-    case ChangeKind::Message: return "message";
+    case ChangeKind::Begin:
+      return "begin";
+    case ChangeKind::Commit:
+      return "commit";
+    case ChangeKind::Insert:
+      return "insert";
+    case ChangeKind::Update:
+      return "update";
+    case ChangeKind::Delete:
+      return "delete";
+    case ChangeKind::Truncate:
+      return "truncate";
+    case ChangeKind::Message:
+      return "message";
   }
   return "unknown";
 }
@@ -26,6 +33,16 @@ void Change::clear() {
   schema_ = table_ = prefix_ = content_ = Slice{};
   columns_.clear();
   identity_.clear();
+}
+
+char* Change::adoptMessage(std::string_view message) {
+  clear();
+  static constexpr std::string_view kLiterals = "falsetrue";
+  arena_.reserve(kLiterals.size() + message.size() + 1);
+  arena_.append(kLiterals);
+  arena_.append(message);
+  arena_.push_back('\0');
+  return arena_.data() + kLiterals.size();
 }
 
 Slice Change::store(std::string_view s) {

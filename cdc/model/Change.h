@@ -90,12 +90,29 @@ class Change {
     return ColumnView{text(c.name), text(c.type), text(c.value), c.kind};
   }
 
-  // Builders (used by the decoder and by tests).
+  // Builders (used by tests, the snapshot reader and parking).
   Slice store(std::string_view s);
   void setSchema(std::string_view s) { schema_ = store(s); }
   void setTable(std::string_view s) { table_ = store(s); }
   void setPrefix(std::string_view s) { prefix_ = store(s); }
   void setContent(std::string_view s) { content_ = store(s); }
+
+  // For the decoder, which parses in situ: the message itself becomes the arena, so names
+  // and values are sliced where the parser leaves them instead of being copied again.
+  // adoptMessage() clears the change and copies `message` into the arena, NUL-terminated
+  // and behind the literals "falsetrue" (trueSlice()/falseSlice()); it returns the writable
+  // copy. Until the decoder is done, nothing may be stored (the arena must not move);
+  // sliceOf() takes a pointer into that copy.
+  char* adoptMessage(std::string_view message);
+  Slice sliceOf(const char* p, std::size_t n) const {
+    return Slice{static_cast<std::uint32_t>(p - arena_.data()), static_cast<std::uint32_t>(n)};
+  }
+  static constexpr Slice falseSlice() { return Slice{0, 5}; }
+  static constexpr Slice trueSlice() { return Slice{5, 4}; }
+  void setSchema(Slice s) { schema_ = s; }
+  void setTable(Slice s) { table_ = s; }
+  void setPrefix(Slice s) { prefix_ = s; }
+  void setContent(Slice s) { content_ = s; }
   void addColumn(std::string_view name, std::string_view type, std::string_view value,
                  ValueKind kind);
   void addIdentity(std::string_view name, std::string_view type, std::string_view value,
@@ -103,7 +120,11 @@ class Change {
   void addColumn(const ColumnSlices& c) { columns_.push_back(c); }
   void addIdentity(const ColumnSlices& c) { identity_.push_back(c); }
 
-  std::string_view text(Slice s) const { return std::string_view(arena_).substr(s.offset, s.length); }
+  // Slices are only ever made by this class, so they are in range: no checked substr here
+  // (this runs several times per column on the hot path).
+  std::string_view text(Slice s) const {
+    return std::string_view(arena_.data() + s.offset, s.length);
+  }
   std::size_t arenaBytes() const { return arena_.capacity(); }
 
  private:
@@ -118,8 +139,8 @@ class Change {
 // of millions of rows never sits in memory at once.
 struct TransactionInfo {
   std::uint32_t xid = 0;
-  Lsn commitLsn;             // commit record
-  Lsn endLsn;                // end of commit record: the checkpoint position
+  Lsn commitLsn;  // commit record
+  Lsn endLsn;     // end of commit record: the checkpoint position
   std::int64_t commitTimeMicros = 0;
 };
 
