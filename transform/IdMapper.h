@@ -50,7 +50,9 @@ class IdMapper {
 
    private:
     friend class IdMapper;
-    static constexpr std::size_t kMemoSlots = 64;
+    // Enough slots for the parents a stream keeps naming (a few hundred recipients,
+    // patients, doctors, offices, open orders): 40 kB per referenced table.
+    static constexpr std::size_t kMemoSlots = 1024;
     static constexpr std::size_t kMemoKeyBytes = 22;  // longer keys are not remembered
     struct MemoSlot {
       std::uint8_t length = 0xFF;  // 0xFF: empty

@@ -75,5 +75,17 @@ TEST(Conversions, JsonMustBeExactlyOneValue) {
   EXPECT_TRUE(isValidJson("[1]", &why));  // the same reader again, after a failure
 }
 
+TEST(Conversions, JsonWithANulCharacterIsNotValid) {
+  // The check parses a NUL-terminated copy: a NUL inside the text must not end it early.
+  using namespace std::string_view_literals;
+  std::string why;
+  EXPECT_FALSE(isValidJson("{}\0{}"sv, &why));
+  EXPECT_NE(why.find("NUL"), std::string::npos) << why;
+  EXPECT_FALSE(isValidJson("[1,\0 2]"sv, &why));
+  EXPECT_FALSE(isValidJson("\"a\0b\""sv, &why));
+  EXPECT_FALSE(isValidJson("{}\0"sv, &why));
+  EXPECT_TRUE(isValidJson("\"a\\u0000b\""sv, &why)) << why;  // an escaped NUL is JSON
+}
+
 }  // namespace
 }  // namespace pgmorph::conversions

@@ -134,13 +134,31 @@ TEST(IdMapper, TheMemoNeverReturnsAnotherKeysId) {
   const IdMapper::TableIds& shared = ids.shared("dispatch_user");
   EXPECT_EQ(&shared, &ids.shared("dispatch_user"));
   EXPECT_NE(&shared, &ids.shared("dispatch_office"));
+  // More keys than the memo has slots, so that slots are shared and evicted.
   for (int round = 0; round < 2; ++round)
-    for (int i = 0; i < 1000; ++i) {
-      std::string key = std::to_string(i * 7919 % 1000);
+    for (int i = 0; i < 20000; ++i) {
+      std::string key = std::to_string(i * 7919 % 20000);
       if (i % 10 == 0) key += std::string(30, 'k');  // longer than the memo keeps
       if (i % 7 == 0) key = key.substr(0, 1);        // shorter keys sharing a first digit
       ASSERT_EQ(shared(key), uuidV5(kNs, "dispatch_user:" + key)) << key;
     }
+}
+
+TEST(Uuid, FormatsEveryByteValueAsTwoLowercaseHexDigits) {
+  std::mt19937 rng(7);
+  for (int n = 0; n < 2000; ++n) {
+    Uuid u;
+    for (int i = 0; i < 16; ++i)  // every byte value in every position, then random ones
+      u.bytes[i] = static_cast<std::uint8_t>(n < 256 ? (n + 17 * i) % 256 : rng() % 256);
+    std::string expected;
+    for (int i = 0; i < 16; ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) expected += '-';
+      expected += "0123456789abcdef"[u.bytes[i] >> 4];
+      expected += "0123456789abcdef"[u.bytes[i] & 15];
+    }
+    ASSERT_EQ(u.str(), expected);
+    ASSERT_EQ(Uuid::parse(expected), u);
+  }
 }
 
 TEST(IdMapper, IdsAreVersion5Rfc4122) {
