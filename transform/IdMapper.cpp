@@ -1,17 +1,28 @@
 #include "transform/IdMapper.h"
 
+#include <bit>
 #include <cstring>
 
 namespace pgmorph {
 
 namespace {
 
-Uuid fromDigest(const Sha1::Digest& d) {
+// The first 16 bytes of the digest, built as two 64-bit halves in registers and stored
+// whole: writing them byte by byte made the next 8- or 16-byte read of the id (copying it,
+// formatting it) wait for those stores to drain.
+Uuid fromDigest(const std::array<std::uint32_t, 5>& h) {
+  static_assert(std::endian::native == std::endian::little, "ids are assembled little-endian");
+  const std::uint64_t front =
+      __builtin_bswap32(h[0]) | static_cast<std::uint64_t>(__builtin_bswap32(h[1])) << 32;
+  std::uint64_t back = __builtin_bswap32(h[2]) | static_cast<std::uint64_t>(__builtin_bswap32(h[3]))
+                                                     << 32;
+  // RFC 4122 section 4.3: version 5 in the high nibble of byte 6, variant 10xx in byte 8
+  // (bytes in memory order: byte 6 is bits 48-55 of the little-endian front half).
+  const std::uint64_t versioned = (front & ~(0xF0ull << 48)) | (0x50ull << 48);
+  back = (back & ~0xC0ull) | 0x80ull;
   Uuid u;
-  for (int i = 0; i < 16; ++i) u.bytes[i] = d[i];
-  // RFC 4122 section 4.3: version 5 in the high nibble of byte 6, variant 10xx in byte 8.
-  u.bytes[6] = static_cast<std::uint8_t>((u.bytes[6] & 0x0F) | 0x50);
-  u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3F) | 0x80);
+  std::memcpy(u.bytes.data(), &versioned, 8);
+  std::memcpy(u.bytes.data() + 8, &back, 8);
   return u;
 }
 
@@ -44,7 +55,7 @@ IdMapper::TableIds IdMapper::forTable(std::string_view table) const {
 Uuid IdMapper::TableIds::compute(std::string_view key) const {
   Sha1 sha = prefix_;
   sha.update(key);
-  return fromDigest(sha.finish());
+  return fromDigest(sha.finishWords());
 }
 
 Uuid IdMapper::TableIds::operator()(std::string_view key) const {
@@ -68,7 +79,7 @@ Uuid IdMapper::TableIds::composite(std::span<const std::string_view> parts) cons
     if (i) sha.update(",", 1);
     updateEscaped(sha, parts[i]);
   }
-  return fromDigest(sha.finish());
+  return fromDigest(sha.finishWords());
 }
 
 const IdMapper::TableIds& IdMapper::shared(std::string_view table) {

@@ -196,7 +196,7 @@ void Sha1::update(const void* data, std::size_t size) {
   if (size) std::memcpy(buffer_, p, size);
 }
 
-Sha1::Digest Sha1::finish() {
+std::array<std::uint32_t, 5> Sha1::finishWords() {
   std::uint64_t bits = length_ * 8;
   std::size_t pending = length_ % 64;
   buffer_[pending++] = 0x80;
@@ -208,13 +208,17 @@ Sha1::Digest Sha1::finish() {
   std::memset(buffer_ + pending, 0, 56 - pending);
   for (int i = 0; i < 8; ++i) buffer_[56 + i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
   compress(buffer_);
+  return {h_[0], h_[1], h_[2], h_[3], h_[4]};
+}
 
+Sha1::Digest Sha1::finish() {
+  const std::array<std::uint32_t, 5> h = finishWords();
   Digest out;
   for (int i = 0; i < 5; ++i) {
-    out[4 * i] = static_cast<std::uint8_t>(h_[i] >> 24);
-    out[4 * i + 1] = static_cast<std::uint8_t>(h_[i] >> 16);
-    out[4 * i + 2] = static_cast<std::uint8_t>(h_[i] >> 8);
-    out[4 * i + 3] = static_cast<std::uint8_t>(h_[i]);
+    out[4 * i] = static_cast<std::uint8_t>(h[i] >> 24);
+    out[4 * i + 1] = static_cast<std::uint8_t>(h[i] >> 16);
+    out[4 * i + 2] = static_cast<std::uint8_t>(h[i] >> 8);
+    out[4 * i + 3] = static_cast<std::uint8_t>(h[i]);
   }
   return out;
 }

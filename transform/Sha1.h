@@ -27,6 +27,9 @@ class Sha1 {
   // Pads and returns the digest. Finishing consumes this state: copy it first to reuse a
   // prefix (that is the point of the class).
   Digest finish();
+  // The same digest as five big-endian words (h0..h4), for callers that assemble their own
+  // bytes in registers rather than reading back twenty single-byte stores.
+  std::array<std::uint32_t, 5> finishWords();
 
   enum class Implementation { Portable, ShaExtensions };
   // The implementation in use, and a switch for tests and benchmarks (process-wide; asking
