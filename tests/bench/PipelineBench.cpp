@@ -17,7 +17,7 @@
 // stops with an error if any change fails or produces no write: a fast wrong answer is not
 // measured. Items/s = source row changes per second.
 //
-// Decode-only and transform-only variants of SampleInserts show where the time goes.
+// Decode-only and transform-only variants of both show where the time goes.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
@@ -471,9 +471,8 @@ void BM_Pipeline_OltpMix(benchmark::State& state) {
   runPipeline(state, oltpCorpus());
 }
 
-// Breakdown of SampleInserts: decoding alone.
-void BM_PipelineDecodeOnly_SampleInserts(benchmark::State& state) {
-  const Corpus& corpus = sampleCorpus();
+// Breakdowns: decoding alone, and transforming already decoded changes.
+void decodeOnly(benchmark::State& state, const Corpus& corpus) {
   pgmorph::Wal2JsonDecoder decoder;
   Change change;
   std::size_t passes = 0;
@@ -486,9 +485,7 @@ void BM_PipelineDecodeOnly_SampleInserts(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(passes * corpus.rowChanges));
 }
 
-// Breakdown of SampleInserts: transforming already decoded changes.
-void BM_PipelineTransformOnly_SampleInserts(benchmark::State& state) {
-  const Corpus& corpus = sampleCorpus();
+void transformOnly(benchmark::State& state, const Corpus& corpus) {
   if (std::string problem = validate(corpus); !problem.empty()) {
     state.SkipWithError(problem.c_str());
     return;
@@ -511,9 +508,24 @@ void BM_PipelineTransformOnly_SampleInserts(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(passes * corpus.rowChanges));
 }
 
+void BM_PipelineDecodeOnly_SampleInserts(benchmark::State& state) {
+  decodeOnly(state, sampleCorpus());
+}
+void BM_PipelineTransformOnly_SampleInserts(benchmark::State& state) {
+  transformOnly(state, sampleCorpus());
+}
+void BM_PipelineDecodeOnly_OltpMix(benchmark::State& state) {
+  decodeOnly(state, oltpCorpus());
+}
+void BM_PipelineTransformOnly_OltpMix(benchmark::State& state) {
+  transformOnly(state, oltpCorpus());
+}
+
 }  // namespace
 
 BENCHMARK(BM_Pipeline_SampleInserts)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Pipeline_OltpMix)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PipelineDecodeOnly_SampleInserts)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PipelineTransformOnly_SampleInserts)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PipelineDecodeOnly_OltpMix)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PipelineTransformOnly_OltpMix)->Unit(benchmark::kMillisecond);
