@@ -94,24 +94,54 @@ std::string BulkSqlBuilder::remove() const {
   return fmt::format("DELETE FROM {} WHERE {} = ANY($1::{}[])", table_, id_, types_.id);
 }
 
+namespace {
+// Types whose equality means the very same value: comparing them as they are is exact. Any
+// other type is compared by its text output under "C" (numeric 1.0 = 1.00, a nondeterministic
+// collation's 'a' = 'A', jsonb key order: equal, yet writing the new value changes the row).
+bool equalityIsIdentity(std::string_view type) {
+  for (std::string_view t : {"uuid", "smallint", "integer", "bigint", "boolean", "date",
+                             "timestamp with time zone", "timestamp without time zone"})
+    if (type == t) return true;
+  return false;
+}
+}  // namespace
+
 std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values) const {
   checkArity(values.size());
-  std::string sets, arrays = "$1::text[]", aliases = "id";
+  std::string casts = fmt::format("{}.id::{} AS id", kValues, types_.id);
+  std::string sets, changed, arrays = "$1::text[]", aliases = "id";
   int n = 1;
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     if (values[i].state == ValueState::Absent) continue;
     ++n;
-    if (!sets.empty()) sets += ", ";
-    sets += fmt::format("{} = {}.c{}::{}", columns_[i], kValues, i, types_.columns[i]);
+    casts += fmt::format(", {0}.c{1}::{2} AS c{1}", kValues, i, types_.columns[i]);
     arrays += fmt::format(", ${}::text[]", n);
     aliases += fmt::format(", c{}", i);
+    if (!sets.empty()) {
+      sets += ", ";
+      changed += " OR ";
+    }
+    sets += fmt::format("{} = {}.c{}", columns_[i], kValues, i);
+    if (equalityIsIdentity(types_.columns[i]))
+      changed += fmt::format("{}.{} IS DISTINCT FROM {}.c{}", kTarget, columns_[i], kValues, i);
+    else
+      changed +=
+          fmt::format("({}.{})::text COLLATE \"C\" IS DISTINCT FROM ({}.c{})::text COLLATE \"C\"",
+                      kTarget, columns_[i], kValues, i);
   }
   if (sets.empty())
     throw std::invalid_argument(
         fmt::format("a set-columns on {} with no value present has no multi-row form", table_));
-  return fmt::format("UPDATE {} AS {} SET {} FROM unnest({}) AS {}({}) WHERE {}.{} = {}.id::{}",
-                     table_, kTarget, sets, arrays, kValues, aliases, kTarget, id_, kValues,
-                     types_.id);
+  // Rows that already hold the values are not rewritten: an UPDATE writes a new row version
+  // even when nothing changes, and inside one long target transaction those versions cannot be
+  // pruned, so every later statement on the row walks them all. `matched` still counts every
+  // row that exists, so that a missing one is told from an unchanged one.
+  return fmt::format(
+      "WITH {0} AS (SELECT {1} FROM unnest({2}) AS {0}({3})), pgmorph_updated AS (UPDATE {4} AS "
+      "{5} SET {6} FROM {0} WHERE {5}.{7} = {0}.id AND ({8}) RETURNING 1) SELECT (SELECT count(*) "
+      "FROM {0} JOIN {4} AS {5} ON {5}.{7} = {0}.id) AS matched, (SELECT count(*) FROM "
+      "pgmorph_updated) AS updated",
+      kValues, casts, arrays, aliases, table_, kTarget, sets, id_, changed);
 }
 
 std::string BulkSqlBuilder::release() const {

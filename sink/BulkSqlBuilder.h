@@ -6,8 +6,12 @@
 //               (with an absent column: WITH v AS (...), updated AS (UPDATE ... RETURNING id)
 //               INSERT ... SELECT ... FROM v WHERE NOT EXISTS (updated row))
 //   Delete      DELETE FROM t WHERE id = ANY($1::Tid[])
-//   SetColumns  UPDATE t SET col = v.ck::Tk, ... FROM unnest($1::text[], ...) AS v(id, ...)
-//               WHERE t.id = v.id::Tid
+//   SetColumns  WITH v AS (SELECT id::Tid, ck::Tk, ... FROM unnest($1::text[], ...)),
+//               updated AS (UPDATE t SET col = v.ck, ... FROM v WHERE t.id = v.id AND
+//                           (t.col IS DISTINCT FROM v.ck OR ...) RETURNING 1)
+//               SELECT matched (rows of v that exist in t), updated (rows rewritten)
+//               (a row that already holds the values is left alone; `matched` < the run's
+//               length means a row is missing)
 //   Release     UPDATE t SET cols = NULL FROM unnest($1::text[], ..., $n::text[]) AS
 //               v(o0, ..., keep) WHERE t.owner0 = v.o0::T AND ... AND t.id IS DISTINCT FROM
 //               v.keep::Tid      (keep NULL: the release keeps no row)
@@ -53,7 +57,8 @@ class BulkSqlBuilder {
   std::string upsert(std::span<const WriteValue> values) const;
   // Parameters: $1 the row ids.
   std::string remove() const;
-  // Parameters: $1 the row ids, then one array per non-Absent value, in column order.
+  // Parameters: $1 the row ids, then one array per non-Absent value, in column order. Its
+  // one result row: (matched, updated), see above.
   // Throws std::invalid_argument when nothing is present (that shape only checks that the
   // row exists, which a multi-row statement cannot report row by row).
   std::string setColumns(std::span<const WriteValue> values) const;

@@ -236,8 +236,17 @@ void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& f
       continue;
     }
     if (cmd.kind == Sent::Kind::Run) {
-      std::uint64_t affected = 0;
-      if (ok) {
+      const bool sets = writeAt(cmd.index).op == WriteOp::SetColumns;
+      std::uint64_t affected = 0, matched = 0;
+      if (ok && sets) {
+        // (matched, updated): an unchanged row is matched but not rewritten.
+        if (res.rows() == 1 && res.columns() == 2) {
+          std::string_view m = res.value(0, 0), u = res.value(0, 1);
+          std::from_chars(m.data(), m.data() + m.size(), matched);
+          std::from_chars(u.data(), u.data() + u.size(), affected);
+        }
+        rows += affected;
+      } else if (ok) {
         std::string_view tuples = PQcmdTuples(res.get());
         std::from_chars(tuples.data(), tuples.data() + tuples.size(), affected);
         rows += affected;
@@ -254,9 +263,9 @@ void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& f
             "target: a multi-row {} of {} rows into {} failed ({}); writing them one by one",
             toString(w.op), cmd.rows, targetName(*w.plan), describe(res));
       }
-      // A set-columns run that touched fewer rows than it names misses a row: which one,
-      // only the one-row statements can say.
-      bool missing = ok && writeAt(cmd.index).op == WriteOp::SetColumns && affected < cmd.rows;
+      // A set-columns run that found fewer rows than it names misses a row: which one, only
+      // the one-row statements can say.
+      bool missing = ok && sets && matched < cmd.rows;
       if ((!ok || missing) && !failure) {
         Failure f;
         f.index = cmd.index;

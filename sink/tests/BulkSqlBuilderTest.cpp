@@ -90,11 +90,31 @@ TEST_F(BulkSqlBuilderTest, DeleteTakesAnArrayOfIds) {
             "DELETE FROM \"public\".\"orders\" WHERE \"id\" = ANY($1::uuid[])");
 }
 
-TEST_F(BulkSqlBuilderTest, SetColumnsJoinsTheArraysByIdAndWritesOnlyPresentColumns) {
+TEST_F(BulkSqlBuilderTest, SetColumnsWritesOnlyPresentColumnsOfRowsThatChangeAndCountsMatches) {
   EXPECT_EQ(jawsBuilder().setColumns(states({P, A})),
-            "UPDATE \"public\".\"jaws\" AS pgmorph_t SET \"order_id\" = pgmorph_v.c0::uuid FROM "
-            "unnest($1::text[], $2::text[]) AS pgmorph_v(id, c0) WHERE pgmorph_t.\"id\" = "
-            "pgmorph_v.id::uuid");
+            "WITH pgmorph_v AS (SELECT pgmorph_v.id::uuid AS id, pgmorph_v.c0::uuid AS c0 FROM "
+            "unnest($1::text[], $2::text[]) AS pgmorph_v(id, c0)), pgmorph_updated AS (UPDATE "
+            "\"public\".\"jaws\" AS pgmorph_t SET \"order_id\" = pgmorph_v.c0 FROM pgmorph_v "
+            "WHERE pgmorph_t.\"id\" = pgmorph_v.id AND (pgmorph_t.\"order_id\" IS DISTINCT FROM "
+            "pgmorph_v.c0) RETURNING 1) SELECT (SELECT count(*) FROM pgmorph_v JOIN "
+            "\"public\".\"jaws\" AS pgmorph_t ON pgmorph_t.\"id\" = pgmorph_v.id) AS matched, "
+            "(SELECT count(*) FROM pgmorph_updated) AS updated");
+  // A type whose equality is not identity (text under a nondeterministic collation, numeric
+  // scale, jsonb) is compared by its text under "C": a different spelling is a change.
+  EXPECT_EQ(jawsBuilder().setColumns(states({A, P})),
+            "WITH pgmorph_v AS (SELECT pgmorph_v.id::uuid AS id, pgmorph_v.c1::text AS c1 FROM "
+            "unnest($1::text[], $2::text[]) AS pgmorph_v(id, c1)), pgmorph_updated AS (UPDATE "
+            "\"public\".\"jaws\" AS pgmorph_t SET \"jaw_type\" = pgmorph_v.c1 FROM pgmorph_v "
+            "WHERE pgmorph_t.\"id\" = pgmorph_v.id AND ((pgmorph_t.\"jaw_type\")::text COLLATE "
+            "\"C\" IS DISTINCT FROM (pgmorph_v.c1)::text COLLATE \"C\") RETURNING 1) SELECT "
+            "(SELECT count(*) FROM pgmorph_v JOIN \"public\".\"jaws\" AS pgmorph_t ON "
+            "pgmorph_t.\"id\" = pgmorph_v.id) AS matched, (SELECT count(*) FROM pgmorph_updated) "
+            "AS updated");
+  EXPECT_NE(jawsBuilder()
+                .setColumns(states({P, N}))
+                .find("(pgmorph_t.\"order_id\" IS DISTINCT FROM pgmorph_v.c0 OR "
+                      "(pgmorph_t.\"jaw_type\")::text COLLATE"),
+            std::string::npos);
   EXPECT_THROW(jawsBuilder().setColumns(states({A, A})), std::invalid_argument);
 }
 

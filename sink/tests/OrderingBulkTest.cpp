@@ -115,6 +115,79 @@ TEST_F(OrderingBulk, AMissingRowOfASetColumnsRunIsNamed) {
   EXPECT_EQ(jawState(*observer_, "12"), "6 lower");
 }
 
+TEST_F(OrderingBulk, ASetColumnsRunThatChangesNothingRewritesNoRowAndIsNotAMissingRow) {
+  std::vector<Change> changes;
+  for (int j = 1; j <= 12; ++j) changes.push_back(jaw(std::to_string(j)));
+  WriteBatch seed;
+  for (const auto& c : changes) tf_.transform(c, seed);
+  for (int o = 1; o <= 6; ++o)
+    tf_.transform(instruction(ChangeKind::Insert, std::to_string(o), std::to_string(2 * o - 1),
+                              std::to_string(2 * o)),
+                  seed);
+  applyOrdered({seed.writes().begin(), seed.writes().end()});
+  // The row versions of the jaws as the orders left them.
+  const std::string versions =
+      "SELECT string_agg(xmin::text || ctid::text, ',' ORDER BY id) FROM jaws";
+  const std::string before = value(versions);
+
+  // Status updates of all six orders: wal2json gives no old values, so each one sets its
+  // two jaws again, to what they already hold.
+  WriteBatch batch;
+  for (int o = 1; o <= 6; ++o)
+    tf_.transform(instruction(ChangeKind::Update, std::to_string(o), std::to_string(2 * o - 1),
+                              std::to_string(2 * o), "1"),
+                  batch);
+  std::vector<TargetWrite> writes(batch.writes().begin(), batch.writes().end());
+  const auto counters = writer_->orderedCounters();
+  std::vector<std::string> refused;
+  applyOrdered(writes, [&](const RefusedRow& row, const TargetWrite&) {
+    refused.push_back(row.legacyKey + " " + row.sqlstate);
+    return RefusalAction::Skip;
+  });
+  EXPECT_TRUE(refused.empty()) << refused.front();
+  // Sent as multi-row statements, never retried row by row for a "missing" row.
+  EXPECT_EQ(writer_->orderedCounters().retriedPasses, counters.retriedPasses);
+  EXPECT_EQ(writer_->orderedCounters().oneRowWrites, counters.oneRowWrites);
+  EXPECT_EQ(value(versions), before);
+  EXPECT_EQ(value("SELECT count(*) FROM orders WHERE status = 'submitted'"), "6");
+  for (int o = 1; o <= 6; ++o) {
+    EXPECT_EQ(jawState(*observer_, std::to_string(2 * o - 1)), std::to_string(o) + " upper");
+    EXPECT_EQ(jawState(*observer_, std::to_string(2 * o)), std::to_string(o) + " lower");
+  }
+
+  // Unchanged rows, changed rows and a missing row in one batch: the missing one is still
+  // named, the changed ones are written. The lower jaws' run has no missing row: its
+  // unchanged rows are left alone (the upper jaws' run is sent again row by row to find the
+  // missing one, and one-row statements write unconditionally).
+  const std::string untouched =
+      "SELECT string_agg(xmin::text || ctid::text, ',' ORDER BY legacy_jaw_id) FROM jaws WHERE "
+      "legacy_jaw_id IN (2, 4, 6, 8)";
+  const std::string kept = value(untouched);
+  WriteBatch mixed;
+  for (int o = 1; o <= 4; ++o)
+    tf_.transform(instruction(ChangeKind::Update, std::to_string(o), std::to_string(2 * o - 1),
+                              std::to_string(2 * o), "2"),
+                  mixed);
+  tf_.transform(instruction(ChangeKind::Update, "5", "10", "9", "2"), mixed);  // swap
+  tf_.transform(instruction(ChangeKind::Update, "6", "99", "12", "2"), mixed);
+  std::vector<TargetWrite> more(mixed.writes().begin(), mixed.writes().end());
+  applyOrdered(more, [&](const RefusedRow& row, const TargetWrite& w) {
+    refused.push_back(row.legacyKey + " " + row.sqlstate + " " + std::string(toString(row.op)));
+    EXPECT_EQ(w.row, tf_.ids().id("dispatch_jaw", "99"));
+    return RefusalAction::Skip;
+  });
+  EXPECT_EQ(refused, std::vector<std::string>{"6 02000 set-columns"});
+  EXPECT_EQ(jawState(*observer_, "9"), "5 lower");
+  EXPECT_EQ(jawState(*observer_, "10"), "5 upper");
+  EXPECT_EQ(jawState(*observer_, "11"), "- -");  // released: order 6's upper is jaw 99 now
+  EXPECT_EQ(jawState(*observer_, "12"), "6 lower");
+  for (int o = 1; o <= 4; ++o) {
+    EXPECT_EQ(jawState(*observer_, std::to_string(2 * o - 1)), std::to_string(o) + " upper");
+    EXPECT_EQ(jawState(*observer_, std::to_string(2 * o)), std::to_string(o) + " lower");
+  }
+  EXPECT_EQ(value(untouched), kept);
+}
+
 TEST_F(OrderingBulk, ValuesSurviveTheArrayParametersExactly) {
   const std::vector<std::string> notes = {"plain",
                                           "",
