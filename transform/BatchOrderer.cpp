@@ -319,10 +319,52 @@ void addDeferred(OrderedSegment& seg, const ForeignKey* fk) {
 }
 }  // namespace
 
+namespace {
+// Upserts that one multi-row statement can carry: same plan, same absent (unchanged TOAST)
+// columns. The id slot is written from the row whatever its state.
+bool sameUpsertShape(const TargetWrite& a, const TargetWrite& b) {
+  if (a.plan != b.plan) return false;
+  auto x = a.values(), y = b.values();
+  if (x.size() != y.size()) return false;
+  for (std::size_t i = 1; i < x.size(); ++i)
+    if ((x[i].state == ValueState::Absent) != (y[i].state == ValueState::Absent)) return false;
+  return true;
+}
+}  // namespace
+
+void BatchOrderer::emitShapeGroups(const std::vector<int>& list) {
+  // Distinct rows of one table commute (FKs point at other tables' rows, which are written
+  // before or after the whole table), so they go grouped by shape, each group in source
+  // order: an update that leaves a TOASTed column out would otherwise cut the run of full
+  // rows around it, and each piece is a statement of its own. The same row twice (two
+  // plans writing one table) keeps source order.
+  groupRows_.clear();
+  bool distinct = true;
+  for (int e : list) distinct = distinct && groupRows_.insert(entries_[e].row).second;
+  if (!distinct) {
+    for (int e : list) emitEntry(e);
+    return;
+  }
+  groupDone_.assign(list.size(), 0);
+  for (std::size_t j = 0; j < list.size(); ++j) {
+    if (groupDone_[j]) continue;
+    const TargetWrite& head = *entries_[list[j]].write;
+    for (std::size_t k = j; k < list.size(); ++k)
+      if (!groupDone_[k] && sameUpsertShape(head, *entries_[list[k]].write)) {
+        groupDone_[k] = 1;
+        emitEntry(list[k]);
+      }
+  }
+}
+
 void BatchOrderer::emitUpserts(Table& t, OrderedSegment& seg) {
   const auto& list = t.upserts;
-  if (t.selfRefs.empty() || list.size() < 2) {
+  if (list.size() < 2) {
     for (int e : list) emitEntry(e);
+    return;
+  }
+  if (t.selfRefs.empty()) {
+    emitShapeGroups(list);
     return;
   }
   // Rows of this table that reference another row upserted in this segment go after it.

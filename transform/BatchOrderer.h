@@ -33,8 +33,12 @@
 //
 //  Order inside a segment.
 //   1. Tables by FkGraph::rank, parents first (tables the graph does not know go last, in
-//      order of first appearance). For each table: its upserts in source order, then its
-//      partial writes (SetColumns and Release). Partial writes of a table come after its
+//      order of first appearance). For each table: its upserts, then its partial writes
+//      (SetColumns and Release). The upserts of a table go grouped by shape (plan and absent
+//      columns; groups in order of first appearance, source order inside a group), so that
+//      each shape is one multi-row statement: rows of one table do not reference each other
+//      (but see self-reference below, which keeps its own order), and the same row written
+//      by two plans keeps source order. Partial writes of a table come after its
 //      upserts because they may complete a row upserted in the same batch; that moves an
 //      upsert ahead of a partial write, which is only safe when the two plans write
 //      different columns — when an upsert plan and a partial plan of one table share a
@@ -67,6 +71,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "transform/FkGraph.h"
@@ -131,6 +136,7 @@ class BatchOrderer {
   void merge(Entry& e, const TargetWrite& later, std::size_t index);
   TargetWrite& derived();
   void emitUpserts(Table& t, OrderedSegment& seg);
+  void emitShapeGroups(const std::vector<int>& list);
   void emitPartials(Table& t);
   void emitEntry(int entry);
   void emitNulledUpsert(const Entry& e, const std::vector<std::size_t>& nulled);
@@ -153,6 +159,8 @@ class BatchOrderer {
   std::deque<TargetWrite> pool_;
   std::size_t poolUsed_ = 0;
   TargetWrite scratch_;
+  std::unordered_set<Uuid, UuidHash> groupRows_;
+  std::vector<char> groupDone_;
 };
 
 }  // namespace pgmorph

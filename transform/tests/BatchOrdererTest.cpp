@@ -50,6 +50,26 @@ TEST_F(BatchOrdererTest, RowsOfOneTableKeepSourceOrder) {
                      "delete payments 9", "delete payments 7", "delete payments 8"}));
 }
 
+TEST_F(BatchOrdererTest, UpsertsOfOneTableGoGroupedByShapeSourceOrderInsideEachGroup) {
+  // Updates that leave the TOASTed notes out ("-") between full rows: grouped, the full rows
+  // make one run (one multi-row statement) and the others another.
+  w_.upsert(*s_.orders, 1, {rowText(10), "draft", "n"})
+      .upsert(*s_.orders, 2, {rowText(10), "shipped", "-"})
+      .upsert(*s_.offices, 10, {"Main"})
+      .upsert(*s_.orders, 3, {rowText(10), "draft", "n"})
+      .upsert(*s_.orders, 4, {rowText(10), "draft", "-"})
+      .upsert(*s_.orders, 5, {rowText(10), "draft", "n"})
+      .upsert(*s_.orders, 2, {rowText(10), "cancelled", "-"});
+  const auto& b = order();
+  EXPECT_EQ(render(b, true), (Strings{"upsert offices 10 [name=Main]",
+                                      "upsert orders 1 [office_id=#10, status=draft, notes=n]",
+                                      "upsert orders 3 [office_id=#10, status=draft, notes=n]",
+                                      "upsert orders 5 [office_id=#10, status=draft, notes=n]",
+                                      "upsert orders 2 [office_id=#10, status=cancelled, notes=-]",
+                                      "upsert orders 4 [office_id=#10, status=draft, notes=-]"}));
+  EXPECT_EQ(sources(b), (Sizes{2, 0, 3, 5, 6, 4}));
+}
+
 TEST_F(BatchOrdererTest, RepointedChildrenGoBeforeTheDeleteOfTheirOldParent) {
   // The order of the source: children moved to order 21, then order 20 deleted. Table by
   // table (orders first) the delete would run while payments still point at 20.
