@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <rapidjson/error/en.h>
 
-#include "cdc/Wal2JsonFastScanner.h"
 #include "cdc/Wal2JsonHandler.h"
 
 namespace pgmorph {
@@ -46,11 +45,6 @@ void Wal2JsonDecoder::decode(std::string_view message, Lsn at, Change& out) {
   // copy: the payload is neither), so its strings need no second copy. The arena keeps its
   // capacity: one memcpy per message.
   char* text = out.adoptMessage(message);
-  s.handler.reset(out);
-  if (scanWal2JsonFast(text, message.size(), s.handler) && s.handler.finish()) return;
-  // Outside the fast path's subset, or wrong: RapidJSON decides and explains, from a fresh
-  // copy (the fast path may have unescaped part of the text in place).
-  text = out.adoptMessage(message);
   s.handler.reset(out);
   rapidjson::InsituStringStream stream(text);
   rapidjson::ParseResult result = s.reader.Parse<kParseFlags>(stream, s.handler);
