@@ -13,6 +13,7 @@
 // none), so the caller rolls back and nothing of that copy commits.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "cdc/pg/PgConnection.h"
@@ -23,9 +24,11 @@ namespace pgmorph {
 class CopyKeyCheck {
  public:
   // `table` is "schema.table"; `keyColumn` names rows in messages (legacy id or id).
-  // `sourceTable` is only used in messages.
+  // `sourceTable` is only used in messages. Keys in `skip` ("schema.table:constraint") are not
+  // checked (dropped for a bulk load: adding them back checks them).
   static void check(PgConnection& target, const FkGraph& graph, const std::string& table,
-                    const std::string& keyColumn, const std::string& sourceTable);
+                    const std::string& keyColumn, const std::string& sourceTable,
+                    const std::set<std::string>& skip = {});
 };
 
 }  // namespace pgmorph

@@ -1,5 +1,6 @@
 #include "sink/TargetCatalog.h"
 
+#include <algorithm>
 #include <string_view>
 
 namespace pgmorph {
@@ -26,7 +27,8 @@ const TargetColumn* TargetTable::find(const std::string& column) const {
   return nullptr;
 }
 
-TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::string>& tables) {
+TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::string>& tables,
+                                  const std::vector<ForeignKey>& suspended) {
   TargetCatalog catalog;
   // One array parameter rather than SQL text built from names.
   std::string array = "{";
@@ -87,6 +89,16 @@ TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::s
     fk.parentColumns = splitNames(fks.value(r, 6));
     keys.push_back(std::move(fk));
   }
+  for (const auto& fk : suspended) {
+    bool listed = std::find(tables.begin(), tables.end(), fk.child) != tables.end();
+    bool present = std::any_of(keys.begin(), keys.end(), [&](const ForeignKey& k) {
+      return k.name == fk.name && k.child == fk.child;
+    });
+    if (listed && !present) keys.push_back(fk);
+  }
+  // The same order as the query's (names compare bytewise), suspended or not.
+  std::stable_sort(keys.begin(), keys.end(),
+                   [](const ForeignKey& a, const ForeignKey& b) { return a.name < b.name; });
   catalog.graph_ = FkGraph(tables, std::move(keys));
   return catalog;
 }

@@ -33,8 +33,11 @@ struct TargetTable {
 class TargetCatalog {
  public:
   // Reads the given tables ("schema.table"); a table that does not exist is absent from
-  // tables() (callers report it). FKs are read for every table in the list.
-  static TargetCatalog read(PgConnection& target, const std::vector<std::string>& tables);
+  // tables() (callers report it). FKs are read for every table in the list; `suspended`
+  // adds foreign keys that are meant to be there but are dropped for the moment (a snapshot's
+  // bulk load), so that plans and checks see the schema as it is defined.
+  static TargetCatalog read(PgConnection& target, const std::vector<std::string>& tables,
+                            const std::vector<ForeignKey>& suspended = {});
 
   const TargetTable* table(const std::string& qualified) const;
   const FkGraph& graph() const { return graph_; }

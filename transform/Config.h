@@ -21,10 +21,10 @@ enum class RowPolicy { Park, Null, Fail };
 enum class Conversion { None, Timestamptz, Boolean, Jsonb, Other };
 
 struct ColumnMapping {
-  std::string source;                 // source column
-  std::string target;                 // target column (`to`)
+  std::string source;  // source column
+  std::string target;  // target column (`to`)
   Conversion conversion = Conversion::None;
-  std::string typeName;               // as written in `type:` ("" when none)
+  std::string typeName;  // as written in `type:` ("" when none)
   // Source table whose legacy key this value is: that table's idName (its name as written
   // where it is defined), so the UUID matches the one its own rows get.
   std::optional<std::string> ref;
@@ -55,7 +55,7 @@ enum class TargetMode {
 
 struct TargetMapping {
   std::string targetSchema = "public";
-  std::string target;                 // target table
+  std::string target;  // target table
   TargetMode mode = TargetMode::Upsert;
   // Source columns forming the legacy key. For Upsert: the source table's key.
   // For Update: the column(s) naming the target row (`key: {column, table}`).
@@ -63,7 +63,7 @@ struct TargetMapping {
   // Source table the key belongs to, as its idName (the UUID name). Upsert: the source
   // table itself; Update: `key.table`.
   std::string keyTable;
-  std::string idColumn = "id";        // target column receiving the mapped UUID
+  std::string idColumn = "id";                // target column receiving the mapped UUID
   std::optional<std::string> legacyIdColumn;  // target column keeping the legacy key as is
   std::vector<ColumnMapping> columns;
   std::vector<ConstantColumn> set;
@@ -73,7 +73,7 @@ struct TargetMapping {
 
 struct TableMapping {
   std::string sourceSchema = "public";
-  std::string sourceTable;            // table name without schema (what wal2json sends)
+  std::string sourceTable;  // table name without schema (what wal2json sends)
   // The name as written in the file ("dispatch_office" or "legacy.dispatch_office"): the
   // <source table> of its UUIDs, uuid_v5(ns, "<idName>:<key>") (see IdMapper.h).
   std::string idName;
@@ -88,7 +88,7 @@ struct TableMapping {
 struct SourceConfig {
   std::string conninfo;
   std::string slot;
-  std::string timezone = "UTC";       // zone of the legacy naive timestamps
+  std::string timezone = "UTC";  // zone of the legacy naive timestamps
 };
 
 struct TargetConfig {
@@ -97,18 +97,25 @@ struct TargetConfig {
 };
 
 struct ApplyConfig {
-  std::size_t batchChanges = 5000;    // max source changes per target transaction (chunk size)
-  std::uint32_t batchMillis = 200;    // max time a batch stays open
+  std::size_t batchChanges = 5000;  // max source changes per target transaction (chunk size)
+  std::uint32_t batchMillis = 200;  // max time a batch stays open
   std::uint32_t statusIntervalMillis = 1000;  // standby status update period
 };
 
+struct SnapshotConfig {
+  // Bulk-load like pg_restore: drop the loaded tables' indexes and foreign keys, copy, then
+  // build each table's indexes once its copy is complete and re-add the foreign keys last.
+  bool deferIndexes = true;
+};
+
 struct PipelineConfig {
-  std::string file;                   // where it was loaded from (for messages)
+  std::string file;  // where it was loaded from (for messages)
   std::string pipeline;
   SourceConfig source;
   TargetConfig target;
-  std::string idNamespace;            // UUID text
+  std::string idNamespace;  // UUID text
   ApplyConfig apply;
+  SnapshotConfig snapshot;
   std::vector<TableMapping> tables;
 
   const TableMapping* findTable(std::string_view schema, std::string_view table) const;

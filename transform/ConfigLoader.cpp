@@ -39,6 +39,7 @@ class Parser {
   void parseSource(const YAML::Node& n, PipelineConfig& cfg) const;
   void parseTarget(const YAML::Node& n, PipelineConfig& cfg) const;
   void parseApply(const YAML::Node& n, ApplyConfig& apply) const;
+  void parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const;
   void collectTables(const YAML::Node& tables, PipelineConfig& cfg);
   TargetMapping parseMapping(const YAML::Node& n, const std::string& path) const;
   void parseKey(const YAML::Node& n, const std::string& path, TargetMapping& m) const;
@@ -64,7 +65,7 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
   if (!root.IsDefined() || root.IsNull())
     r_.fail(1, "", "the file is empty; expected pipeline, source, target, ids and tables");
   r_.expectMap(root, "");
-  r_.checkKeys(root, "", {"pipeline", "source", "target", "ids", "tables", "apply"});
+  r_.checkKeys(root, "", {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot"});
 
   PipelineConfig cfg;
   cfg.file = r_.file();
@@ -88,6 +89,8 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
 
   if (YAML::Node apply = r_.optionalNode(root, "apply", "", "a map"); apply.IsDefined())
     parseApply(apply, cfg.apply);
+  if (YAML::Node snap = r_.optionalNode(root, "snapshot", "", "a map"); snap.IsDefined())
+    parseSnapshot(snap, cfg.snapshot);
 
   YAML::Node tables = r_.requiredNode(root, "tables", "", "a map");
   r_.expectMap(tables, "tables");
@@ -165,6 +168,20 @@ void Parser::parseApply(const YAML::Node& n, ApplyConfig& apply) const {
     apply.batchMillis = static_cast<std::uint32_t>(*v);
   if (auto v = r_.optionalCount(n, "status_interval_ms", "apply", 3'600'000))
     apply.statusIntervalMillis = static_cast<std::uint32_t>(*v);
+}
+
+void Parser::parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const {
+  r_.expectMap(n, "snapshot");
+  r_.checkKeys(n, "snapshot", {"defer_indexes"});
+  if (auto v = r_.optional(n, "defer_indexes", "snapshot")) {
+    if (*v == "true")
+      snapshot.deferIndexes = true;
+    else if (*v == "false")
+      snapshot.deferIndexes = false;
+    else
+      r_.fail(n["defer_indexes"], "snapshot.defer_indexes",
+              fmt::format("'{}' is not a boolean (expected true or false)", *v));
+  }
 }
 
 void Parser::collectTables(const YAML::Node& tables, PipelineConfig& cfg) {

@@ -21,6 +21,7 @@
 #include "sink/TargetWriter.h"
 #include "state/CheckpointStore.h"
 #include "state/SnapshotStore.h"
+#include "state/SuspendedDdlStore.h"
 #include "transform/Transformer.h"
 
 namespace pgmorph {
@@ -105,6 +106,18 @@ FollowEnd Follower::run(const FollowOptions& options) {
           fmt::format("the snapshot of pipeline '{}' (slot '{}') is not finished: run `pgmorph "
                       "snapshot` (or `pgmorph run`) to complete it before following",
                       config_.pipeline, snapshot->slot));
+    // The snapshot restores what its bulk load dropped before it is marked done; this holds
+    // even if the snapshot's row was removed by hand: never stream without the target's keys.
+    SuspendedDdlStore suspended(config_.target.stateSchema, config_.pipeline);
+    suspended.ensureSchema(target);
+    if (suspended.anySuspended(target))
+      throw PgmorphError(
+          ErrorClass::Operator,
+          fmt::format("indexes or foreign keys of the target that a snapshot of pipeline '{}' "
+                      "dropped for its bulk load are not restored yet (listed in {}.suspended_ddl "
+                      "with state 'suspended'): run `pgmorph snapshot` (or `pgmorph run`) to "
+                      "restore them before following",
+                      config_.pipeline, config_.target.stateSchema));
   }
   Lsn start = resolveStart(config_, cp);
   if (!cp) {

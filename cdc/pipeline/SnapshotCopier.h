@@ -10,6 +10,12 @@
 // copying (with its number of ranges) before its units start. Only this object's thread
 // touches the control and probe sessions; workers get units through a queue.
 //
+// Bulk load: a table whose indexes are suspended (SuspendedDdlStore) gets a rebuild unit as
+// soon as every upsert group loading it is done — queued ahead of the copies, since groups
+// that come after (its children, its partial targets) start only once it is rebuilt: their
+// parent checks and updates find rows by the table's keys. Rebuilds of independent tables
+// run in parallel on the workers like any unit.
+//
 // The first error of any worker cancels the others (between rows) and is rethrown once all
 // have stopped; a stop request does the same and returns Interrupted.
 #pragma once
@@ -27,6 +33,7 @@
 #include "cdc/pipeline/StopFlag.h"
 #include "sink/TargetCatalog.h"
 #include "state/SnapshotStore.h"
+#include "state/SuspendedDdlStore.h"
 
 namespace pgmorph {
 
@@ -34,7 +41,7 @@ class SnapshotCopier {
  public:
   SnapshotCopier(const PipelineConfig& config, const SnapshotOptions& options,
                  const SnapshotPlan& plan, const TargetCatalog& catalog, const SnapshotStore& store,
-                 StopFlag& stop, std::function<void()> poll);
+                 const SuspendedDdlStore& ddl, StopFlag& stop, std::function<void()> poll);
 
   // `control`: the orchestrator's target session (autocommit); `probe`: a session inside
   // the imported snapshot (catalog and key bounds are read there).
@@ -50,6 +57,7 @@ class SnapshotCopier {
   const SnapshotPlan& plan_;
   const TargetCatalog& catalog_;
   const SnapshotStore& store_;
+  const SuspendedDdlStore& ddl_;
   StopFlag& stop_;
   std::function<void()> poll_;
   SnapshotShared shared_;

@@ -48,9 +48,11 @@ bool SnapshotProgress::stderrIsTerminal() {
   return ::isatty(STDERR_FILENO) == 1;
 }
 
-SnapshotProgress::Task& SnapshotProgress::add(std::string label, double estimate, bool inserts) {
+SnapshotProgress::Task& SnapshotProgress::add(std::string label, double estimate, bool inserts,
+                                              bool rebuild) {
   auto t = std::make_unique<Task>();
   t->inserts = inserts;
+  t->rebuild = rebuild;
   t->label = std::move(label);
   t->estimate = estimate;
   width_ = std::max(width_, t->label.size());
@@ -68,6 +70,11 @@ std::string SnapshotProgress::line(const Task& t, Clock::time_point) const {
   std::string total = t.estimate > 0 ? fmt::format("~{:.0f}", t.estimate) : "?";
   std::string pct =
       t.estimate > 0 ? fmt::format("{:3.0f}%", std::min(100.0, 100.0 * read / t.estimate)) : "   ";
+  if (t.rebuild) {
+    if (state == 0) return fmt::format("{:<{}} waiting for the table's copy", t.label, width_);
+    if (state == 1) return fmt::format("{:<{}} rebuilding  {}", t.label, width_, duration(elapsed));
+    return fmt::format("{:<{}} rebuilt in {}", t.label, width_, duration(elapsed));
+  }
   switch (state) {
     case 0:
       return fmt::format("{:<{}} waiting", t.label, width_);
@@ -112,6 +119,13 @@ void SnapshotProgress::summary(double wallSeconds) {
                "rows/s");
   for (const auto& t : tasks_) {
     std::uint64_t rows = t->rowsWritten.load();
+    if (t->rebuild) {
+      double secs = t->startedNs && t->finishedNs
+                        ? secondsBetween(t->startedNs.load(), t->finishedNs.load())
+                        : 0;
+      spdlog::info("  {:<{}} {:>10} {:>9.1f} {:>11}", t->label, width_, "-", secs, "-");
+      continue;
+    }
     if (t->state.load() == 3) {
       if (t->inserts) earlier += rows;
       spdlog::info("  {:<{}} {:>10} {:>9} {:>11}", t->label, width_, rows, "earlier", "-");

@@ -24,8 +24,9 @@ class SnapshotProgress {
 
   struct Task {
     std::string label;
-    double estimate = 0;  // source rows expected (reltuples)
-    bool inserts = true;  // its rows are new target rows (false: a partial target's updates)
+    double estimate = 0;   // source rows expected (reltuples)
+    bool inserts = true;   // its rows are new target rows (false: a partial target's updates)
+    bool rebuild = false;  // not a copy: the bulk load's index build of one table
     std::atomic<std::uint64_t> rowsRead{0};     // source rows read so far
     std::atomic<std::uint64_t> rowsWritten{0};  // target rows stored (set when a part commits)
     std::atomic<int> state{0};  // 0 waiting, 1 copying, 2 done, 3 done before this run
@@ -38,7 +39,7 @@ class SnapshotProgress {
 
   SnapshotProgress(bool live, std::chrono::seconds interval);
   // Adds a task to show; the reference stays valid for the life of this object.
-  Task& add(std::string label, double estimate, bool inserts);
+  Task& add(std::string label, double estimate, bool inserts, bool rebuild = false);
 
   void tick();
   // Final table (and a last redraw on a terminal).

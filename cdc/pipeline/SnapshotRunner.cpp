@@ -13,6 +13,7 @@
 #include "cdc/pg/PgError.h"
 #include "cdc/pipeline/SnapshotCopier.h"
 #include "cdc/pipeline/SnapshotPlan.h"
+#include "sink/IndexSuspender.h"
 #include "sink/SqlBuilder.h"
 #include "sink/TargetCatalog.h"
 #include "transform/Transformer.h"
@@ -37,6 +38,7 @@ SnapshotRunner::SnapshotRunner(const PipelineConfig& config, const SnapshotOptio
       stop_(stop),
       poll_(std::move(poll)),
       store_(config.target.stateSchema, config.pipeline),
+      ddl_(config.target.stateSchema, config.pipeline),
       checkpoints_(config.target.stateSchema, config.pipeline) {}
 
 SnapshotRunner::~SnapshotRunner() = default;
@@ -44,6 +46,7 @@ SnapshotRunner::~SnapshotRunner() = default;
 SnapshotEnd SnapshotRunner::run() {
   PgConnection control(config_.target.conninfo, "target");
   store_.ensureSchema(control);
+  ddl_.ensureSchema(control);
   checkpoints_.ensureSchema(control);
   // One snapshot per pipeline at a time; the lock goes with this session.
   std::string lockName =
@@ -62,7 +65,14 @@ SnapshotEnd SnapshotRunner::run() {
     return SnapshotEnd::AlreadyDone;
   }
 
-  TargetCatalog catalog = TargetCatalog::read(control, SnapshotPlan::targetTables(config_));
+  // Foreign keys dropped for the bulk load still order the copy and name parents.
+  std::vector<ForeignKey> suspendedKeys;
+  for (const auto& d : ddl_.load(control))
+    if (!d.restored && d.kind == DdlKind::ForeignKey)
+      suspendedKeys.push_back(ForeignKey{d.name, d.qualifiedTable(), d.columns, d.referencedTable,
+                                         d.referencedColumns, d.deferrable, d.initiallyDeferred});
+  TargetCatalog catalog =
+      TargetCatalog::read(control, SnapshotPlan::targetTables(config_), suspendedKeys);
   SnapshotPlan plan = SnapshotPlan::build(config_, catalog);
   for (const auto& note : plan.cycleNotes()) spdlog::info("{}", note);
   SlotManager slots(config_.source.conninfo);
@@ -72,10 +82,23 @@ SnapshotEnd SnapshotRunner::run() {
   if (!rec) {
     rec = startFresh(control, plan, slots);
   } else {
-    probe = tryImport(rec->snapshotName);
     std::set<std::string> recorded, planned;
-    for (const auto& t : store_.tasks(control)) recorded.insert(t.task);
+    bool allCopied = true;
+    for (const auto& t : store_.tasks(control)) {
+      recorded.insert(t.task);
+      allCopied = allCopied && t.state == SnapshotTaskState::Done;
+    }
     for (const auto& t : plan.tasks()) planned.insert(t.id);
+    if (allCopied && recorded == planned) {
+      spdlog::info(
+          "every table of the snapshot of pipeline '{}' (slot '{}', consistent point {}) is "
+          "copied: restoring what the bulk load suspended and finishing",
+          config_.pipeline, rec->slot, rec->consistentPoint.str());
+      restoreSuspended(control);
+      finish(control, slots, *rec);
+      return SnapshotEnd::Done;
+    }
+    probe = tryImport(rec->snapshotName);
     if (!probe) {
       spdlog::warn(
           "the snapshot started earlier (slot '{}', consistent point {}) can no longer be "
@@ -98,10 +121,11 @@ SnapshotEnd SnapshotRunner::run() {
     throw SnapshotGoneError(
         fmt::format("the snapshot just exported by slot '{}' cannot be imported", rec->slot));
 
-  SnapshotCopier copier(config_, options_, plan, catalog, store_, stop_, poll_);
+  SnapshotCopier copier(config_, options_, plan, catalog, store_, ddl_, stop_, poll_);
   SnapshotEnd end = copier.run(control, *rec, *probe);
   if (end != SnapshotEnd::Done) return end;
   probe.reset();
+  restoreSuspended(control);
   finish(control, slots, *rec);
   return SnapshotEnd::Done;
 }
@@ -208,6 +232,8 @@ void SnapshotRunner::recordIntent(PgConnection& control, const SnapshotPlan& pla
       }
     }
   }
+  if (!emptyTargets) ddl_.clearRestored(control);  // history of an earlier, finished snapshot
+  if (config_.snapshot.deferIndexes) suspendIndexes(control, plan);
   SnapshotRecord intent;
   intent.slot = config_.source.slot;
   intent.status = SnapshotStatus::InProgress;
@@ -265,6 +291,30 @@ void SnapshotRunner::resetUnfinished(PgConnection& control, const SnapshotPlan& 
   }
   for (const auto& id : partialsToRedo) store_.markPending(control, id);
   control.exec("COMMIT");
+}
+
+void SnapshotRunner::suspendIndexes(PgConnection& control, const SnapshotPlan& plan) {
+  control.exec("SAVEPOINT suspend_indexes");
+  try {
+    IndexSuspender(ddl_).suspend(control, plan.ownedTablesChildFirst());
+  } catch (const PgError& e) {
+    if (e.sqlstate() != "42501") throw;
+    control.exec("ROLLBACK TO SAVEPOINT suspend_indexes");
+    spdlog::warn(
+        "the target role may not drop the indexes and foreign keys of the loaded tables ({}): "
+        "loading with them in place (slower; the role must own the tables for the bulk load, "
+        "or set snapshot.defer_indexes: false)",
+        e.what());
+  }
+}
+
+void SnapshotRunner::restoreSuspended(PgConnection& control) {
+  IndexSuspender suspender(ddl_);
+  for (const auto& table : suspender.tablesToRebuild(control))
+    suspender.restoreTable(control, table);
+  suspender.restoreForeignKeys(control, options_.jobs, [&] {
+    return PgConnection(config_.target.conninfo, "target (foreign keys)");
+  });
 }
 
 void SnapshotRunner::dropSlot(SlotManager& slots, const std::string& slot) {

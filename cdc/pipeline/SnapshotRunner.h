@@ -17,6 +17,13 @@
 // When every task is done, ONE target transaction marks the snapshot done and sets the
 // checkpoint to the slot's consistent point, where `follow` then starts (invariant 3).
 //
+// Bulk load (snapshot.defer_indexes, on by default): when the copy starts on empty (or
+// emptied) tables, the transaction that records the intent also records and drops their
+// indexes and foreign keys (IndexSuspender); SnapshotCopier rebuilds each table's indexes
+// once its copy is complete, and the foreign keys are added back before the snapshot is
+// marked done. A run that finds every table copied (the exporting process died during the
+// rebuilds) only restores what is left and finishes: the rebuild needs no exported snapshot.
+//
 // Errors are thrown (PgmorphError classified); SnapshotCommand decides whether to retry. A
 // retry on the same SnapshotRunner can still import the snapshot it holds, so workers that
 // failed on a transient error resume their tables instead of starting over.
@@ -31,6 +38,7 @@
 #include "cdc/pipeline/StopFlag.h"
 #include "state/CheckpointStore.h"
 #include "state/SnapshotStore.h"
+#include "state/SuspendedDdlStore.h"
 #include "transform/Config.h"
 
 namespace pgmorph {
@@ -62,12 +70,16 @@ class SnapshotRunner {
   void dropSlot(SlotManager& slots, const std::string& slot);
   std::unique_ptr<SnapshotReader> tryImport(const std::string& snapshotName);
   void finish(PgConnection& control, SlotManager& slots, const SnapshotRecord& rec);
+  void suspendIndexes(PgConnection& control, const SnapshotPlan& plan);
+  // Indexes of tables not rebuilt yet, then every foreign key.
+  void restoreSuspended(PgConnection& control);
 
   const PipelineConfig& config_;
   SnapshotOptions options_;
   StopFlag& stop_;
   std::function<void()> poll_;
   SnapshotStore store_;
+  SuspendedDdlStore ddl_;
   CheckpointStore checkpoints_;
   // The exporting connection: kept open (idle) until the snapshot is done, across retries.
   std::optional<ExportedSnapshotSlot> held_;

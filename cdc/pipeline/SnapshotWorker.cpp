@@ -12,6 +12,7 @@
 #include "sink/CopyKeyCheck.h"
 #include "sink/CopyUpdateWriter.h"
 #include "sink/CopyWriter.h"
+#include "sink/IndexSuspender.h"
 #include "sink/ParkingCopy.h"
 
 namespace pgmorph {
@@ -61,7 +62,8 @@ void SnapshotWorker::checkKeys(std::size_t task) {
   const SnapshotTask& t = shared_.plan->tasks()[task];
   const TargetMapping& m = shared_.config->tables[t.tableIndex].targets[t.targetIndex];
   const std::string& key = m.legacyIdColumn && !t.partial ? *m.legacyIdColumn : m.idColumn;
-  CopyKeyCheck::check(*target_, shared_.catalog->graph(), t.targetTable, key, t.sourceTable);
+  CopyKeyCheck::check(*target_, shared_.catalog->graph(), t.targetTable, key, t.sourceTable,
+                      shared_.suspendedKeys);
 }
 
 void SnapshotWorker::disconnect() noexcept {
@@ -85,6 +87,12 @@ const WritePlan& SnapshotWorker::planOf(const SnapshotTask& task) const {
 void SnapshotWorker::copy(const SnapshotUnit& unit) {
   try {
     connect();
+    if (!unit.rebuildTable.empty()) {
+      unit.rebuildProgress->start();
+      IndexSuspender(*shared_.ddl).restoreTable(*target_, unit.rebuildTable);
+      unit.rebuildProgress->done();
+      return;
+    }
     const auto& tasks = shared_.plan->tasks();
     if (tasks[unit.tasks.front()].partial) {
       for (std::size_t t : unit.tasks) {

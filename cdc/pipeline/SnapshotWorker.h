@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@
 #include "sink/TargetCatalog.h"
 #include "state/ParkedStore.h"
 #include "state/SnapshotStore.h"
+#include "state/SuspendedDdlStore.h"
 #include "transform/Config.h"
 #include "transform/Transformer.h"
 
@@ -47,6 +49,9 @@ struct SnapshotUnit {
   // A key range of a single upsert task ([from, to), open ends when unset).
   std::string rangeColumn;
   std::optional<std::int64_t> from, to;
+  // Set for a rebuild unit: the table ("schema.table") whose suspended indexes to build.
+  std::string rebuildTable;
+  SnapshotProgress::Task* rebuildProgress = nullptr;
 };
 
 // What every worker of a run shares (read-only while workers run, except the atomics).
@@ -55,6 +60,10 @@ struct SnapshotShared {
   const SnapshotPlan* plan = nullptr;
   const TargetCatalog* catalog = nullptr;
   const SnapshotStore* store = nullptr;
+  const SuspendedDdlStore* ddl = nullptr;
+  // Foreign keys dropped for the bulk load ("schema.table:constraint"): checked when they are
+  // added back, not per copy.
+  std::set<std::string> suspendedKeys;
   std::string snapshotName;
   std::vector<SnapshotRead> reads;                // per task: table and columns to read
   std::vector<SnapshotProgress::Task*> progress;  // per task

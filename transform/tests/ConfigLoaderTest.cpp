@@ -380,5 +380,15 @@ TEST(ConfigLoader, BadNamespaceSlotAndYamlAreNamed) {
   EXPECT_EQ(errorOf(kBase + "pipeline: again\n"), "mapping.yaml:14: pipeline: key appears twice");
 }
 
+TEST(ConfigLoader, SnapshotDeferIndexesIsOnByDefaultAndCanBeTurnedOff) {
+  EXPECT_TRUE(load(kBase).snapshot.deferIndexes);
+  EXPECT_TRUE(load(kBase + "snapshot: { defer_indexes: true }\n").snapshot.deferIndexes);
+  EXPECT_FALSE(load(kBase + "snapshot: { defer_indexes: false }\n").snapshot.deferIndexes);
+  EXPECT_EQ(errorOf(kBase + "snapshot: { defer_indexes: maybe }\n"),
+            "mapping.yaml:14: snapshot.defer_indexes: 'maybe' is not a boolean (expected true or "
+            "false)");
+  EXPECT_NE(errorOf(kBase + "snapshot: { jobs: 3 }\n").find("snapshot"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgmorph
