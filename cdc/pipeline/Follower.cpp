@@ -91,6 +91,11 @@ FollowEnd Follower::run(const FollowOptions& options) {
   // With synchronous_commit off (a server default some set for speed) a target crash could
   // lose commits whose positions the slot has already released.
   target.exec("SET synchronous_commit = on");
+  // pgmorph's statements look rows up by key, a few hundred keys at a time. With the default
+  // random_page_cost (4, tuned for spinning disks) the planner joins a key array of a few
+  // hundred rows to a table by hashing a full scan of it, which grows with the table; index
+  // lookups are what these statements need, whatever the server's default.
+  target.exec("SET random_page_cost = 1.1");
   CheckpointStore store(config_.target.stateSchema, config_.pipeline);
   store.ensureSchema(target);
   std::optional<Checkpoint> cp = store.load(target);
