@@ -250,5 +250,54 @@ TEST_F(SnapshotBulkLoadTest, ADuplicateThatAUniqueIndexRefusesAtItsRebuildNamesT
   EXPECT_EQ(suspendedStates()["suspended"], 0);
 }
 
+TEST_F(SnapshotBulkLoadTest, KilledWhileAddingTheForeignKeysBackThenRunOnlyRestoresThem) {
+  loadAndAnalyze();
+  // A table the mapping does not load, whose key onto offices must go for offices' primary
+  // key to be rebuilt — and come back at the end.
+  env().connectTarget().exec(
+      "CREATE TABLE office_notes (id int PRIMARY KEY, office_id uuid REFERENCES offices (id))");
+  Definitions before = definitions();
+  ASSERT_EQ(before.count("constraint office_notes.office_notes_office_id_fkey"), 1u);
+
+  // Once the bulk load has suspended the definitions, a session of the test holds ROW EXCLUSIVE
+  // on office_notes: nothing of the copy or the rebuilds needs it, only adding its key back.
+  ChildProcess& first = startPgmorph("snapshot", {"--jobs", "2"});
+  ASSERT_TRUE(pollUntil(
+      60s, [&] { return !first.running() || suspendedStates()["suspended"] > 0; }, 5ms));
+  PgConnection blocker = env().connectTarget();
+  blocker.exec("BEGIN");
+  blocker.exec("LOCK TABLE office_notes IN ROW EXCLUSIVE MODE");
+  PgConnection watcher = env().connectTarget();
+  ASSERT_TRUE(pollUntil(
+      120s,
+      [&] {
+        if (!first.running()) return true;
+        auto res = watcher.exec(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND query LIKE 'ALTER TABLE \"public\".\"office_notes\" ADD CONSTRAINT%'"
+            " AND wait_event_type = 'Lock'");
+        return res.value(0, 0) != "0";
+      },
+      10ms));
+  ASSERT_EQ(first.kill9(), 137) << "the snapshot ended before its foreign keys were caught:\n"
+                                << first.stderrText();
+  blocker.exec("COMMIT");
+  EXPECT_EQ(tasksDone(), 13);
+  EXPECT_EQ(definitions().count("constraint office_notes.office_notes_office_id_fkey"), 0u);
+
+  // Every table is copied: `run` restores what is left without copying anything again.
+  ChildProcess& run = startPgmorph("run", {"--until-caught-up", "--jobs", "2"});
+  ASSERT_EQ(finish(run, 180s), 0) << run.stderrText();
+  std::string log = run.stderrText();
+  EXPECT_NE(log.find("is copied: restoring what the bulk load suspended"), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("can no longer be imported"), std::string::npos) << log;
+  EXPECT_EQ(diff(before, definitions()), "");
+  EXPECT_EQ(suspendedStates()["suspended"], 0);
+  ComparisonReport report = env().compareWithProjection();
+  ASSERT_GE(report.expectedRows(), 100000u) << report.str();
+  EXPECT_TRUE(report.equal()) << report.str();
+}
+
 }  // namespace
 }  // namespace pgmorph::e2e
