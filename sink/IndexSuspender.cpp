@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <exception>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -110,9 +111,11 @@ std::string what(const SuspendedDdl& d) {
 
 }  // namespace
 
-std::size_t IndexSuspender::suspend(PgConnection& target,
-                                    const std::vector<std::string>& tables) const {
+std::size_t IndexSuspender::suspend(PgConnection& target, const std::vector<std::string>& tables,
+                                    const SuspendPolicy& policy) const {
   if (tables.empty()) return 0;
+  std::set<std::string> loaded(tables.begin(), tables.end());
+  std::map<std::string, std::vector<std::string>> kept;  // table -> what stays, and why
   std::string array = textArray(tables);
   auto fks = target.execParams(
       "SELECT con.conname, cn.nspname, cc.relname, pn.nspname || '.' || pc.relname,"
@@ -137,6 +140,9 @@ std::size_t IndexSuspender::suspend(PgConnection& target,
       {array});
   std::vector<SuspendedDdl> drop;
   std::set<std::string> keptIndexes;  // referenced by a foreign key that stays
+  // Keys of tables outside the load, by the index they reference: they only have to go
+  // when that index goes.
+  std::vector<std::pair<SuspendedDdl, std::string>> outside;
   for (int r = 0; r < fks.rows(); ++r) {
     if (fks.value(r, 9) != "t") {
       keptIndexes.insert(std::string(fks.value(r, 10)));
@@ -153,6 +159,18 @@ std::size_t IndexSuspender::suspend(PgConnection& target,
     d.referencedColumns = splitNames(fks.value(r, 6));
     d.deferrable = fks.value(r, 7) == "t";
     d.initiallyDeferred = fks.value(r, 8) == "t";
+    if (!loaded.count(d.qualifiedTable())) {
+      outside.emplace_back(std::move(d), std::string(fks.value(r, 10)));
+      continue;
+    }
+    if (!policy.foreignKeyCovered(d.qualifiedTable(), d.columns, d.referencedTable,
+                                  d.referencedColumns)) {
+      kept[d.qualifiedTable()].push_back(
+          fmt::format("foreign key {} ({}: not written from a ref: onto {} alone)", d.name,
+                      fmt::join(d.columns, ", "), d.referencedTable));
+      keptIndexes.insert(std::string(fks.value(r, 10)));
+      continue;
+    }
     drop.push_back(std::move(d));
   }
   auto idx = target.execParams(
@@ -167,7 +185,12 @@ std::size_t IndexSuspender::suspend(PgConnection& target,
       "              AND con.conname = i.relname"
       "              AND obj_description(con.oid, 'pg_constraint') IS NULL)),"
       "       pg_get_indexdef(x.indexrelid), coalesce(con.condeferrable, false),"
-      "       coalesce(con.condeferred, false)"
+      "       coalesce(con.condeferred, false), x.indisunique,"
+      "       CASE WHEN x.indexprs IS NULL AND x.indpred IS NULL THEN"
+      "         (SELECT string_agg(a.attname, E'\\x1f' ORDER BY k.ord)"
+      "            FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord)"
+      "            JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum"
+      "           WHERE k.ord <= x.indnkeyatts) END"
       "  FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid"
       "  JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class i ON i.oid = x.indexrelid"
       "  LEFT JOIN pg_constraint con ON con.conindid = x.indexrelid AND con.conrelid = x.indrelid"
@@ -175,20 +198,41 @@ std::size_t IndexSuspender::suspend(PgConnection& target,
       " WHERE n.nspname || '.' || c.relname = ANY($1::text[])"
       " ORDER BY n.nspname, c.relname, coalesce(con.contype = 'p', false) DESC, i.relname",
       {array});
-  std::size_t fkCount = drop.size();
+  std::vector<SuspendedDdl> indexes;
+  std::set<std::string> droppedIndexes;
   for (int r = 0; r < idx.rows(); ++r) {
     if (idx.value(r, 6) != "t" || keptIndexes.count(std::string(idx.value(r, 5)))) continue;
     SuspendedDdl d;
     d.schema = std::string(idx.value(r, 0));
     d.table = std::string(idx.value(r, 1));
     d.name = std::string(idx.value(r, 2));
+    if (idx.value(r, 10) == "t") {
+      auto columns = splitNames(idx.value(r, 11));
+      if (!policy.uniqueCannotRefuse(d.qualifiedTable(), columns)) {
+        kept[d.qualifiedTable()].push_back(
+            columns.empty() ? fmt::format("{} (unique on expressions or with a predicate)", d.name)
+                            : fmt::format("{} (unique on {}: may refuse a row; only mapped ids, or "
+                                          "the legacy key of a table's one source table, cannot)",
+                                          d.name, fmt::join(columns, ", ")));
+        continue;
+      }
+    }
     d.kind = idx.value(r, 3) == "t" ? DdlKind::Constraint : DdlKind::Index;
     d.definition = std::string(idx.value(r, 4));
     d.indexDefinition = std::string(idx.value(r, 7));
     d.deferrable = idx.value(r, 8) == "t";
     d.initiallyDeferred = idx.value(r, 9) == "t";
-    drop.push_back(std::move(d));
+    droppedIndexes.insert(std::string(idx.value(r, 5)));
+    indexes.push_back(std::move(d));
   }
+  for (auto& [d, index] : outside)
+    if (droppedIndexes.count(index)) drop.push_back(std::move(d));
+  std::size_t fkCount = drop.size();
+  drop.insert(drop.end(), std::make_move_iterator(indexes.begin()),
+              std::make_move_iterator(indexes.end()));
+  for (const auto& [table, what] : kept)
+    spdlog::info("snapshot bulk load: {} keeps in place (a row they refuse is parked alone): {}",
+                 table, fmt::join(what, ", "));
   for (std::size_t i = 0; i < drop.size(); ++i) {
     const SuspendedDdl& d = drop[i];
     store_.recordSuspended(target, d);

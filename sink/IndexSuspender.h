@@ -7,12 +7,15 @@
 // of that. A PRIMARY KEY cannot be dropped while a foreign key references it, so the foreign
 // keys of the loaded tables — and those of other tables that reference them — go first.
 //
-// What is suspended: of the given tables, every valid index and PRIMARY KEY / UNIQUE
-// constraint, and every foreign key from or to them. Left alone (kept in place), so that
-// nothing is lost that a re-creation from its definition would not give back: EXCLUDE
-// constraints, indexes or constraints with a comment, clustered or replica-identity indexes,
-// indexes outside the default tablespace, inherited constraints, foreign keys of partitioned
-// tables, and any index that such a kept foreign key references.
+// What is suspended: of the given tables, every valid non-unique index, the PRIMARY KEY /
+// UNIQUE constraints and unique indexes that the SuspendPolicy says cannot refuse a row, the
+// foreign keys from them that it says the parent checks cover, and every foreign key of
+// other tables onto them. The other keys stay in place, so that a row they refuse is refused
+// (and parked) alone during the copy rather than failing the rebuild at the end. Also left
+// alone, so that nothing is lost that a re-creation from its definition would not give back:
+// EXCLUDE constraints, indexes or constraints with a comment, clustered or replica-identity
+// indexes, indexes outside the default tablespace, inherited constraints, foreign keys of
+// partitioned tables, and any index that such a kept foreign key references.
 //
 // Definitions live in SuspendedDdlStore: dropping and recording commit together, and so do
 // each restore and its mark, so a crash never loses one.
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "cdc/pg/PgConnection.h"
+#include "sink/SuspendPolicy.h"
 #include "state/SuspendedDdlStore.h"
 
 namespace pgmorph {
@@ -32,8 +36,10 @@ class IndexSuspender {
   explicit IndexSuspender(const SuspendedDdlStore& store) : store_(store) {}
 
   // In the caller's transaction: records and drops the definitions of `tables` ("schema.table")
-  // described above (foreign keys first). Returns how many were dropped now.
-  std::size_t suspend(PgConnection& target, const std::vector<std::string>& tables) const;
+  // described above (foreign keys first). Returns how many were dropped now. Logs, one line
+  // per table, the keys that `policy` keeps in place and why.
+  std::size_t suspend(PgConnection& target, const std::vector<std::string>& tables,
+                      const SuspendPolicy& policy) const;
 
   // Builds every suspended index and PRIMARY KEY / UNIQUE constraint of `table`
   // ("schema.table") and marks them restored, in one transaction of its own. Returns how many.

@@ -13,6 +13,7 @@
 #include "cdc/pg/PgError.h"
 #include "cdc/pipeline/SnapshotCopier.h"
 #include "cdc/pipeline/SnapshotPlan.h"
+#include "sink/BulkLoadPolicy.h"
 #include "sink/IndexSuspender.h"
 #include "sink/SqlBuilder.h"
 #include "sink/TargetCatalog.h"
@@ -296,7 +297,7 @@ void SnapshotRunner::resetUnfinished(PgConnection& control, const SnapshotPlan& 
 void SnapshotRunner::suspendIndexes(PgConnection& control, const SnapshotPlan& plan) {
   control.exec("SAVEPOINT suspend_indexes");
   try {
-    IndexSuspender(ddl_).suspend(control, plan.ownedTablesChildFirst());
+    IndexSuspender(ddl_).suspend(control, plan.ownedTablesChildFirst(), bulkLoadPolicy(config_));
   } catch (const PgError& e) {
     if (e.sqlstate() != "42501") throw;
     control.exec("ROLLBACK TO SAVEPOINT suspend_indexes");

@@ -1,7 +1,8 @@
 // IndexSuspender against a real PostgreSQL 15 target: the indexes, keys and foreign keys of the
 // loaded tables (and the foreign keys of other tables onto them) are recorded and dropped,
 // then put back with exactly their definitions; what cannot be re-created as it was (a
-// commented index, and the key that a kept foreign key needs) stays; a duplicate found at the
+// commented index, a unique key that the policy does not vouch for, a foreign key it does not
+// see covered, and the key that a kept foreign key needs) stays; a duplicate found at the
 // rebuild names the table, the index and the key, and leaves the definition recorded.
 #include "sink/IndexSuspender.h"
 
@@ -55,9 +56,19 @@ class IndexSuspenderTest : public ::testing::Test {
     return out;
   }
 
-  std::size_t suspend() {
+  // What the mapping would vouch for: ids and legacy keys (and here `code`) cannot collide,
+  // messages.user_id is written from a ref onto users.id.
+  static SuspendPolicy policy() {
+    SuspendPolicy p;
+    p.tables["public.users"].uniqueColumns = {"id", "legacy_id", "code"};
+    p.tables["public.messages"].uniqueColumns = {"id"};
+    p.tables["public.messages"].checkedRefs["user_id"] = {{"public.users", "id"}};
+    return p;
+  }
+
+  std::size_t suspend(const SuspendPolicy& p = policy()) {
     conn_->exec("BEGIN");
-    std::size_t n = IndexSuspender(store_).suspend(*conn_, {"public.users", "public.messages"});
+    std::size_t n = IndexSuspender(store_).suspend(*conn_, {"public.users", "public.messages"}, p);
     conn_->exec("COMMIT");
     return n;
   }
@@ -75,10 +86,12 @@ class IndexSuspenderTest : public ::testing::Test {
 
 TEST_F(IndexSuspenderTest, SuspendedDefinitionsComeBackExactlyAsTheyWere) {
   auto before = definitions();
-  // 2 foreign keys, users: pkey, legacy_id and code keys, email index; messages: pk, sent index.
-  EXPECT_EQ(suspend(), 8u);
+  // 2 foreign keys, users: pkey, legacy_id and code keys; messages: pk, sent index. The
+  // unique index on lower(email) (expression, predicate) can refuse a row: it stays.
+  EXPECT_EQ(suspend(), 7u);
   auto during = definitions();
   EXPECT_EQ(during.count("index messages_commented"), 1u) << "a commented index was dropped";
+  EXPECT_EQ(during.count("index users_email_key"), 1u) << "a unique on expressions was dropped";
   EXPECT_EQ(during.count("index audits_pkey"), 1u);
   EXPECT_EQ(during.count("index users_pkey"), 0u);
   EXPECT_EQ(during.count("constraint audits.audits_user_id_fkey"), 0u);
@@ -123,7 +136,7 @@ TEST_F(IndexSuspenderTest, ADuplicateAtTheRebuildNamesTableIndexAndKeyAndStaysRe
   // Nothing of the table's rebuild committed; every definition still recorded.
   int suspended = 0;
   for (const auto& d : store_.load(*conn_)) suspended += d.restored ? 0 : 1;
-  EXPECT_EQ(suspended, 8);
+  EXPECT_EQ(suspended, 7);
   EXPECT_EQ(definitions().count("index users_pkey"), 0u);
 
   conn_->exec("UPDATE users SET legacy_id = 12 WHERE id = 2");
@@ -155,6 +168,45 @@ TEST_F(IndexSuspenderTest, AnOrphanAtTheForeignKeyNamesItsKeyAndIsValidatedOnceF
       "SELECT bool_and(convalidated) FROM pg_constraint WHERE contype = 'f'"
       " AND connamespace = 'public'::regnamespace");
   EXPECT_EQ(v.value(0, 0), "t");
+}
+
+TEST_F(IndexSuspenderTest, KeysThePolicyDoesNotVouchForStayInPlaceAndRefuseRowsDuringTheLoad) {
+  SuspendPolicy p = policy();
+  p.tables["public.users"].uniqueColumns = {"id"};  // legacy_id and code may collide
+  p.tables["public.messages"].checkedRefs.clear();  // user_id is not written from a ref
+  auto before = definitions();
+  // Dropped: messages_pk and the sent index. Kept: users' legacy_id, code and email keys,
+  // messages' key onto users, users_pkey (which that key needs), and so audits' key onto it.
+  conn_->exec("BEGIN");
+  std::size_t n = IndexSuspender(store_).suspend(*conn_, {"public.users", "public.messages"}, p);
+  conn_->exec("COMMIT");
+  auto during = definitions();
+  EXPECT_EQ(n, 2u);
+  for (const char* k :
+       {"index users_legacy_id_key", "index users_code_key", "index users_email_key",
+        "constraint users.users_legacy_id_key", "constraint messages.messages_user_id_fkey",
+        "index users_pkey", "constraint audits.audits_user_id_fkey"})
+    EXPECT_EQ(during.count(k), 1u) << k << " was dropped";
+  for (const char* k : {"index messages_pk", "index messages_sent_idx"})
+    EXPECT_EQ(during.count(k), 0u) << k << " was kept";
+
+  // What stays refuses during the load, row by row.
+  conn_->exec("INSERT INTO users VALUES (1, 'a@x', 11)");
+  try {
+    conn_->exec("INSERT INTO users VALUES (2, 'b@x', 11)");
+    FAIL() << "a duplicate legacy_id was accepted during the load";
+  } catch (const PgError& e) {
+    EXPECT_EQ(e.sqlstate(), "23505") << e.what();
+  }
+  try {
+    conn_->exec("INSERT INTO messages VALUES (1, 7, 'hi', NULL)");
+    FAIL() << "an orphan was accepted during the load";
+  } catch (const PgError& e) {
+    EXPECT_EQ(e.sqlstate(), "23503") << e.what();
+  }
+  restoreAll();
+  EXPECT_EQ(definitions(), before);
+  EXPECT_FALSE(store_.anySuspended(*conn_));
 }
 
 }  // namespace
