@@ -181,12 +181,12 @@ void CopyWriter::failFromServer(std::string_view what, PgResult res) {
   std::string context = errorField(res, PG_DIAG_CONTEXT);
   if (!context.empty()) message += fmt::format(" (at {})", context);
   if (refusesRow(sqlstate))
-    throw PgmorphError(
-        ErrorClass::Operator,
+    throw CopyRefusedError(
         fmt::format("target refused a row of the snapshot of source table {} into {}: {}. Fix "
                     "that row on the source (or the mapping, or the target's constraint), then "
                     "run the snapshot again",
-                    source, target, message));
+                    source, target, message),
+        sqlstate);
   throw PgError(fmt::format("target database: copying source table {} into {} failed: {}", source,
                             target, message),
                 sqlstate);

@@ -18,10 +18,10 @@
 //  - begin() starts the COPY on the caller's connection (inside the caller's transaction,
 //    if one is open); finish() ends it and returns the rows the server stored.
 //  - Rows the target refuses (constraint, bad value, missing parent) end the copy with a
-//    PgmorphError (Operator) naming the source table, the target table, the database's
-//    message and its COPY context line ("COPY t, line N: ..."), which says which row. Other
-//    failures are PgError, classified by SQLSTATE. After any error the COPY is over and the
-//    caller's transaction has failed: roll it back.
+//    CopyRefusedError (a PgmorphError, Operator, with the server's SQLSTATE) naming the source
+//    table, the target table, the database's message and its COPY context line ("COPY t, line N:
+//    ..."), which says which row. Other failures are PgError, classified by SQLSTATE. After any
+//    error the COPY is over and the caller's transaction has failed: roll it back.
 //  - One COPY at a time per connection; not thread-safe.
 #pragma once
 
@@ -30,11 +30,24 @@
 #include <vector>
 
 #include "cdc/pg/PgConnection.h"
+#include "cdc/pg/PgError.h"
 #include "sink/TargetCatalog.h"
 #include "transform/TargetWrite.h"
 #include "transform/WritePlan.h"
 
 namespace pgmorph {
+
+// The target refused a row of a COPY. The SQLSTATE is kept apart from the sentence so that
+// a parked row records the database's code, as rows parked while streaming do.
+class CopyRefusedError : public PgmorphError {
+ public:
+  CopyRefusedError(const std::string& message, std::string sqlstate)
+      : PgmorphError(ErrorClass::Operator, message), sqlstate_(std::move(sqlstate)) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
 
 class CopyWriter {
  public:

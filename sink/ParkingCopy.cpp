@@ -181,7 +181,7 @@ void ParkingCopy::endSegment() {
   } catch (const PgError&) {
     copy_.reset();
     throw;  // not a row's fault: the caller's transaction ends
-  } catch (const PgmorphError&) {
+  } catch (const CopyRefusedError&) {
     refused = true;
   }
   copy_.reset();
@@ -224,7 +224,7 @@ void ParkingCopy::copyRows(const std::vector<std::size_t>& rows) {
   } catch (const PgError&) {
     writer.abort();
     throw;
-  } catch (const PgmorphError& e) {
+  } catch (const CopyRefusedError& e) {
     writer.abort();
     conn_.exec(fmt::format("ROLLBACK TO SAVEPOINT {0}; RELEASE SAVEPOINT {0}", kSavepoint));
     if (rows.size() == 1) {
@@ -233,6 +233,7 @@ void ParkingCopy::copyRows(const std::vector<std::size_t>& rows) {
       const TargetWrite& w = original != originals_.end() ? original->second : sent_.writes()[i];
       ParkedRow r = ParkedWriteCodec::encode(w);
       r.kind = ParkKind::Refused;
+      r.sqlstate = e.sqlstate();
       r.reason = fmt::format("{} {} (snapshot): {}", ParkedWriteCodec::sourceName(plan_),
                              w.legacyKey(), e.what());
       pending_.push_back(std::move(r));

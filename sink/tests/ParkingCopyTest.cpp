@@ -69,6 +69,7 @@ TEST_F(ParkingCopyTest, RefusedRowsAreIsolatedAndParkedAndTheRestLands) {
   ASSERT_EQ(rows.size(), 2u);
   for (const auto& r : rows) {
     EXPECT_EQ(r.kind, ParkKind::Refused);
+    EXPECT_EQ(r.sqlstate, "23514") << "check_violation, as rows parked while streaming record it";
     EXPECT_NE(r.reason.find("profiles_email_check"), std::string::npos) << r.reason;
   }
   EXPECT_EQ(rows[0].legacyKey, "3");
