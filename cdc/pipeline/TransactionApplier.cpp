@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "cdc/pg/PgError.h"
+#include "sink/UnindexedForeignKeys.h"
 
 namespace pgmorph {
 
@@ -40,6 +41,10 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
       parking_(writer.connection(), transformer, writer, catalog_, orderer_, parked_, stats.tables),
       checkpoint_(checkpoint) {
   stats_.checkpoint = checkpoint;
+  // Said once per run: with the target's constraints enforced, nothing pgmorph does can avoid
+  // these scans; an index can (see sink/UnindexedForeignKeys.h).
+  for (const auto& fk : findUnindexedForeignKeys(writer.connection(), targetTables(transformer)))
+    spdlog::warn("{}", fk.describe());
 }
 
 bool TransactionApplier::batchFull() const {
