@@ -46,7 +46,7 @@ std::string UnindexedForeignKey::suggestedIndex() const {
 std::string UnindexedForeignKey::describe() const {
   return fmt::format(
       "target foreign key {} of {} ({}) onto {} (ON DELETE {}) has no index on its referencing "
-      "column(s): every delete of a {} row, or change of its key, scans {}. Suggested: {}",
+      "column(s): every delete of a row of {} (or change of its key) scans {}. Suggested: {}",
       constraint, child, columns, parent, onDelete, parent, child, suggestedIndex());
 }
 
