@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "cdc/pg/PgError.h"
+#include "sink/ArrayLiteral.h"
+#include "state/NameList.h"
 
 namespace pgmorph {
 
@@ -22,32 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string textArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char ch : items[i]) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      out += ch;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
-std::vector<std::string> splitNames(std::string_view joined) {
-  std::vector<std::string> out;
-  if (joined.empty()) return out;
-  std::size_t start = 0;
-  for (;;) {
-    auto end = joined.find('\x1f', start);
-    out.emplace_back(joined.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos) return out;
-    start = end + 1;
-  }
 }
 
 std::string tableOf(PgConnection& conn, const SuspendedDdl& d) {
@@ -116,7 +92,9 @@ std::size_t IndexSuspender::suspend(PgConnection& target, const std::vector<std:
   if (tables.empty()) return 0;
   std::set<std::string> loaded(tables.begin(), tables.end());
   std::map<std::string, std::vector<std::string>> kept;  // table -> what stays, and why
-  std::string array = textArray(tables);
+  ArrayLiteral literal;
+  for (const auto& t : tables) literal.add(t);
+  std::string array(literal.view());
   auto fks = target.execParams(
       "SELECT con.conname, cn.nspname, cc.relname, pn.nspname || '.' || pc.relname,"
       "       pg_get_constraintdef(con.oid),"
