@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "tests/e2e/DispatchE2eTest.h"
+#include "tests/e2e/PgmorphRuns.h"
 #include "tests/e2e/Poll.h"
 
 namespace pgmorph::e2e {
@@ -31,33 +32,16 @@ using Definitions = std::map<std::string, std::string>;
 class SnapshotBulkLoadTest : public DispatchE2eTest {
  protected:
   void TearDown() override {
-    if (HasFailure())
-      for (auto& p : pgmorphs_)
-        std::cerr << "---- " << p->commandLine() << " (status "
-                  << (p->exitStatus() ? std::to_string(*p->exitStatus()) : "running") << ") ----\n"
-                  << p->stderrText() << "\n";
-    pgmorphs_.clear();
+    if (HasFailure()) pgmorphs_.printStderr();
+    pgmorphs_.clear();  // killed and reaped before the environment drops the databases
     DispatchE2eTest::TearDown();
   }
 
   ChildProcess& startPgmorph(const std::string& command, std::vector<std::string> args = {}) {
-    std::vector<std::string> argv = {PGMORPH_BINARY,     command,       "-c",
-                                     env().configPath(), "--log-level", "info"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string logBase =
-        fmt::format("{}/bulk-{:02}-{}", env().workDir(), pgmorphs_.size() + 1, command);
-    pgmorphs_.push_back(std::make_unique<ChildProcess>(std::move(argv), logBase));
-    return *pgmorphs_.back();
+    return pgmorphs_.start(env(), command, std::move(args));
   }
-  int finish(ChildProcess& p, std::chrono::seconds timeout) {
-    auto status = p.waitFor(timeout);
-    if (!status) {
-      p.kill9();
-      ADD_FAILURE() << "`" << p.commandLine() << "` did not finish within " << timeout.count()
-                    << " s (killed)";
-      return -1;
-    }
-    return *status;
+  static int finish(ChildProcess& p, std::chrono::seconds timeout) {
+    return PgmorphRuns::finish(p, timeout);
   }
 
   Definitions definitions() {
@@ -128,7 +112,7 @@ class SnapshotBulkLoadTest : public DispatchE2eTest {
     env().connectSource().exec("ANALYZE");
   }
 
-  std::vector<std::unique_ptr<ChildProcess>> pgmorphs_;
+  PgmorphRuns pgmorphs_{"bulk"};
 };
 
 TEST_F(SnapshotBulkLoadTest, IndexesAndConstraintsAfterTheSnapshotAreExactlyTheOriginalOnes) {

@@ -15,6 +15,7 @@
 #include "tests/e2e/AuditLog.h"
 #include "tests/e2e/DispatchE2eTest.h"
 #include "tests/e2e/ExactlyOnceCheck.h"
+#include "tests/e2e/PgmorphRuns.h"
 #include "tests/e2e/Poll.h"
 #include "tests/e2e/SourceAudit.h"
 #include "tests/support/SharedClusters.h"
@@ -40,34 +41,16 @@ struct SnapshotProgressRow {
 class SnapshotE2eTest : public DispatchE2eTest {
  protected:
   void TearDown() override {
-    if (HasFailure())
-      for (auto& p : pgmorphs_)
-        std::cerr << "---- " << p->commandLine() << " (status "
-                  << (p->exitStatus() ? std::to_string(*p->exitStatus()) : "running") << ") ----\n"
-                  << p->stderrText() << "\n";
+    if (HasFailure()) pgmorphs_.printStderr();
     pgmorphs_.clear();  // killed and reaped before the environment drops the databases
     DispatchE2eTest::TearDown();
   }
 
-  // Starts `pgmorph <command> -c <pipeline> [args]`; owned by the test fixture.
   ChildProcess& startPgmorph(const std::string& command, std::vector<std::string> args = {}) {
-    std::vector<std::string> argv = {PGMORPH_BINARY,     command,       "-c",
-                                     env().configPath(), "--log-level", "info"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string logBase =
-        fmt::format("{}/snap-{:02}-{}", env().workDir(), pgmorphs_.size() + 1, command);
-    pgmorphs_.push_back(std::make_unique<ChildProcess>(std::move(argv), logBase));
-    return *pgmorphs_.back();
+    return pgmorphs_.start(env(), command, std::move(args));
   }
-  int finish(ChildProcess& p, std::chrono::seconds timeout) {
-    auto status = p.waitFor(timeout);
-    if (!status) {
-      p.kill9();
-      ADD_FAILURE() << "`" << p.commandLine() << "` did not finish within " << timeout.count()
-                    << " s (killed)";
-      return -1;
-    }
-    return *status;
+  static int finish(ChildProcess& p, std::chrono::seconds timeout) {
+    return PgmorphRuns::finish(p, timeout);
   }
 
   std::optional<SnapshotProgressRow> progress() {
@@ -103,7 +86,7 @@ class SnapshotE2eTest : public DispatchE2eTest {
     env().connectSource().exec("ANALYZE");
   }
 
-  std::vector<std::unique_ptr<ChildProcess>> pgmorphs_;
+  PgmorphRuns pgmorphs_{"snap"};
 };
 
 TEST_F(SnapshotE2eTest, SnapshotUnderWriteLoadThenFollowGivesTheExactProjection) {
