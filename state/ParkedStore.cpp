@@ -7,6 +7,8 @@
 #include "cdc/RapidJsonSetup.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <charconv>
 #include <stdexcept>
@@ -37,32 +39,12 @@ ParkKind parseParkKind(std::string_view name) {
 }
 
 void appendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        else
-          out += c;
-    }
-  }
-  out += '"';
+  // RapidJSON's writer does the escaping (quotes, backslashes, control characters as \uXXXX;
+  // other bytes pass as they are, like the UTF-8 they are).
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  out.append(buffer.GetString(), buffer.GetSize());
 }
 
 std::string encodeParkedValues(std::span<const ParkedValue> values) {

@@ -250,5 +250,21 @@ TEST(ParkedValuesJson, RejectsWhatPgmorphDoesNotWrite) {
   EXPECT_EQ(parseParkKind("null_reference"), ParkKind::NullReference);
 }
 
+TEST(ParkedValuesJson, EscapesWhatJsonNeedsAndKeepsEveryOtherByte) {
+  using namespace std::string_literals;
+  std::string out;
+  appendJsonString(out, "a\"b\\c\n\t\x01\0\xc3\xa9"s);
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\t\\u0001\\u0000\xc3\xa9\""s);
+  // And what is written comes back as it was, NUL and all.
+  std::string odd = "line\r\nwith \"quotes\", a \\ and a \0 byte \xe2\x82\xac"s;
+  ParkedValue v;
+  v.column = "note";
+  v.text = odd;
+  std::vector<ParkedValue> values = {v};
+  auto back = decodeParkedValues(encodeParkedValues(values));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0], v);
+}
+
 }  // namespace
 }  // namespace pgmorph
