@@ -27,16 +27,18 @@ bool refusesRow(std::string_view sqlstate) {
 
 }  // namespace
 
-CopyWriter::CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table)
-    : CopyWriter(target, plan, table, WriteOp::Upsert, nullptr) {}
+CopyWriter::CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table,
+                       CopyFormat format)
+    : CopyWriter(target, plan, table, WriteOp::Upsert, nullptr, format) {}
 
 CopyWriter CopyWriter::forStaging(PgConnection& target, const WritePlan& plan,
                                   const TargetTable& table, const std::string& stagingTable) {
-  return CopyWriter(target, plan, table, WriteOp::SetColumns, &stagingTable);
+  return CopyWriter(target, plan, table, WriteOp::SetColumns, &stagingTable,
+                    CopyFormat{.binary = false});
 }
 
 CopyWriter::CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table,
-                       WriteOp op, const std::string* stagingTable)
+                       WriteOp op, const std::string* stagingTable, CopyFormat format)
     : conn_(target), plan_(&plan), op_(op) {
   // Upsert plans hold the id as columns[0] (its value slot is ignored: the id is `row`);
   // partial plans list only the columns they set.
@@ -73,7 +75,37 @@ CopyWriter::CopyWriter(PgConnection& target, const WritePlan& plan, const Target
     copySql_ += conn_.quoteIdent(columnNames_[i]);
   }
   copySql_ += ") FROM STDIN";
+  if (!stagingTable) chooseFormat(table, format);
+  if (binary()) copySql_ += " (FORMAT binary)";
   buffer_.reserve(kChunkBytes + 4096);
+}
+
+void CopyWriter::chooseFormat(const TargetTable& table, CopyFormat format) {
+  std::string_view why;
+  std::vector<BinaryType> types;
+  const TargetColumn* id = table.find(plan_->idColumn);
+  if (!format.binary) {
+    why = "text requested";
+  } else if (!id || CopyBinaryEncoder::typeOf(id->type, false) != BinaryType::Uuid) {
+    why = "the id column is not uuid";
+  } else {
+    for (std::size_t i : valueIndexes_) {
+      const TargetColumn* c = table.find(plan_->columns[i]);
+      auto type = c ? CopyBinaryEncoder::typeOf(c->type, format.utcTimestamps) : std::nullopt;
+      if (!type) {
+        why = c ? std::string_view(c->type) : std::string_view("a column the catalog lacks");
+        types.clear();
+        break;
+      }
+      types.push_back(*type);
+    }
+  }
+  binaryTypes_ = std::move(types);
+  if (binary())
+    spdlog::debug("snapshot copy into {}.{}: binary COPY", plan_->targetSchema, plan_->targetTable);
+  else
+    spdlog::debug("snapshot copy into {}.{}: text COPY ({})", plan_->targetSchema,
+                  plan_->targetTable, why);
 }
 
 void CopyWriter::begin() {
@@ -85,6 +117,7 @@ void CopyWriter::begin() {
   rows_ = 0;
   bytes_ = 0;
   buffer_.clear();
+  if (binary()) CopyBinaryEncoder::appendHeader(buffer_);
 }
 
 void CopyWriter::write(const TargetWrite& w) {
@@ -100,6 +133,12 @@ void CopyWriter::write(const TargetWrite& w) {
         "CopyWriter for {}.{}: write of {} {} has {} values for {} columns", plan.targetSchema,
         plan.targetTable, plan.source ? plan.source->sourceTable : "", w.legacyKey(), values.size(),
         plan.columns.size()));
+  if (binary()) {
+    writeBinary(w);
+    ++rows_;
+    if (buffer_.size() >= kChunkBytes) flush();
+    return;
+  }
   char id[36];
   w.row.format(id);
   buffer_.append(id, sizeof id);
@@ -129,6 +168,42 @@ void CopyWriter::write(const TargetWrite& w) {
   if (buffer_.size() >= kChunkBytes) flush();
 }
 
+void CopyWriter::writeBinary(const TargetWrite& w) {
+  const WritePlan& plan = *plan_;
+  auto values = w.values();
+  const std::size_t start = buffer_.size();
+  CopyBinaryEncoder::beginRow(buffer_, static_cast<std::uint16_t>(1 + valueIndexes_.size()));
+  CopyBinaryEncoder::appendUuid(buffer_, w.row);
+  for (std::size_t k = 0; k < valueIndexes_.size(); ++k) {
+    const std::size_t i = valueIndexes_[k];
+    const WriteValue& v = values[i];
+    switch (v.state) {
+      case ValueState::Present:
+        if (!CopyBinaryEncoder::appendValue(buffer_, binaryTypes_[k], w.text(v))) {
+          buffer_.resize(start);  // nothing of the row goes out
+          std::string value(w.text(v).substr(0, 200));
+          throw CopyRefusedError(
+              fmt::format("{} {}: value '{}' for column {}.{}.{} is not a value of the "
+                          "column's type that pgmorph can send in binary COPY. Fix that row on "
+                          "the source (or the mapping), then run the snapshot again",
+                          plan.source ? plan.source->sourceTable : "(unknown)", w.legacyKey(),
+                          value, plan.targetSchema, plan.targetTable, plan.columns[i]),
+              "22P02");
+        }
+        break;
+      case ValueState::Null:
+        CopyBinaryEncoder::appendNull(buffer_);
+        break;
+      case ValueState::Absent:
+        buffer_.resize(start);
+        throw std::invalid_argument(fmt::format(
+            "CopyWriter for {}.{}: column {} of {} {} is absent, but a snapshot row is whole",
+            plan.targetSchema, plan.targetTable, plan.columns[i],
+            plan.source ? plan.source->sourceTable : "", w.legacyKey()));
+    }
+  }
+}
+
 void CopyWriter::flush() {
   if (buffer_.empty()) return;
   // Blocking mode: returns 1 once the data is queued, -1 on failure (including a server
@@ -141,6 +216,7 @@ void CopyWriter::flush() {
 
 std::uint64_t CopyWriter::finish() {
   if (!copying_) throw std::logic_error("CopyWriter::finish without begin()");
+  if (binary()) CopyBinaryEncoder::appendTrailer(buffer_);
   flush();
   if (PQputCopyEnd(conn_.get(), nullptr) != 1) failFromServer("ending the COPY");
   PgResult res(PQgetResult(conn_.get()));

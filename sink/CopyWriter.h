@@ -1,6 +1,10 @@
 // CopyWriter: the snapshot's bulk path into one target table. It streams the writes of
-// one WritePlan into `COPY <table> (<columns>) FROM STDIN` (text format), in chunks of
-// about 64 KiB: no statement, no round trip per row.
+// one WritePlan into `COPY <table> (<columns>) FROM STDIN`, in chunks of about 64 KiB: no
+// statement, no round trip per row.
+//
+// Format, decided once per table: binary (CopyBinaryEncoder) when every column it writes has a
+// type the encoder converts exactly, which saves the server most of its parsing; otherwise
+// text (CopyTextEncoder). Staging tables are always text. The mode is logged once per table.
 //
 // Two kinds of destination:
 //  - the plan's own table, for Upsert writes (an upsert target's rows);
@@ -22,6 +26,10 @@
 //    table, the target table, the database's message and its COPY context line ("COPY t, line N:
 //    ..."), which says which row. Other failures are PgError, classified by SQLSTATE. After any
 //    error the COPY is over and the caller's transaction has failed: roll it back.
+//  - In binary mode, a value the encoder cannot convert (text the target type's input might
+//    still take, or refuse) is never guessed at: write() throws a CopyRefusedError (22P02)
+//    naming the table, column, legacy key and value, before anything of that row is sent; the
+//    COPY is still running (copying()), so the caller may park the row and go on, or abort.
 //  - One COPY at a time per connection; not thread-safe.
 #pragma once
 
@@ -31,6 +39,7 @@
 
 #include "cdc/pg/PgConnection.h"
 #include "cdc/pg/PgError.h"
+#include "sink/CopyBinaryEncoder.h"
 #include "sink/TargetCatalog.h"
 #include "transform/TargetWrite.h"
 #include "transform/WritePlan.h"
@@ -49,10 +58,20 @@ class CopyRefusedError : public PgmorphError {
   std::string sqlstate_;
 };
 
+// How a CopyWriter may encode its rows.
+struct CopyFormat {
+  bool binary = true;  // when every column's type allows it
+  // source.timezone is UTC: the transform's timestamp texts ("<naive> <zone>") then convert
+  // without a time zone database, so timestamp columns may be binary.
+  bool utcTimestamps = false;
+};
+
 class CopyWriter {
  public:
-  // `table` is the target table as TargetCatalog read it (for its generated columns).
-  CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table);
+  // `table` is the target table as TargetCatalog read it (for its generated columns and its
+  // column types).
+  CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table,
+             CopyFormat format = {});
   // SetColumns writes of a partial plan into `stagingTable` (an unqualified temporary table
   // with the columns stagingColumns() names, in that order).
   static CopyWriter forStaging(PgConnection& target, const WritePlan& plan,
@@ -71,6 +90,7 @@ class CopyWriter {
   void abort() noexcept;
 
   bool copying() const { return copying_; }
+  bool binary() const { return !binaryTypes_.empty(); }
   std::uint64_t rowsSent() const { return rows_; }
   std::uint64_t bytesSent() const { return bytes_; }
   // The target columns written, in COPY order (id first; for staging, the legacy key
@@ -83,7 +103,9 @@ class CopyWriter {
 
  private:
   CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table, WriteOp op,
-             const std::string* stagingTable);
+             const std::string* stagingTable, CopyFormat format);
+  void chooseFormat(const TargetTable& table, CopyFormat format);
+  void writeBinary(const TargetWrite& w);
   void flush();
   [[noreturn]] void failFromServer(std::string_view what, PgResult res = PgResult());
 
@@ -92,6 +114,7 @@ class CopyWriter {
   WriteOp op_;
   std::vector<std::size_t> valueIndexes_;  // plan column positions written after the id
   std::vector<std::string> columnNames_;
+  std::vector<BinaryType> binaryTypes_;  // per value column, when binary; empty for text
   std::string copySql_;
   std::string buffer_;
   bool copying_ = false;

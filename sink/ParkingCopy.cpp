@@ -28,14 +28,15 @@ bool refId(const TargetWrite& w, const ParentRef& ref, Uuid& id) {
 
 ParkingCopy::ParkingCopy(PgConnection& target, const WritePlan& plan, const TargetTable& table,
                          ParentChecker& checker, const ParkedStore& store, std::size_t segmentRows,
-                         std::size_t heldRows)
+                         std::size_t heldRows, CopyFormat format)
     : conn_(target),
       plan_(plan),
       table_(table),
       checker_(checker),
       store_(store),
       segmentRows_(segmentRows == 0 ? 1 : segmentRows),
-      heldRows_(heldRows == 0 ? 1 : heldRows) {}
+      heldRows_(heldRows == 0 ? 1 : heldRows),
+      format_(format) {}
 
 void ParkingCopy::begin() {
   if (open_) throw std::logic_error("ParkingCopy::begin while a copy is open");
@@ -138,29 +139,42 @@ void ParkingCopy::admit(const TargetWrite& w) {
     WriteEdits::withNull(nulled, ref.column, next);
     nulled = std::move(next);
   }
-  send(nulled, &w);
+  if (!send(nulled, &w)) return;
   for (Fill& f : fills) {
     f.row = sent_.size() - 1;
     fills_.push_back(std::move(f));
   }
 }
 
-void ParkingCopy::send(const TargetWrite& w, const TargetWrite* original) {
+bool ParkingCopy::send(const TargetWrite& w, const TargetWrite* original) {
   if (!copy_) {
     conn_.exec(fmt::format("SAVEPOINT {}", kSavepoint));
-    copy_.emplace(conn_, plan_, table_);
+    copy_.emplace(conn_, plan_, table_, format_);
     copy_->begin();
   }
-  TargetWrite& kept = sent_.next();
-  kept = w;
-  if (original) originals_.emplace(sent_.size() - 1, *original);
   try {
-    copy_->write(kept);
+    copy_->write(w);
+  } catch (const CopyRefusedError& e) {
+    if (copy_->copying()) {
+      // Refused before it was sent (binary COPY could not encode a value): the COPY goes on.
+      ParkedRow r = ParkedWriteCodec::encode(original ? *original : w);
+      r.kind = ParkKind::Refused;
+      r.sqlstate = e.sqlstate();
+      r.reason = fmt::format("{} {} (snapshot): {}", ParkedWriteCodec::sourceName(plan_),
+                             w.legacyKey(), e.what());
+      pending_.push_back(std::move(r));
+      return false;
+    }
+    copy_.reset();
+    throw;
   } catch (...) {
     copy_->abort();
     copy_.reset();
     throw;
   }
+  sent_.next() = w;
+  if (original) originals_.emplace(sent_.size() - 1, *original);
+  return true;
 }
 
 void ParkingCopy::boundary() {
@@ -215,7 +229,7 @@ void ParkingCopy::endSegment() {
 void ParkingCopy::copyRows(const std::vector<std::size_t>& rows) {
   if (rows.empty()) return;
   conn_.exec(fmt::format("SAVEPOINT {}", kSavepoint));
-  CopyWriter writer(conn_, plan_, table_);
+  CopyWriter writer(conn_, plan_, table_, format_);
   std::uint64_t stored = 0;
   try {
     writer.begin();

@@ -16,7 +16,8 @@
 //  - When the target refuses a row (CHECK, NOT NULL, unique, a foreign key nobody foresaw),
 //    the segment is rolled back to its savepoint and sent again in halves until the refused
 //    rows are alone: they are parked (Refused) with the database's message; the rest lands.
-//  - Rows the transformer could not convert are handed over with park().
+//  - Rows the transformer could not convert are handed over with park(), and rows with a value
+//    the binary COPY cannot encode are parked (Refused, 22P02) without being sent.
 // Everything parked commits with the unit, or vanishes with it. A segment ends after
 // `segmentRows` rows or `heldRows` held rows (memory: one segment's rows, kept to send them
 // again if the target refuses one).
@@ -43,8 +44,12 @@ class ParkingCopy {
  public:
   // `checker` may be shared by the copies of one worker (it caches parents known present).
   ParkingCopy(PgConnection& target, const WritePlan& plan, const TargetTable& table,
-              ParentChecker& checker, const ParkedStore& store, std::size_t segmentRows = 20000,
-              std::size_t heldRows = 2000);
+              ParentChecker& checker, const ParkedStore& store,
+              std::size_t segmentRows = kSegmentRows, std::size_t heldRows = kHeldRows,
+              CopyFormat format = {});
+
+  static constexpr std::size_t kSegmentRows = 20000;
+  static constexpr std::size_t kHeldRows = 2000;
 
   void begin();
   // Upsert writes of the plan, whole rows (as CopyWriter).
@@ -71,7 +76,8 @@ class ParkingCopy {
   // Sends `w` now, or holds it (a parent not known yet), or parks/NULLs it (a parent known
   // missing).
   void admit(const TargetWrite& w);
-  void send(const TargetWrite& w, const TargetWrite* original);
+  // False when the row was parked instead (a value the binary COPY cannot encode).
+  bool send(const TargetWrite& w, const TargetWrite* original);
   // Ends the running COPY (redoing it in halves when refused), parks what waits, resolves the
   // held rows' parents and admits them again.
   void boundary();
@@ -88,6 +94,7 @@ class ParkingCopy {
   ParentChecker& checker_;
   const ParkedStore& store_;
   std::size_t segmentRows_, heldRows_;
+  CopyFormat format_;
 
   std::optional<CopyWriter> copy_;  // the running COPY of the current segment
   WriteBatch sent_;                 // the segment's rows, as sent

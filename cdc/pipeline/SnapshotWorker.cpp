@@ -204,11 +204,17 @@ std::uint64_t SnapshotWorker::copyUpsert(std::size_t task, const SnapshotUnit& u
     }
     return writer.finish();
   };
+  // Binary COPY where every column allows it; timestamps only when their texts need no zone
+  // database to convert (source.timezone UTC).
+  const CopyFormat format{
+      .binary = true,
+      .utcTimestamps = CopyBinaryEncoder::isUtcZone(shared_.config->source.timezone)};
   if (together) {
-    CopyWriter writer(*target_, plan, table);
+    CopyWriter writer(*target_, plan, table, format);
     return run(writer);
   }
-  ParkingCopy writer(*target_, plan, table, *checker_, parked_);
+  ParkingCopy writer(*target_, plan, table, *checker_, parked_, ParkingCopy::kSegmentRows,
+                     ParkingCopy::kHeldRows, format);
   return run(writer);
 }
 

@@ -29,10 +29,10 @@ class ParkingCopyTest : public ParkingTest {
   // Copies `rows` (source inserts of one table) into `target` in one transaction, as a
   // snapshot worker does; unconvertible rows are handed to park().
   std::uint64_t copy(std::string_view target, const std::vector<Change>& rows,
-                     std::size_t segmentRows, std::size_t heldRows = 2000) {
+                     std::size_t segmentRows, std::size_t heldRows = 2000, CopyFormat format = {}) {
     const WritePlan& plan = planOf(target);
     ParkingCopy copy(*conn_, plan, *catalog_->table("public." + std::string(target)), *checker_,
-                     store_, segmentRows, heldRows);
+                     store_, segmentRows, heldRows, format);
     conn_->exec("BEGIN");
     copy.begin();
     WriteBatch batch;
@@ -79,6 +79,80 @@ TEST_F(ParkingCopyTest, RefusedRowsAreIsolatedAndParkedAndTheRestLands) {
   start();
   txn({user("3", "user3@example.com", ChangeKind::Update)});
   EXPECT_EQ(column("profiles", idOf("dispatch_user", "3"), "first_name"), "First3");
+}
+
+TEST_F(ParkingCopyTest, RowsTheTargetRefusesInABinaryCopyAreIsolatedAndParkedAlike) {
+  std::vector<Change> users;
+  for (int i = 1; i <= 10; ++i)
+    users.push_back(user(std::to_string(i), i == 3 || i == 8 ? "bad " + std::to_string(i) : ""));
+  EXPECT_EQ(copy("profiles", users, /*segmentRows=*/4, 2000,
+                 CopyFormat{.binary = true, .utcTimestamps = true}),
+            8u);
+  EXPECT_EQ(lastParked_, 2u);
+  EXPECT_EQ(value("SELECT count(*) FROM profiles"), "8");
+  EXPECT_FALSE(exists("profiles", idOf("dispatch_user", "8")));
+  auto rows = parked();
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.kind, ParkKind::Refused);
+    EXPECT_EQ(r.sqlstate, "23514");
+    EXPECT_NE(r.reason.find("profiles_email_check"), std::string::npos) << r.reason;
+    EXPECT_NE(r.reason.find("COPY profiles, line 1"), std::string::npos) << r.reason;
+  }
+  EXPECT_EQ(rows[0].legacyKey, "3");
+  EXPECT_EQ(rows[1].legacyKey, "8");
+}
+
+TEST_F(ParkingCopyTest, ARowBinaryCopyCannotEncodeIsParkedUnsentAndTheRestLands) {
+  const WritePlan& plan = planOf("profiles");
+  ParkingCopy copy(*conn_, plan, *catalog_->table("public.profiles"), *checker_, store_,
+                   /*segmentRows=*/4, /*heldRows=*/2000,
+                   CopyFormat{.binary = true, .utcTimestamps = true});
+  conn_->exec("BEGIN");
+  copy.begin();
+  WriteBatch batch;
+  for (int i = 1; i <= 6; ++i) {
+    batch.clear();
+    transformer_->transform(user(std::to_string(i)), batch);
+    for (const TargetWrite& w : batch.writes()) {
+      if (w.plan != &plan) continue;
+      if (i != 3) {
+        copy.write(w);
+        continue;
+      }
+      // A value no integer input takes, which the binary encoder cannot convert.
+      TargetWrite bad;
+      bad.op = w.op;
+      bad.plan = w.plan;
+      bad.row = w.row;
+      bad.lsn = w.lsn;
+      bad.setLegacyKey(w.legacyKey());
+      for (std::size_t c = 0; c < plan.columns.size(); ++c) {
+        const WriteValue& v = w.values()[c];
+        if (plan.columns[c] == "legacy_user_id")
+          bad.addValue("three");
+        else if (v.state == ValueState::Null)
+          bad.addNull();
+        else
+          bad.addValue(w.text(v));
+      }
+      copy.write(bad);
+    }
+  }
+  EXPECT_EQ(copy.finish(), 5u);
+  conn_->exec("COMMIT");
+  EXPECT_EQ(copy.parked(), 1u);
+  EXPECT_EQ(value("SELECT count(*) FROM profiles"), "5");
+  EXPECT_FALSE(exists("profiles", idOf("dispatch_user", "3")));
+  EXPECT_TRUE(exists("profiles", idOf("dispatch_user", "4")));
+  auto rows = parked();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].kind, ParkKind::Refused);
+  EXPECT_EQ(rows[0].sqlstate, "22P02");
+  EXPECT_EQ(rows[0].legacyKey, "3");
+  EXPECT_NE(rows[0].reason.find("'three' for column public.profiles.legacy_user_id"),
+            std::string::npos)
+      << rows[0].reason;
 }
 
 TEST_F(ParkingCopyTest, MissingParentsAreFoundBeforeTheCopyAndParkedOrNulled) {
