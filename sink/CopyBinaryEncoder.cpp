@@ -325,6 +325,10 @@ std::optional<BinaryType> CopyBinaryEncoder::typeOf(std::string_view t, bool utc
   if (t == "text" || t == "json" || t == "character varying") return BinaryType::Text;
   if (t.starts_with("character varying(") && withoutTypmod(t, "character varying").empty())
     return BinaryType::Text;
+  // bpchar's binary input pads and checks the length as its text input does.
+  if (t == "character" || t == "bpchar" ||
+      (t.starts_with("character(") && withoutTypmod(t, "character").empty()))
+    return BinaryType::Text;
   if (t == "smallint") return BinaryType::Int2;
   if (t == "integer") return BinaryType::Int4;
   if (t == "bigint") return BinaryType::Int8;

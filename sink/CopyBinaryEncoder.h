@@ -24,7 +24,7 @@ namespace pgmorph {
 
 enum class BinaryType {
   Uuid,
-  Text,  // text, varchar, character varying(n), json: the bytes as they are
+  Text,  // text, varchar(n), character(n), json: the bytes as they are
   Int2,
   Int4,
   Int8,

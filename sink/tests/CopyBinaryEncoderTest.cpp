@@ -24,12 +24,12 @@ constexpr const char* kColumns =
     "(id uuid PRIMARY KEY, legacy_id bigint, c_text text, c_varchar varchar(12),"
     " c_varying character varying, c_int integer, c_small smallint, c_bool boolean,"
     " c_num numeric, c_num122 numeric(12,2), c_date date, c_ts timestamp, c_tstz timestamptz,"
-    " c_tstz3 timestamp(3) with time zone, c_jsonb jsonb, c_json json, c_ref uuid)";
+    " c_tstz3 timestamp(3) with time zone, c_jsonb jsonb, c_json json, c_ref uuid, c_char char(4))";
 
 const std::vector<std::string> kPlanColumns = {
     "id",      "legacy_id", "c_text",  "c_varchar", "c_varying", "c_int",
     "c_small", "c_bool",    "c_num",   "c_num122",  "c_date",    "c_ts",
-    "c_tstz",  "c_tstz3",   "c_jsonb", "c_json",    "c_ref"};
+    "c_tstz",  "c_tstz3",   "c_jsonb", "c_json",    "c_ref",     "c_char"};
 
 using Row = std::vector<std::optional<std::string>>;  // values after id and legacy_id
 
@@ -105,27 +105,27 @@ TEST_F(CopyBinaryEncoderTest, BinaryCopyStoresExactlyWhatTextCopyStores) {
   auto n = [](const char* s) { return std::optional<std::string>(s); };
   const std::optional<std::string> null;
   // Columns: text, varchar(12), varying, int, small, bool, num, num(12,2), date, ts, tstz,
-  // tstz(3), jsonb, json, ref.
+  // tstz(3), jsonb, json, ref, char(4).
   std::vector<Row> rows = {
       {n(""), n(""), n(""), n("0"), n("0"), n("f"), n("0"), n("0"), n("2000-01-01"),
        n("2000-01-01 00:00:00"), n("2000-01-01 00:00:00 UTC"), n("2000-01-01 00:00:00+00"), n("{}"),
-       n("[]"), n("00000000-0000-0000-0000-000000000000")},
+       n("[]"), n("00000000-0000-0000-0000-000000000000"), n("AB")},
       {n("tab\t, newline\n, cr\r, backslash\\, \\N, ünïcödé 😀"), n("ünïcödé 12"), n("\\.\n\\."),
        n("-2147483648"), n("-32768"), n("true"), n("-0.5"), n("-0.005"), n("1999-12-31"),
        n("1999-12-31 23:59:59.999999"), n("1970-01-01 00:00:00.000001 UTC"),
        n("1969-12-31 23:59:59.9995+00"),
        n(R"({"a": {"b": [1, 2.50, "ü\u00e9\n", null, true]}, "": ""})"),
-       n(R"({"x" : 1,   "x": 2})"), n("8d3e2f4a-1c5b-4e7a-9b1f-3c2d4e5f6a7b")},
+       n(R"({"x" : 1,   "x": 2})"), n("8d3e2f4a-1c5b-4e7a-9b1f-3c2d4e5f6a7b"), n("ü\t  ")},
       {n("x"), n("  padded  "), null, n("2147483647"), n("32767"), n("t"),
        n("12345678901234567890.123456789"), n("1234567890.125"), n("0001-01-01"),
        n("0001-01-01 00:00:00"), n("2019-01-01 05:00:00+05:30"), n("2019-06-30 12:00:00.1234 UTC"),
-       n("[1, \"two\", {\"3\": [4]}]"), null, null},
+       n("[1, \"two\", {\"3\": [4]}]"), null, null, n("abcd      ")},
       {null, null, n("x"), n("+42"), n(" 7 "), n("false"), n("NaN"), n("-1234567890.125"),
        n("9999-12-31"), n("2262-04-12 00:00:00"), n("294276-12-31 23:59:59 UTC"),
        n("0044-03-15 12:00:00 BC UTC"), n("\"ünïcödé\""), n("\"\\u0000x\""), null},
       {n("multi\nline"), n("0123456789ab"), n("x"), n("-1"), n("-1"), n("yes"), n("-0"), n("0.004"),
        n("0044-03-15 BC"), n("2000-02-29 24:00:00"), n("infinity"), n("-infinity"), n("null"),
-       n("1"), n("8D3E2F4A-1C5B-4E7A-9B1F-3C2D4E5F6A7B")},
+       n("1"), n("8D3E2F4A-1C5B-4E7A-9B1F-3C2D4E5F6A7B"), n("")},
       {n("y"), n("y"), n("y"), n("1"), n("1"), n("off"), n("0.000000000000000000001"),
        n("9999999999.99"), n("infinity"), n("1900-02-28 13:14:15.5"), n("1900-03-01 00:00:00-08"),
        n("1950-06-01 01:02:03.4567 UTC"), n("12.5e3"), n("{\"k\": 1}"), null},
@@ -142,7 +142,7 @@ TEST_F(CopyBinaryEncoderTest, BinaryCopyStoresExactlyWhatTextCopyStores) {
   // json has no equality operator: it is compared as its text.
   const std::string all =
       "SELECT id, legacy_id, c_text, c_varchar, c_varying, c_int, c_small, c_bool, c_num, "
-      "c_num122, c_date, c_ts, c_tstz, c_tstz3, c_jsonb, c_json::text, c_ref FROM ";
+      "c_num122, c_date, c_ts, c_tstz, c_tstz3, c_jsonb, c_json::text, c_ref, c_char FROM ";
   EXPECT_EQ(count("SELECT count(*) FROM (" + all + "as_text EXCEPT " + all + "as_binary) d"), "0");
   EXPECT_EQ(count("SELECT count(*) FROM (" + all + "as_binary EXCEPT " + all + "as_text) d"), "0");
   // EXCEPT compares jsonb and numeric by value: the texts must match too (json keeps its text,
@@ -160,22 +160,35 @@ TEST_F(CopyBinaryEncoderTest, BinaryCopyStoresExactlyWhatTextCopyStores) {
   EXPECT_EQ(r.value(0, 3), "0001-01-01");
 }
 
-TEST_F(CopyBinaryEncoderTest, ANumericOverflowingItsTypmodIsRefusedAsInText) {
+TEST_F(CopyBinaryEncoderTest, ValuesBeyondTheirTypmodAreRefusedAsInText) {
   auto n = [](const char* s) { return std::optional<std::string>(s); };
-  std::vector<Row> rows = {{n("a"), n("a"), n("a"), n("1"), n("1"), n("t"), n("1"),
-                            n("9999999999.995")}};  // rounds to 10^10: beyond numeric(12,2)
-  std::string sqlstates[2];
-  for (bool binary : {false, true}) {
-    try {
-      copy(binary ? binary_ : text_, binary, rows);
-      ADD_FAILURE() << "numeric(12,2) took 9999999999.995 with binary=" << binary;
-    } catch (const CopyRefusedError& e) {
-      sqlstates[binary] = e.sqlstate();
-      EXPECT_NE(std::string(e.what()).find("line 1"), std::string::npos) << e.what();
+  const std::optional<std::string> null;
+  struct Case {
+    Row row;
+    const char* sqlstate;
+  };
+  std::vector<Case> cases = {
+      // 9999999999.995 rounds to 10^10: beyond numeric(12,2).
+      {{n("a"), n("a"), n("a"), n("1"), n("1"), n("t"), n("1"), n("9999999999.995")}, "22003"},
+      {{n("a"), n("0123456789abc")}, "22001"},  // varchar(12)
+      {{n("a"), null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        n("abcde")},
+       "22001"},  // char(4)
+  };
+  for (const Case& c : cases) {
+    std::string sqlstates[2];
+    for (bool binary : {false, true}) {
+      try {
+        copy(binary ? binary_ : text_, binary, {c.row});
+        ADD_FAILURE() << "a value beyond its typmod was stored with binary=" << binary;
+      } catch (const CopyRefusedError& e) {
+        sqlstates[binary] = e.sqlstate();
+        EXPECT_NE(std::string(e.what()).find("line 1"), std::string::npos) << e.what();
+      }
     }
+    EXPECT_EQ(sqlstates[0], c.sqlstate);
+    EXPECT_EQ(sqlstates[1], sqlstates[0]);
   }
-  EXPECT_EQ(sqlstates[0], "22003");
-  EXPECT_EQ(sqlstates[1], sqlstates[0]);
 }
 
 TEST_F(CopyBinaryEncoderTest, AValueTheEncoderCannotConvertIsRefusedWithTableColumnAndKey) {
@@ -203,7 +216,7 @@ TEST_F(CopyBinaryEncoderTest, TablesWithOtherTypesOrZonedTimestampsStayOnText) {
   plan.targetTable = "other";
   plan.columns = {"id", "code", "ratio"};
   CopyWriter other(*conn_, plan, *catalog.table("public.other"), CopyFormat{true, true});
-  EXPECT_FALSE(other.binary());
+  EXPECT_FALSE(other.binary());  // because of real
   // Timestamps need source.timezone to be UTC.
   CopyWriter zoned(*conn_, binary_, *catalog_.table("public.as_binary"), CopyFormat{true, false});
   EXPECT_FALSE(zoned.binary());
@@ -233,7 +246,8 @@ TEST(CopyBinaryEncoderTypes, TypeOfReadsFormatType) {
             BinaryType::Timestamptz);
   EXPECT_EQ(CopyBinaryEncoder::typeOf("timestamp without time zone", true), BinaryType::Timestamp);
   EXPECT_EQ(CopyBinaryEncoder::typeOf("timestamp with time zone", false), std::nullopt);
-  EXPECT_EQ(CopyBinaryEncoder::typeOf("character(2)", true), std::nullopt);
+  EXPECT_EQ(CopyBinaryEncoder::typeOf("character(2)", true), BinaryType::Text);
+  EXPECT_EQ(CopyBinaryEncoder::typeOf("real", true), std::nullopt);
   EXPECT_EQ(CopyBinaryEncoder::typeOf("integer[]", true), std::nullopt);
   EXPECT_EQ(CopyBinaryEncoder::typeOf("numeric(12,2)[]", true), std::nullopt);
   EXPECT_TRUE(CopyBinaryEncoder::isUtcZone("utc"));
