@@ -139,14 +139,14 @@ void ParkingCopy::admit(const TargetWrite& w) {
     WriteEdits::withNull(nulled, ref.column, next);
     nulled = std::move(next);
   }
-  if (!send(nulled, &w)) return;
+  send(nulled, &w);
   for (Fill& f : fills) {
     f.row = sent_.size() - 1;
     fills_.push_back(std::move(f));
   }
 }
 
-bool ParkingCopy::send(const TargetWrite& w, const TargetWrite* original) {
+void ParkingCopy::send(const TargetWrite& w, const TargetWrite* original) {
   if (!copy_) {
     conn_.exec(fmt::format("SAVEPOINT {}", kSavepoint));
     copy_.emplace(conn_, plan_, table_, format_);
@@ -154,19 +154,15 @@ bool ParkingCopy::send(const TargetWrite& w, const TargetWrite* original) {
   }
   try {
     copy_->write(w);
-  } catch (const CopyRefusedError& e) {
-    if (copy_->copying()) {
-      // Refused before it was sent (binary COPY could not encode a value): the COPY goes on.
-      ParkedRow r = ParkedWriteCodec::encode(original ? *original : w);
-      r.kind = ParkKind::Refused;
-      r.sqlstate = e.sqlstate();
-      r.reason = fmt::format("{} {} (snapshot): {}", ParkedWriteCodec::sourceName(plan_),
-                             w.legacyKey(), e.what());
-      pending_.push_back(std::move(r));
-      return false;
+  } catch (const CopyRefusedError&) {
+    if (!copy_->copying()) {
+      copy_.reset();
+      throw;
     }
-    copy_.reset();
-    throw;
+    // The binary encoder could not convert a value and sent nothing of the row; the COPY goes
+    // on. The row goes by text COPY at the segment's end: the server then takes or refuses its
+    // text exactly as it does the stream's (the encoder is stricter than the types' input).
+    textRows_.push_back(sent_.size());
   } catch (...) {
     copy_->abort();
     copy_.reset();
@@ -174,7 +170,6 @@ bool ParkingCopy::send(const TargetWrite& w, const TargetWrite* original) {
   }
   sent_.next() = w;
   if (original) originals_.emplace(sent_.size() - 1, *original);
-  return true;
 }
 
 void ParkingCopy::boundary() {
@@ -188,10 +183,12 @@ void ParkingCopy::endSegment() {
   const std::size_t n = sent_.size();
   stored_.assign(n, 0);
   bool refused = false;
+  std::vector<char> inCopy(n, 1);
+  for (std::size_t i : textRows_) inCopy[i] = 0;
   try {
     rows_ += copy_->finish();
     conn_.exec(fmt::format("RELEASE SAVEPOINT {}", kSavepoint));
-    stored_.assign(n, 1);
+    stored_ = inCopy;
   } catch (const PgError&) {
     copy_.reset();
     throw;  // not a row's fault: the caller's transaction ends
@@ -203,10 +200,13 @@ void ParkingCopy::endSegment() {
     // Only the segment is lost: back to its savepoint, then halves until the refused rows are
     // alone (the good rows of the segment still land).
     conn_.exec(fmt::format("ROLLBACK TO SAVEPOINT {0}; RELEASE SAVEPOINT {0}", kSavepoint));
-    std::vector<std::size_t> all(n);
-    for (std::size_t i = 0; i < n; ++i) all[i] = i;
-    copyRows(all);
+    std::vector<std::size_t> all;
+    for (std::size_t i = 0; i < n; ++i)
+      if (inCopy[i]) all.push_back(i);
+    copyRows(all, format_);
   }
+  copyRows(textRows_, CopyFormat{.binary = false});
+  textRows_.clear();
   for (const Fill& f : fills_) {
     if (!stored_[f.row]) continue;
     const TargetWrite& w = sent_.writes()[f.row];
@@ -226,10 +226,10 @@ void ParkingCopy::endSegment() {
   sent_.clear();
 }
 
-void ParkingCopy::copyRows(const std::vector<std::size_t>& rows) {
+void ParkingCopy::copyRows(const std::vector<std::size_t>& rows, CopyFormat format) {
   if (rows.empty()) return;
   conn_.exec(fmt::format("SAVEPOINT {}", kSavepoint));
-  CopyWriter writer(conn_, plan_, table_, format_);
+  CopyWriter writer(conn_, plan_, table_, format);
   std::uint64_t stored = 0;
   try {
     writer.begin();
@@ -254,8 +254,9 @@ void ParkingCopy::copyRows(const std::vector<std::size_t>& rows) {
       return;
     }
     std::size_t half = rows.size() / 2;
-    copyRows(std::vector<std::size_t>(rows.begin(), rows.begin() + static_cast<long>(half)));
-    copyRows(std::vector<std::size_t>(rows.begin() + static_cast<long>(half), rows.end()));
+    copyRows(std::vector<std::size_t>(rows.begin(), rows.begin() + static_cast<long>(half)),
+             format);
+    copyRows(std::vector<std::size_t>(rows.begin() + static_cast<long>(half), rows.end()), format);
     return;
   }
   conn_.exec(fmt::format("RELEASE SAVEPOINT {}", kSavepoint));

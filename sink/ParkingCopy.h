@@ -16,8 +16,9 @@
 //  - When the target refuses a row (CHECK, NOT NULL, unique, a foreign key nobody foresaw),
 //    the segment is rolled back to its savepoint and sent again in halves until the refused
 //    rows are alone: they are parked (Refused) with the database's message; the rest lands.
-//  - Rows the transformer could not convert are handed over with park(), and rows with a value
-//    the binary COPY cannot encode are parked (Refused, 22P02) without being sent.
+//  - Rows the transformer could not convert are handed over with park(). A row with a value
+//    the binary COPY cannot encode goes by text COPY at the segment's end, so the server judges
+//    it as it judges the stream's writes (and a refusal is parked like any other).
 // Everything parked commits with the unit, or vanishes with it. A segment ends after
 // `segmentRows` rows or `heldRows` held rows (memory: one segment's rows, kept to send them
 // again if the target refuses one).
@@ -76,13 +77,12 @@ class ParkingCopy {
   // Sends `w` now, or holds it (a parent not known yet), or parks/NULLs it (a parent known
   // missing).
   void admit(const TargetWrite& w);
-  // False when the row was parked instead (a value the binary COPY cannot encode).
-  bool send(const TargetWrite& w, const TargetWrite* original);
+  void send(const TargetWrite& w, const TargetWrite* original);
   // Ends the running COPY (redoing it in halves when refused), parks what waits, resolves the
   // held rows' parents and admits them again.
   void boundary();
   void endSegment();
-  void copyRows(const std::vector<std::size_t>& rows);
+  void copyRows(const std::vector<std::size_t>& rows, CopyFormat format);
   void resolveHeld();
   void parkPending();
   std::string describe(const TargetWrite& w, const ParentRef& ref, const Uuid& id,
@@ -100,7 +100,9 @@ class ParkingCopy {
   WriteBatch sent_;                 // the segment's rows, as sent
   std::unordered_map<std::size_t, TargetWrite> originals_;  // sent_ index -> before NULLing
   std::vector<Fill> fills_;                                 // of the segment's rows
-  std::vector<char> stored_;                                // per sent_ row, after a redo
+  // Rows of the segment the binary encoder could not convert: sent by text COPY at its end.
+  std::vector<std::size_t> textRows_;
+  std::vector<char> stored_;  // per sent_ row, after a redo
   WriteBatch held_;
   std::unordered_map<int, std::unordered_set<Uuid, UuidHash>> missing_;
   std::vector<ParkedRow> pending_;
