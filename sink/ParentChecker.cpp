@@ -130,4 +130,31 @@ void ParentChecker::lookup(PgConnection& target, int table, std::span<const Uuid
   }
 }
 
+std::string ParentChecker::describeAbsent(const WritePlan& plan, const ParentRef& ref,
+                                          const Uuid& id) const {
+  if (ref.column == ParentRef::kOwnRow)
+    return fmt::format("the {} row {} it completes is not on the target", tableName(ref.parent),
+                       id.str());
+  return fmt::format("{}.{} names {} {}{}, which is not on the target", plan.targetTable,
+                     ref.columnName, tableName(ref.parent), id.str(),
+                     ref.sourceParent.empty() ? "" : fmt::format(" (a {} row)", ref.sourceParent));
+}
+
+std::string describeMissingParent(std::string_view what, std::string_view missing, RowPolicy policy,
+                                  std::string_view column, std::string_view rerun) {
+  switch (policy) {
+    case RowPolicy::Park:
+      return fmt::format("{}: {}; parked until it arrives (on_missing: park)", what, missing);
+    case RowPolicy::Null:
+      return fmt::format("{}: {}; written as NULL, filled in when it arrives (on_missing: null)",
+                         what, missing);
+    case RowPolicy::Fail:
+      break;
+  }
+  return fmt::format(
+      "{}: {}, and the mapping says on_missing: {} for {}. Load the missing row into the target "
+      "(or set on_missing to park or null for that column) and {}",
+      what, missing, toString(policy), column, rerun);
+}
+
 }  // namespace pgmorph

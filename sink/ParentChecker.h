@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -52,6 +53,9 @@ class ParentChecker {
   // Table index of "schema.table" (every plan's target and every parent), -1 if unknown.
   int table(const std::string& qualified) const;
   const std::string& tableName(int table) const { return tables_[table].name; }
+  // "<table>.<column> names <parent table> <id> (a <source> row), which is not on the target",
+  // or, for a partial target's own row, "the <table> row <id> it completes is not ...".
+  std::string describeAbsent(const WritePlan& plan, const ParentRef& ref, const Uuid& id) const;
 
   bool knownPresent(int table, const Uuid& id) const;
   // Asks the target which of `ids` exist in `table` (one statement) and remembers the ones
@@ -85,5 +89,10 @@ class ParentChecker {
   std::size_t cached_ = 0;
   std::size_t lookups_ = 0;
 };
+
+// The sentence for `what` (a write) whose parent is `missing` (describeAbsent), ending with
+// what `policy` does about it; with fail, `rerun` says how to go on once the row is loaded.
+std::string describeMissingParent(std::string_view what, std::string_view missing, RowPolicy policy,
+                                  std::string_view column, std::string_view rerun);
 
 }  // namespace pgmorph

@@ -31,18 +31,6 @@ std::string_view stateOf(const TargetWrite& w, std::size_t i, ValueState& state)
   return state == ValueState::Present ? w.text(values[i]) : std::string_view();
 }
 
-std::string policyName(RowPolicy p) {
-  switch (p) {
-    case RowPolicy::Park:
-      return "park";
-    case RowPolicy::Null:
-      return "null";
-    case RowPolicy::Fail:
-      return "fail";
-  }
-  return "park";
-}
-
 }  // namespace
 
 std::size_t ParkingApplier::RowKeyHash::operator()(const RowKey& k) const noexcept {
@@ -739,29 +727,8 @@ std::string ParkingApplier::describeMissing(const Group& g, const TargetWrite& w
   std::string what =
       fmt::format("{} of {} {} into {}", toString(w.op), ParkedWriteCodec::sourceName(plan),
                   w.legacyKey(), ParkedWriteCodec::targetName(plan));
-  std::string missing;
-  if (ref.column == ParentRef::kOwnRow)
-    missing = fmt::format("the {} row {} it completes is not on the target",
-                          checker_.tableName(ref.parent), id.str());
-  else
-    missing =
-        fmt::format("{}.{} names {} {}{}, which is not on the target", plan.targetTable,
-                    ref.columnName, checker_.tableName(ref.parent), id.str(),
-                    ref.sourceParent.empty() ? "" : fmt::format(" (a {} row)", ref.sourceParent));
-  switch (policy) {
-    case RowPolicy::Park:
-      return fmt::format("{}: {}; parked until it arrives (on_missing: park)", what, missing);
-    case RowPolicy::Null:
-      return fmt::format("{}: {}; written as NULL, filled in when it arrives (on_missing: null)",
-                         what, missing);
-    case RowPolicy::Fail:
-      break;
-  }
-  return fmt::format(
-      "{}: {}, and the mapping says on_missing: {} for {}. Load the missing row into the target "
-      "(or set on_missing to park or null for that column) and start again; the target "
-      "transaction was rolled back.",
-      what, missing, policyName(policy), ref.columnName);
+  return describeMissingParent(what, checker_.describeAbsent(plan, ref, id), policy, ref.columnName,
+                               "start again; the target transaction was rolled back.");
 }
 
 }  // namespace pgmorph

@@ -298,26 +298,11 @@ void ParkingCopy::parkPending() {
 
 std::string ParkingCopy::describe(const TargetWrite& w, const ParentRef& ref, const Uuid& id,
                                   RowPolicy policy) const {
-  std::string missing =
-      fmt::format("{}.{} names {} {}{}, which is not on the target", plan_.targetTable,
-                  ref.columnName, checker_.tableName(ref.parent), id.str(),
-                  ref.sourceParent.empty() ? "" : fmt::format(" (a {} row)", ref.sourceParent));
   std::string what =
       fmt::format("upsert of {} {} into {} (snapshot)", ParkedWriteCodec::sourceName(plan_),
                   w.legacyKey(), ParkedWriteCodec::targetName(plan_));
-  switch (policy) {
-    case RowPolicy::Park:
-      return fmt::format("{}: {}; parked until it arrives (on_missing: park)", what, missing);
-    case RowPolicy::Null:
-      return fmt::format("{}: {}; written as NULL, filled in when it arrives (on_missing: null)",
-                         what, missing);
-    case RowPolicy::Fail:
-      break;
-  }
-  return fmt::format(
-      "{}: {}, and the mapping says on_missing: fail for {}. Load the missing row into the target "
-      "(or set on_missing to park or null for that column) and run the snapshot again.",
-      what, missing, ref.columnName);
+  return describeMissingParent(what, checker_.describeAbsent(plan_, ref, id), policy,
+                               ref.columnName, "run the snapshot again.");
 }
 
 }  // namespace pgmorph

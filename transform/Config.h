@@ -16,6 +16,19 @@ namespace pgmorph {
 // What to do with a row whose problem is found before writing.
 enum class RowPolicy { Park, Null, Fail };
 
+// The word the mapping uses for it ("park", "null", "fail").
+constexpr std::string_view toString(RowPolicy p) {
+  switch (p) {
+    case RowPolicy::Null:
+      return "null";
+    case RowPolicy::Fail:
+      return "fail";
+    case RowPolicy::Park:
+      break;
+  }
+  return "park";
+}
+
 // `type:` conversions that transform understands. Anything else is passed through as
 // text and cast by the target (TypeName keeps the name for messages and for the cast).
 enum class Conversion { None, Timestamptz, Boolean, Jsonb, Other };

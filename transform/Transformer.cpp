@@ -11,18 +11,6 @@ namespace pgmorph {
 
 namespace {
 
-std::string_view policyName(RowPolicy p) {
-  switch (p) {
-    case RowPolicy::Park:
-      return "park";
-    case RowPolicy::Null:
-      return "null";
-    case RowPolicy::Fail:
-      return "fail";
-  }
-  return "park";
-}
-
 Uuid parseNamespace(const PipelineConfig& config) {
   try {
     return Uuid::parse(config.idNamespace);
@@ -246,7 +234,7 @@ bool Transformer::values(const TablePlan::Target& t, const Tuple& tuple, TargetW
     }
     return fail(m.source,
                 fmt::format("column {} -> {}.{}: {}; on_error: {}", m.source, t.mapping->target,
-                            m.target, why, policyName(m.onError)),
+                            m.target, why, toString(m.onError)),
                 m.onError);
   }
   for (const auto& s : t.mapping->set) w.addValue(s.value);

@@ -87,3 +87,25 @@ TEST_F(ParentCheckerTest, TheCacheStaysWithinItsBound) {
 
 }  // namespace
 }  // namespace pgmorph::parkingtest
+
+namespace pgmorph {
+
+TEST(MissingParentMessage, EndsWithWhatThePolicyDoesAndHowToGoOnAfterAStop) {
+  const std::string what = "upsert of dispatch_notification 7 into public.system_messages";
+  const std::string missing =
+      "system_messages.recipient_id names public.profiles 1234, which "
+      "is not on the target";
+  EXPECT_EQ(describeMissingParent(what, missing, RowPolicy::Park, "recipient_id", "x"),
+            what + ": " + missing + "; parked until it arrives (on_missing: park)");
+  EXPECT_EQ(
+      describeMissingParent(what, missing, RowPolicy::Null, "recipient_id", "x"),
+      what + ": " + missing + "; written as NULL, filled in when it arrives (on_missing: null)");
+  EXPECT_EQ(describeMissingParent(what, missing, RowPolicy::Fail, "recipient_id",
+                                  "run the snapshot again."),
+            what + ": " + missing +
+                ", and the mapping says on_missing: fail for recipient_id. Load the missing row "
+                "into the target (or set on_missing to park or null for that column) and run the "
+                "snapshot again.");
+}
+
+}  // namespace pgmorph
