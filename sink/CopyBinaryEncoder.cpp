@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cdc/BigEndian.h"
+#include "transform/Conversions.h"
 
 namespace pgmorph {
 
@@ -16,17 +17,6 @@ namespace {
 constexpr std::int64_t kUsecPerDay = 86400LL * 1000000LL;
 // 2000-01-01, the epoch of PostgreSQL's binary dates and timestamps, in days since 1970-01-01.
 constexpr std::int64_t kPgEpochDays = 10957;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 bool isSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -107,7 +97,7 @@ bool parseDate(std::string_view s, std::size_t& used, std::int64_t& year, int& m
 
 // Removes a trailing " BC" and says whether it was there.
 bool takeBc(std::string_view& s) {
-  if (s.size() >= 3 && iequals(s.substr(s.size() - 3), " bc")) {
+  if (s.size() >= 3 && conversions::equalsIgnoreCase(s.substr(s.size() - 3), " bc")) {
     s.remove_suffix(3);
     return true;
   }
@@ -123,8 +113,10 @@ std::int64_t epochDays(std::int64_t year, int month, int day, bool bc) {
 
 bool encodeDate(std::string_view text, std::int32_t& out) {
   std::string_view s = trim(text);
-  if (iequals(s, "infinity")) return out = std::numeric_limits<std::int32_t>::max(), true;
-  if (iequals(s, "-infinity")) return out = std::numeric_limits<std::int32_t>::min(), true;
+  if (conversions::equalsIgnoreCase(s, "infinity"))
+    return out = std::numeric_limits<std::int32_t>::max(), true;
+  if (conversions::equalsIgnoreCase(s, "-infinity"))
+    return out = std::numeric_limits<std::int32_t>::min(), true;
   const bool bc = takeBc(s);
   std::size_t used;
   std::int64_t year;
@@ -164,8 +156,10 @@ bool parseOffset(std::string_view s, std::int64_t& seconds) {
 // UTC, and an optional " BC" after either; µs since 2000-01-01 00:00 UTC.
 bool encodeTimestamp(std::string_view text, bool withZone, std::int64_t& out) {
   std::string_view s = trim(text);
-  if (iequals(s, "infinity")) return out = std::numeric_limits<std::int64_t>::max(), true;
-  if (iequals(s, "-infinity")) return out = std::numeric_limits<std::int64_t>::min(), true;
+  if (conversions::equalsIgnoreCase(s, "infinity"))
+    return out = std::numeric_limits<std::int64_t>::max(), true;
+  if (conversions::equalsIgnoreCase(s, "-infinity"))
+    return out = std::numeric_limits<std::int64_t>::min(), true;
   bool bc = takeBc(s);
   std::size_t used;
   std::int64_t year;
@@ -189,7 +183,7 @@ bool encodeTimestamp(std::string_view text, bool withZone, std::int64_t& out) {
     for (; n < 6; ++n) frac *= 10;
   }
   std::string_view zone = s.substr(p);
-  if (!bc && zone.size() >= 3 && iequals(zone.substr(0, 3), " bc") &&
+  if (!bc && zone.size() >= 3 && conversions::equalsIgnoreCase(zone.substr(0, 3), " bc") &&
       (zone.size() == 3 || zone[3] == ' ')) {
     bc = true;  // "... BC UTC": a naive BC value with the source zone appended
     zone.remove_prefix(3);
@@ -218,7 +212,8 @@ bool encodeBool(std::string_view text, bool& out) {
   std::string_view s = trim(text);
   if (s.empty()) return false;
   auto prefixOf = [&](std::string_view word, std::size_t min) {
-    return s.size() >= min && s.size() <= word.size() && iequals(s, word.substr(0, s.size()));
+    return s.size() >= min && s.size() <= word.size() &&
+           conversions::equalsIgnoreCase(s, word.substr(0, s.size()));
   };
   if (prefixOf("true", 1) || prefixOf("yes", 1) || prefixOf("on", 2) || s == "1")
     return out = true, true;
@@ -240,9 +235,10 @@ bool encodeNumeric(std::string_view text, std::string& out) {
     put16(out, 0);
     return true;
   };
-  if (iequals(s, "nan")) return special(kNaN);
-  if (iequals(s, "infinity") || iequals(s, "+infinity")) return special(kPinf);
-  if (iequals(s, "-infinity")) return special(kNinf);
+  if (conversions::equalsIgnoreCase(s, "nan")) return special(kNaN);
+  if (conversions::equalsIgnoreCase(s, "infinity") || conversions::equalsIgnoreCase(s, "+infinity"))
+    return special(kPinf);
+  if (conversions::equalsIgnoreCase(s, "-infinity")) return special(kNinf);
   std::uint16_t sign = kPos;
   if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
     if (s.front() == '-') sign = kNeg;
@@ -317,7 +313,8 @@ std::string_view withoutTypmod(std::string_view t, std::string_view base) {
 }  // namespace
 
 bool CopyBinaryEncoder::isUtcZone(std::string_view zone) {
-  return iequals(zone, "UTC") || iequals(zone, "Etc/UTC");
+  return conversions::equalsIgnoreCase(zone, "UTC") ||
+         conversions::equalsIgnoreCase(zone, "Etc/UTC");
 }
 
 std::optional<BinaryType> CopyBinaryEncoder::typeOf(std::string_view t, bool utcTimestamps) {

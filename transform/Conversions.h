@@ -35,4 +35,7 @@ std::optional<std::string_view> booleanText(std::string_view text);
 // True when `text` is one JSON value. On false, `why` (when given) says what and where.
 bool isValidJson(std::string_view text, std::string* why);
 
+// ASCII case-insensitive equality (SQL keywords and literals such as "true", "Infinity").
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
 }  // namespace pgmorph::conversions
