@@ -1,7 +1,5 @@
 #include "sink/ArrayLiteral.h"
 
-#include <cstring>
-
 namespace pgmorph {
 
 void ArrayLiteral::clear() {
@@ -11,23 +9,29 @@ void ArrayLiteral::clear() {
 }
 
 bool ArrayLiteral::add(std::string_view text) {
-  if (!text.empty() && std::memchr(text.data(), 0, text.size()) != nullptr) return false;
   if (closed_) text_.pop_back();
   closed_ = false;
-  if (count_++) text_.push_back(',');
+  const std::size_t mark = text_.size();  // back to here when the text cannot be sent
+  if (count_) text_.push_back(',');
   text_.push_back('"');
-  // Copy the stretches between characters that need a backslash in one go.
-  std::size_t start = 0;
-  for (;;) {
-    std::size_t special = text.find_first_of("\"\\", start);
-    if (special == std::string_view::npos) break;
-    text_.append(text.data() + start, special - start);
-    text_.push_back('\\');
-    text_.push_back(text[special]);
-    start = special + 1;
+  // One pass that copies the stretches between characters needing a backslash in one go and
+  // meets a NUL on the way. (string_view::find_first_of calls memchr once per character.)
+  const char* run = text.data();
+  const char* const end = run + text.size();
+  for (const char* p = run; p != end; ++p) {
+    const char c = *p;
+    if (c == '"' || c == '\\') {
+      text_.append(run, p);
+      text_.push_back('\\');
+      run = p;
+    } else if (c == '\0') {
+      text_.resize(mark);
+      return false;
+    }
   }
-  text_.append(text.data() + start, text.size() - start);
+  text_.append(run, end);
   text_.push_back('"');
+  ++count_;
   return true;
 }
 

@@ -44,6 +44,16 @@ TEST(ArrayLiteral, RefusesANulByteAndAddsNothing) {
   EXPECT_FALSE(a.add(std::string_view("bad\0value", 9)));
   EXPECT_EQ(a.view(), R"({"ok"})");
   EXPECT_EQ(a.size(), 1u);
+  // Found only after escapes were written, with the literal already closed by view().
+  EXPECT_FALSE(a.add(std::string_view("q\"\\\0", 4)));
+  EXPECT_EQ(a.view(), R"({"ok"})");
+  EXPECT_TRUE(a.add("x\"y"));
+  EXPECT_EQ(a.view(), R"({"ok","x\"y"})");
+  EXPECT_EQ(a.size(), 2u);
+  ArrayLiteral first;
+  EXPECT_FALSE(first.add(std::string_view("\0", 1)));
+  EXPECT_TRUE(first.add("a"));
+  EXPECT_EQ(first.view(), R"({"a"})");
 }
 
 }  // namespace
