@@ -77,7 +77,7 @@ std::vector<SourceColumn> SnapshotReader::describe(PgConnection& source, const s
                                                    const std::string& table,
                                                    const std::vector<std::string>& wanted) {
   auto res = source.execParams(
-      "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid::int"
+      "SELECT a.attname, a.atttypid::int"
       "  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
       "  JOIN pg_namespace n ON n.oid = c.relnamespace"
       " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped"
@@ -92,8 +92,7 @@ std::vector<SourceColumn> SnapshotReader::describe(PgConnection& source, const s
   for (int r = 0; r < res.rows(); ++r) {
     SourceColumn c;
     c.name = std::string(res.value(r, 0));
-    c.type = std::string(res.value(r, 1));
-    c.render = renderOf(std::stoi(std::string(res.value(r, 2))));
+    c.render = renderOf(std::stoi(std::string(res.value(r, 1))));
     all.push_back(std::move(c));
   }
   if (wanted.empty()) return all;
@@ -179,27 +178,27 @@ bool SnapshotReader::next(Change& out) {
     const SourceColumn& col = read_.columns[i];
     const auto& f = fields[i];
     if (f.isNull) {
-      out.addColumn(col.name, col.type, {}, ValueKind::Null);
+      out.addColumn(col.name, {}, {}, ValueKind::Null);
       continue;
     }
     switch (col.render) {
       case SourceColumn::Render::Number:
         if (isSpecialNumber(f.value))
-          out.addColumn(col.name, col.type, {}, ValueKind::Null);
+          out.addColumn(col.name, {}, {}, ValueKind::Null);
         else
-          out.addColumn(col.name, col.type, f.value, ValueKind::Number);
+          out.addColumn(col.name, {}, f.value, ValueKind::Number);
         break;
       case SourceColumn::Render::Bool:
-        out.addColumn(col.name, col.type, f.value == "t" ? "true" : "false", ValueKind::Bool);
+        out.addColumn(col.name, {}, f.value == "t" ? "true" : "false", ValueKind::Bool);
         break;
       case SourceColumn::Render::Bytea: {
         std::string_view hex = f.value;
         if (hex.size() >= 2 && hex[0] == '\\' && hex[1] == 'x') hex.remove_prefix(2);
-        out.addColumn(col.name, col.type, hex, ValueKind::String);
+        out.addColumn(col.name, {}, hex, ValueKind::String);
         break;
       }
       case SourceColumn::Render::String:
-        out.addColumn(col.name, col.type, f.value, ValueKind::String);
+        out.addColumn(col.name, {}, f.value, ValueKind::String);
         break;
     }
   }

@@ -2,7 +2,8 @@
 // the COPY that streams a mapped table (or one key range of it) out of it as Changes.
 //
 // Why Changes: each row becomes a pgmorph::Change of kind Insert, with the same column
-// names, type names, value kinds and value texts that wal2json would send for that row,
+// names, value kinds and value texts that wal2json would send for that row (no type names:
+// pgmorph's stream turns include-types off, see Wal2JsonDecoder::pluginOptions),
 // so the snapshot goes through the very same Transformer as streaming (one mapping
 // implementation, not two). The rules mirrored from wal2json 2.5 (pg_decode_write_value):
 //   * int2/int4/int8/oid/float4/float8/numeric -> Number (text as is); NaN and ±Infinity
@@ -10,8 +11,7 @@
 //   * boolean -> Bool "true"/"false" (COPY says t/f);
 //   * bytea -> String of hex digits without the leading \x;
 //   * anything else -> String, the type's text output (the session pins TimeZone=UTC,
-//     DateStyle=ISO, extra_float_digits=3 exactly as the replication session does);
-//   * type names are format_type(atttypid, atttypmod), as wal2json's include-typmod.
+//     DateStyle=ISO, extra_float_digits=3 exactly as the replication session does).
 //
 // Contract:
 //  - The constructor connects, opens BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY and
@@ -51,7 +51,6 @@ class SnapshotGoneError : public PgmorphError {
 struct SourceColumn {
   enum class Render : std::uint8_t { Number, Bool, Bytea, String };
   std::string name;
-  std::string type;  // format_type(atttypid, atttypmod): what wal2json calls it
   Render render = Render::String;
 };
 

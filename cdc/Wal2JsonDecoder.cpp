@@ -68,14 +68,17 @@ void Wal2JsonDecoder::decode(std::string_view message, Lsn at, Change& out) {
 
 std::vector<std::pair<std::string, std::string>> Wal2JsonDecoder::pluginOptions() {
   // format-version 2 streams one object per row (version 1 builds whole transactions in
-  // memory). xids, commit timestamps and LSNs are needed for checkpoints and lag; types
-  // let transform tell bytea from text. numeric-data-types-as-string is left out: Debian's
-  // wal2json 2.5 rejects it.
+  // memory). xids, commit timestamps and LSNs are needed for checkpoints and lag.
+  // Column types are turned off (wal2json's default is on): nothing downstream reads them
+  // (transform converts by the mapping and the target's catalog, and a value's JSON kind
+  // already tells numbers and booleans from text), while the walsender formats a type name
+  // for every column of every row and the decoder scans two more strings per column.
+  // numeric-data-types-as-string is left out: Debian's wal2json 2.5 rejects it.
   return {{"format-version", "2"},
           {"include-xids", "1"},
           {"include-timestamp", "1"},
           {"include-lsn", "1"},
-          {"include-types", "1"}};
+          {"include-types", "0"}};
 }
 
 }  // namespace pgmorph

@@ -12,6 +12,8 @@
 //    timestamp are null on non-transactional messages and then stay 0.
 //  - An UPDATE's "columns" omits unchanged TOASTed values: the Change simply has no such
 //    column (never a placeholder).
+//  - A column's "type" is kept when the message has one; pgmorph's own stream turns
+//    include-types off (see pluginOptions), so its Changes carry no type names.
 //  - Unknown fields (typeoid, pk, origin, ...) are skipped.
 //  - Reusing one decoder and one Change per stream does no allocation per message once
 //    warm: the reader's stack and the Change's arena keep their capacity.

@@ -62,10 +62,17 @@ bool Wal2JsonHandler::messageScalar(ValueKind kind, std::string_view text) {
     case Field::Timestamp:
       if (kind == ValueKind::Null) return true;  // non-transactional messages
       if (kind != ValueKind::String) return wrongType("\"timestamp\"", "a string", kind);
+      // Every row change of a transaction repeats its commit time: parse each text once.
+      if (text == lastTimestamp_) {
+        out.commitTimeMicros = lastTimestampMicros_;
+        return true;
+      }
       if (!parseIsoTimestamptz(text, out.commitTimeMicros))
         return fail("\"timestamp\" is not an ISO timestamp with time zone: \"" +
                     std::string(text.substr(0, 60)) +
                     "\" (the replication session must use DateStyle=ISO and TimeZone=UTC)");
+      lastTimestamp_.assign(text);
+      lastTimestampMicros_ = out.commitTimeMicros;
       return true;
     case Field::Lsn:
     case Field::NextLsn: {

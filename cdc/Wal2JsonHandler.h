@@ -283,6 +283,9 @@ class Wal2JsonHandler {
   std::uint32_t skipDepth_ = 0;  // > 0 while inside a value of a field we do not know
   ColumnSlices column_;
   std::string error_;
+  // The last "timestamp" text parsed and its value (capacity kept: no allocation once warm).
+  std::string lastTimestamp_;
+  std::int64_t lastTimestampMicros_ = 0;
 };
 
 }  // namespace pgmorph

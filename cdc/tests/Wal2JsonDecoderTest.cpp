@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <new>
 
+#include <fmt/format.h>
+
 #include "cdc/DecodeError.h"
 
 // Counts heap allocations made while `g_counting` is set, to prove the hot path does none.
@@ -72,6 +74,25 @@ TEST(Wal2JsonDecoder, DecodesBeginAndCommitPositionsAndTime) {
   EXPECT_EQ(c.xid, 4294967295u);
   EXPECT_EQ(c.commitTimeMicros, 1735725600100000);
   EXPECT_EQ(c.nextLsn.value(), 0xFFFFFFFFFFFFFFFFULL);
+}
+
+// One decoder remembers the last timestamp text it parsed (every row of a transaction repeats
+// it): a repeat, a new value, a null and a bad text after a good one must each come out right.
+TEST(Wal2JsonDecoder, RepeatedTimestampsDecodeLikeFreshOnes) {
+  Wal2JsonDecoder decoder;
+  Change c;
+  auto timeOf = [&](std::string_view ts) {
+    decoder.decode(fmt::format(R"j({{"action":"B","xid":1,"timestamp":{},"lsn":"0/1"}})j", ts), kAt,
+                   c);
+    return c.commitTimeMicros;
+  };
+  EXPECT_EQ(timeOf(R"("2025-01-01 10:00:00.123456+00")"), 1735725600123456);
+  EXPECT_EQ(timeOf(R"("2025-01-01 10:00:00.123456+00")"), 1735725600123456);
+  EXPECT_EQ(timeOf("null"), 0);
+  EXPECT_EQ(timeOf(R"("2025-01-01 10:00:00.123456+00")"), 1735725600123456);
+  EXPECT_EQ(timeOf(R"("2025-01-01 10:00:01+00")"), 1735725601000000);
+  EXPECT_THROW(timeOf(R"("2025-01-01 10:00:01 EST")"), DecodeError);
+  EXPECT_EQ(timeOf(R"("2025-01-01 10:00:01+00")"), 1735725601000000);
 }
 
 TEST(Wal2JsonDecoder, KeepsEveryValueKindAndTheExactNumberText) {
@@ -262,6 +283,7 @@ TEST(Wal2JsonDecoder, PluginOptionsAskForVersion2WithXidsTimesAndLsns) {
   EXPECT_TRUE(has("include-xids", "1"));
   EXPECT_TRUE(has("include-timestamp", "1"));
   EXPECT_TRUE(has("include-lsn", "1"));
+  EXPECT_TRUE(has("include-types", "0"));  // read by nothing, costly on both ends
   for (const auto& [n, v] : options) EXPECT_NE(n, "numeric-data-types-as-string");  // 2.6 only
 }
 
