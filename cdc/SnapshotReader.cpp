@@ -77,7 +77,7 @@ std::vector<SourceColumn> SnapshotReader::describe(PgConnection& source, const s
                                                    const std::string& table,
                                                    const std::vector<std::string>& wanted) {
   auto res = source.execParams(
-      "SELECT a.attname, a.atttypid::int"
+      "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid::int"
       "  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
       "  JOIN pg_namespace n ON n.oid = c.relnamespace"
       " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped"
@@ -92,7 +92,8 @@ std::vector<SourceColumn> SnapshotReader::describe(PgConnection& source, const s
   for (int r = 0; r < res.rows(); ++r) {
     SourceColumn c;
     c.name = std::string(res.value(r, 0));
-    c.render = renderOf(std::stoi(std::string(res.value(r, 1))));
+    c.type = std::string(res.value(r, 1));
+    c.render = renderOf(std::stoi(std::string(res.value(r, 2))));
     all.push_back(std::move(c));
   }
   if (wanted.empty()) return all;

@@ -51,6 +51,7 @@ class SnapshotGoneError : public PgmorphError {
 struct SourceColumn {
   enum class Render : std::uint8_t { Number, Bool, Bytea, String };
   std::string name;
+  std::string type;  // format_type(atttypid, atttypmod): tells which keys can split a table
   Render render = Render::String;
 };
 
