@@ -33,6 +33,7 @@
 
 #include "cdc/Wal2JsonDecoder.h"
 #include "cdc/model/Change.h"
+#include "tests/bench/StreamShape.h"
 #include "transform/ConfigLoader.h"
 #include "transform/TargetWrite.h"
 #include "transform/Transformer.h"
@@ -58,14 +59,6 @@ std::string jsonEscape(std::string_view s) {
     out += c;
   }
   return out;
-}
-
-// Whether pgmorph's plugin options ask wal2json for column types (it writes them by default):
-// the corpus follows the options, so the benchmark measures what the stream really carries.
-bool streamHasTypes() {
-  for (const auto& [name, value] : pgmorph::Wal2JsonDecoder::pluginOptions())
-    if (name == "include-types") return value != "0";
-  return true;
 }
 
 // Builds one wal2json format-version 2 object, field order as wal2json writes them.
@@ -113,7 +106,7 @@ class Message {
   Message& raw(std::string_view name, std::string_view type, std::string_view value) {
     if (!first_) text_ += ',';
     first_ = false;
-    static const bool withTypes = streamHasTypes();
+    static const bool withTypes = pgmorph::bench::streamHasTypes();
     if (withTypes)
       text_ += fmt::format(R"({{"name":"{}","type":"{}","value":{}}})", name, type, value);
     else
