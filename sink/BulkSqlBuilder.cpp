@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <stdexcept>
+#include <vector>
 
 #include "sink/SqlBuilder.h"
 
@@ -12,6 +13,7 @@ namespace {
 // Aliases no mapping is likely to use as a column name, so that `v.c1` is never ambiguous.
 constexpr std::string_view kValues = "pgmorph_v";
 constexpr std::string_view kTarget = "pgmorph_t";
+constexpr std::string_view kMatched = "pgmorph_m";  // set-columns: the keys whose row exists
 }  // namespace
 
 BulkSqlBuilder::BulkSqlBuilder(const WritePlan& plan, PlanColumnTypes types,
@@ -109,39 +111,50 @@ bool equalityIsIdentity(std::string_view type) {
 std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values) const {
   checkArity(values.size());
   std::string casts = fmt::format("{}.id::{} AS id", kValues, types_.id);
-  std::string sets, changed, arrays = "$1::text[]", aliases = "id";
-  int n = 1;
+  std::string sets, arrays = "$1::text[]", aliases = "id";
+  std::vector<std::size_t> present;
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     if (values[i].state == ValueState::Absent) continue;
-    ++n;
+    present.push_back(i);
     casts += fmt::format(", {0}.c{1}::{2} AS c{1}", kValues, i, types_.columns[i]);
-    arrays += fmt::format(", ${}::text[]", n);
+    arrays += fmt::format(", ${}::text[]", present.size() + 1);
     aliases += fmt::format(", c{}", i);
-    if (!sets.empty()) {
-      sets += ", ";
-      changed += " OR ";
-    }
-    sets += fmt::format("{} = {}.c{}", columns_[i], kValues, i);
-    if (equalityIsIdentity(types_.columns[i]))
-      changed += fmt::format("{}.{} IS DISTINCT FROM {}.c{}", kTarget, columns_[i], kValues, i);
-    else
-      changed +=
-          fmt::format("({}.{})::text COLLATE \"C\" IS DISTINCT FROM ({}.c{})::text COLLATE \"C\"",
-                      kTarget, columns_[i], kValues, i);
+    if (!sets.empty()) sets += ", ";
+    sets += fmt::format("{} = {}.c{}", columns_[i], kMatched, i);
   }
-  if (sets.empty())
+  if (present.empty())
     throw std::invalid_argument(
         fmt::format("a set-columns on {} with no value present has no multi-row form", table_));
+  // Whether the target row differs from the values of `source` (an alias of the key rows).
+  auto differs = [&](std::string_view source) {
+    std::string out;
+    for (std::size_t i : present) {
+      if (!out.empty()) out += " OR ";
+      if (equalityIsIdentity(types_.columns[i]))
+        out += fmt::format("{}.{} IS DISTINCT FROM {}.c{}", kTarget, columns_[i], source, i);
+      else
+        out +=
+            fmt::format("({}.{})::text COLLATE \"C\" IS DISTINCT FROM ({}.c{})::text COLLATE \"C\"",
+                        kTarget, columns_[i], source, i);
+    }
+    return "(" + out + ")";
+  };
   // Rows that already hold the values are not rewritten: an UPDATE writes a new row version
   // even when nothing changes, and inside one long target transaction those versions cannot be
   // pruned, so every later statement on the row walks them all. `matched` still counts every
   // row that exists, so that a missing one is told from an unchanged one.
+  // One index lookup per key finds the row, counts it and tells whether it changes; the UPDATE
+  // then looks up only the rows that change. (It used to join every key, and the count joined
+  // them all again: a second index pass, a third of the statement's time on the jaws.) The
+  // UPDATE compares again, so a row changed since the lookup is judged as it then is.
   return fmt::format(
-      "WITH {0} AS (SELECT {1} FROM unnest({2}) AS {0}({3})), pgmorph_updated AS (UPDATE {4} AS "
-      "{5} SET {6} FROM {0} WHERE {5}.{7} = {0}.id AND ({8}) RETURNING 1) SELECT (SELECT count(*) "
-      "FROM {0} JOIN {4} AS {5} ON {5}.{7} = {0}.id) AS matched, (SELECT count(*) FROM "
+      "WITH {0} AS (SELECT {1} FROM unnest({2}) AS {0}({3})), {4} AS (SELECT {0}.*, {5} AS "
+      "pgmorph_differs FROM {0} JOIN {6} AS {7} ON {7}.{8} = {0}.id), pgmorph_updated AS (UPDATE "
+      "{6} AS {7} SET {9} FROM {4} WHERE {4}.pgmorph_differs AND {7}.{8} = {4}.id AND {10} "
+      "RETURNING 1) SELECT (SELECT count(*) FROM {4}) AS matched, (SELECT count(*) FROM "
       "pgmorph_updated) AS updated",
-      kValues, casts, arrays, aliases, table_, kTarget, sets, id_, changed);
+      kValues, casts, arrays, aliases, kMatched, differs(kValues), table_, kTarget, id_, sets,
+      differs(kMatched));
 }
 
 std::string BulkSqlBuilder::release() const {

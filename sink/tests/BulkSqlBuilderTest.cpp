@@ -93,23 +93,28 @@ TEST_F(BulkSqlBuilderTest, DeleteTakesAnArrayOfIds) {
 TEST_F(BulkSqlBuilderTest, SetColumnsWritesOnlyPresentColumnsOfRowsThatChangeAndCountsMatches) {
   EXPECT_EQ(jawsBuilder().setColumns(states({P, A})),
             "WITH pgmorph_v AS (SELECT pgmorph_v.id::uuid AS id, pgmorph_v.c0::uuid AS c0 FROM "
-            "unnest($1::text[], $2::text[]) AS pgmorph_v(id, c0)), pgmorph_updated AS (UPDATE "
-            "\"public\".\"jaws\" AS pgmorph_t SET \"order_id\" = pgmorph_v.c0 FROM pgmorph_v "
-            "WHERE pgmorph_t.\"id\" = pgmorph_v.id AND (pgmorph_t.\"order_id\" IS DISTINCT FROM "
-            "pgmorph_v.c0) RETURNING 1) SELECT (SELECT count(*) FROM pgmorph_v JOIN "
-            "\"public\".\"jaws\" AS pgmorph_t ON pgmorph_t.\"id\" = pgmorph_v.id) AS matched, "
-            "(SELECT count(*) FROM pgmorph_updated) AS updated");
+            "unnest($1::text[], $2::text[]) AS pgmorph_v(id, c0)), pgmorph_m AS (SELECT "
+            "pgmorph_v.*, (pgmorph_t.\"order_id\" IS DISTINCT FROM pgmorph_v.c0) AS "
+            "pgmorph_differs FROM pgmorph_v JOIN \"public\".\"jaws\" AS pgmorph_t ON "
+            "pgmorph_t.\"id\" = pgmorph_v.id), pgmorph_updated AS (UPDATE \"public\".\"jaws\" AS "
+            "pgmorph_t SET \"order_id\" = pgmorph_m.c0 FROM pgmorph_m WHERE "
+            "pgmorph_m.pgmorph_differs AND pgmorph_t.\"id\" = pgmorph_m.id AND "
+            "(pgmorph_t.\"order_id\" IS DISTINCT FROM pgmorph_m.c0) RETURNING 1) SELECT (SELECT "
+            "count(*) FROM pgmorph_m) AS matched, (SELECT count(*) FROM pgmorph_updated) AS "
+            "updated");
   // A type whose equality is not identity (text under a nondeterministic collation, numeric
   // scale, jsonb) is compared by its text under "C": a different spelling is a change.
   EXPECT_EQ(jawsBuilder().setColumns(states({A, P})),
             "WITH pgmorph_v AS (SELECT pgmorph_v.id::uuid AS id, pgmorph_v.c1::text AS c1 FROM "
-            "unnest($1::text[], $2::text[]) AS pgmorph_v(id, c1)), pgmorph_updated AS (UPDATE "
-            "\"public\".\"jaws\" AS pgmorph_t SET \"jaw_type\" = pgmorph_v.c1 FROM pgmorph_v "
-            "WHERE pgmorph_t.\"id\" = pgmorph_v.id AND ((pgmorph_t.\"jaw_type\")::text COLLATE "
-            "\"C\" IS DISTINCT FROM (pgmorph_v.c1)::text COLLATE \"C\") RETURNING 1) SELECT "
-            "(SELECT count(*) FROM pgmorph_v JOIN \"public\".\"jaws\" AS pgmorph_t ON "
-            "pgmorph_t.\"id\" = pgmorph_v.id) AS matched, (SELECT count(*) FROM pgmorph_updated) "
-            "AS updated");
+            "unnest($1::text[], $2::text[]) AS pgmorph_v(id, c1)), pgmorph_m AS (SELECT "
+            "pgmorph_v.*, ((pgmorph_t.\"jaw_type\")::text COLLATE \"C\" IS DISTINCT FROM "
+            "(pgmorph_v.c1)::text COLLATE \"C\") AS pgmorph_differs FROM pgmorph_v JOIN "
+            "\"public\".\"jaws\" AS pgmorph_t ON pgmorph_t.\"id\" = pgmorph_v.id), "
+            "pgmorph_updated AS (UPDATE \"public\".\"jaws\" AS pgmorph_t SET \"jaw_type\" = "
+            "pgmorph_m.c1 FROM pgmorph_m WHERE pgmorph_m.pgmorph_differs AND pgmorph_t.\"id\" = "
+            "pgmorph_m.id AND ((pgmorph_t.\"jaw_type\")::text COLLATE \"C\" IS DISTINCT FROM "
+            "(pgmorph_m.c1)::text COLLATE \"C\") RETURNING 1) SELECT (SELECT count(*) FROM "
+            "pgmorph_m) AS matched, (SELECT count(*) FROM pgmorph_updated) AS updated");
   EXPECT_NE(jawsBuilder()
                 .setColumns(states({P, N}))
                 .find("(pgmorph_t.\"order_id\" IS DISTINCT FROM pgmorph_v.c0 OR "
