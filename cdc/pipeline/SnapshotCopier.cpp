@@ -22,15 +22,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::pair<std::string, std::string> splitName(const std::string& qualified) {
-  auto dot = qualified.find('.');
-  return {qualified.substr(0, dot), qualified.substr(dot + 1)};
-}
-
 // Rows of a source table by the planner's estimate: pg_class.reltuples, or for a table
 // never analyzed (-1) its size at ~100 bytes a row. Only used for progress and splitting.
 double estimateRows(PgConnection& source, const std::string& table) {
-  auto [schema, name] = splitName(table);
+  auto [schema, name] = splitQualifiedName(table);
   auto res = source.execParams(
       "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples"
       " ELSE pg_relation_size(c.oid) / 100.0 END FROM pg_class c"
@@ -96,7 +91,7 @@ SnapshotEnd SnapshotCopier::run(PgConnection& control, const SnapshotRecord& rec
   std::map<std::string, std::vector<SourceColumn>> columns;
   std::map<std::string, double> estimates;
   for (const auto& t : tasks) {
-    auto [schema, name] = splitName(t.sourceTable);
+    auto [schema, name] = splitQualifiedName(t.sourceTable);
     if (!columns.count(t.sourceTable)) {
       columns[t.sourceTable] =
           SnapshotReader::describe(probe.connection(), schema, name, t.sourceColumns);
@@ -349,7 +344,7 @@ std::vector<SnapshotUnit> SnapshotCopier::ranges(std::size_t task, SnapshotReade
   auto col = std::find_if(cols.begin(), cols.end(), [&](const auto& c) { return c.name == key; });
   if (col == cols.end() || !isIntegerType(col->type)) return {whole};
 
-  auto [schema, name] = splitName(t.sourceTable);
+  auto [schema, name] = splitQualifiedName(t.sourceTable);
   PgConnection& conn = probe.connection();
   auto res = conn.exec(fmt::format("SELECT min({0})::text, max({0})::text FROM {1}",
                                    conn.quoteIdent(key), conn.quoteQualified(schema, name)));

@@ -12,6 +12,11 @@
 
 namespace pgmorph {
 
+std::pair<std::string, std::string> splitQualifiedName(const std::string& qualified) {
+  auto dot = qualified.find('.');
+  return {qualified.substr(0, dot), qualified.substr(dot + 1)};
+}
+
 namespace {
 
 std::string qualified(const std::string& schema, const std::string& table) {

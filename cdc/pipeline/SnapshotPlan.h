@@ -23,12 +23,17 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sink/TargetCatalog.h"
 #include "transform/Config.h"
 
 namespace pgmorph {
+
+// ("schema", "table") of a task's "schema.table" (names as the mapping gives them: the schema
+// holds no dot).
+std::pair<std::string, std::string> splitQualifiedName(const std::string& qualified);
 
 struct SnapshotTask {
   std::string id;               // "public.orders <- public.dispatch_instruction #0"

@@ -25,11 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::pair<std::string, std::string> splitName(const std::string& qualified) {
-  auto dot = qualified.find('.');
-  return {qualified.substr(0, dot), qualified.substr(dot + 1)};
-}
-
 }  // namespace
 
 SnapshotRunner::SnapshotRunner(const PipelineConfig& config, const SnapshotOptions& options,
@@ -158,7 +153,7 @@ SnapshotRecord SnapshotRunner::startFresh(PgConnection& control, const SnapshotP
   }
   std::vector<std::string> nonEmpty;
   for (const auto& table : plan.ownedTablesChildFirst()) {
-    auto [schema, name] = splitName(table);
+    auto [schema, name] = splitQualifiedName(table);
     if (control
             .exec(fmt::format("SELECT EXISTS (SELECT 1 FROM {})",
                               control.quoteQualified(schema, name)))
@@ -203,7 +198,7 @@ void SnapshotRunner::recordIntent(PgConnection& control, const SnapshotPlan& pla
   if (emptyTargets) {
     std::vector<std::string> names;
     for (const auto& table : plan.ownedTablesChildFirst()) {
-      auto [schema, name] = splitName(table);
+      auto [schema, name] = splitQualifiedName(table);
       names.push_back(control.quoteQualified(schema, name));
     }
     if (!names.empty()) {
@@ -284,7 +279,7 @@ void SnapshotRunner::resetUnfinished(PgConnection& control, const SnapshotPlan& 
   control.exec("BEGIN");
   for (const auto& table : plan.ownedTablesChildFirst()) {
     if (!tablesToEmpty.count(table)) continue;
-    auto [schema, name] = splitName(table);
+    auto [schema, name] = splitQualifiedName(table);
     spdlog::info("emptying {} to copy it again (its copy was interrupted)", table);
     control.exec("DELETE FROM " + control.quoteQualified(schema, name));
     for (const auto& t : plan.tasks())
