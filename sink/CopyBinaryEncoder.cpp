@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cdc/BigEndian.h"
+#include "cdc/model/CivilDate.h"
 #include "transform/Conversions.h"
 
 namespace pgmorph {
@@ -64,16 +65,6 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& v) {
     v = v * 10 + (s[i] - '0');
   }
   return true;
-}
-
-// Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t daysFromCivil(std::int64_t y, int m, int d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;
-  const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
 }
 
 bool leap(std::int64_t y) {
