@@ -20,6 +20,16 @@ namespace pgmorph {
 
 namespace {
 
+// After a failure inside BEGIN ... COMMIT: ends the transaction if the session still works;
+// the failure being reported matters more than one of the rollback.
+void rollbackQuietly(PgConnection& target) {
+  if (!target.isOk()) return;
+  try {
+    target.exec("ROLLBACK");
+  } catch (const std::exception&) {
+  }
+}
+
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point start) {
@@ -257,12 +267,7 @@ std::size_t IndexSuspender::restoreTable(PgConnection& target, const std::string
     }
     target.exec("COMMIT");
   } catch (...) {
-    if (target.isOk()) {
-      try {
-        target.exec("ROLLBACK");
-      } catch (const std::exception&) {
-      }
-    }
+    rollbackQuietly(target);
     throw;
   }
   if (!done.empty()) {
@@ -301,12 +306,7 @@ std::size_t IndexSuspender::restoreForeignKeys(PgConnection& target, int jobs,
     }
     target.exec("COMMIT");
   } catch (...) {
-    if (target.isOk()) {
-      try {
-        target.exec("ROLLBACK");
-      } catch (const std::exception&) {
-      }
-    }
+    rollbackQuietly(target);
     throw;
   }
 
@@ -366,13 +366,7 @@ std::size_t IndexSuspender::restoreForeignKeys(PgConnection& target, int jobs,
   guarded(target);
   for (auto& t : threads) t.join();
   if (error) {
-    // A validation that failed left its session inside a transaction.
-    if (target.isOk()) {
-      try {
-        target.exec("ROLLBACK");
-      } catch (const std::exception&) {
-      }
-    }
+    rollbackQuietly(target);  // a validation that failed left its session inside a transaction
     std::rethrow_exception(error);
   }
   spdlog::info("snapshot bulk load: restored {} foreign keys in {:.2f} s", keys.size(),
