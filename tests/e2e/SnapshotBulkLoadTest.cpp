@@ -14,8 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "tests/e2e/DispatchE2eTest.h"
-#include "tests/e2e/PgmorphRuns.h"
+#include "tests/e2e/PgmorphProcessTest.h"
 #include "tests/e2e/Poll.h"
 
 namespace pgmorph::e2e {
@@ -29,20 +28,9 @@ constexpr int kScale = 4;  // ~100,000 rows: system_messages copies long enough 
 // validated flag of constraints, so that a key left NOT VALID shows).
 using Definitions = std::map<std::string, std::string>;
 
-class SnapshotBulkLoadTest : public DispatchE2eTest {
+class SnapshotBulkLoadTest : public PgmorphProcessTest {
  protected:
-  void TearDown() override {
-    if (HasFailure()) pgmorphs_.printStderr();
-    pgmorphs_.clear();  // killed and reaped before the environment drops the databases
-    DispatchE2eTest::TearDown();
-  }
-
-  ChildProcess& startPgmorph(const std::string& command, std::vector<std::string> args = {}) {
-    return pgmorphs_.start(env(), command, std::move(args));
-  }
-  static int finish(ChildProcess& p, std::chrono::seconds timeout) {
-    return PgmorphRuns::finish(p, timeout);
-  }
+  SnapshotBulkLoadTest() : PgmorphProcessTest("bulk") {}
 
   Definitions definitions() {
     PgConnection t = env().connectTarget();
@@ -111,8 +99,6 @@ class SnapshotBulkLoadTest : public DispatchE2eTest {
     env().loadSampleData(kScale);
     env().connectSource().exec("ANALYZE");
   }
-
-  PgmorphRuns pgmorphs_{"bulk"};
 };
 
 TEST_F(SnapshotBulkLoadTest, IndexesAndConstraintsAfterTheSnapshotAreExactlyTheOriginalOnes) {

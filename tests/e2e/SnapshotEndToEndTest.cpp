@@ -13,9 +13,8 @@
 #include <fmt/format.h>
 
 #include "tests/e2e/AuditLog.h"
-#include "tests/e2e/DispatchE2eTest.h"
 #include "tests/e2e/ExactlyOnceCheck.h"
-#include "tests/e2e/PgmorphRuns.h"
+#include "tests/e2e/PgmorphProcessTest.h"
 #include "tests/e2e/Poll.h"
 #include "tests/e2e/SourceAudit.h"
 #include "tests/support/SharedClusters.h"
@@ -38,20 +37,9 @@ struct SnapshotProgressRow {
   int tasks = 0;
 };
 
-class SnapshotE2eTest : public DispatchE2eTest {
+class SnapshotE2eTest : public PgmorphProcessTest {
  protected:
-  void TearDown() override {
-    if (HasFailure()) pgmorphs_.printStderr();
-    pgmorphs_.clear();  // killed and reaped before the environment drops the databases
-    DispatchE2eTest::TearDown();
-  }
-
-  ChildProcess& startPgmorph(const std::string& command, std::vector<std::string> args = {}) {
-    return pgmorphs_.start(env(), command, std::move(args));
-  }
-  static int finish(ChildProcess& p, std::chrono::seconds timeout) {
-    return PgmorphRuns::finish(p, timeout);
-  }
+  SnapshotE2eTest() : PgmorphProcessTest("snap") {}
 
   std::optional<SnapshotProgressRow> progress() {
     try {
@@ -85,8 +73,6 @@ class SnapshotE2eTest : public DispatchE2eTest {
     // The snapshot's progress and key-range split read pg_class.reltuples.
     env().connectSource().exec("ANALYZE");
   }
-
-  PgmorphRuns pgmorphs_{"snap"};
 };
 
 TEST_F(SnapshotE2eTest, SnapshotUnderWriteLoadThenFollowGivesTheExactProjection) {
