@@ -1,6 +1,6 @@
 #include "cdc/Wal2JsonDecoder.h"
 
-#include "cdc/RapidJsonSetup.h"  // before any other RapidJSON header
+#include "cdc/PaddedInsituStream.h"  // before any other RapidJSON header
 
 #include <fmt/format.h>
 #include <rapidjson/error/en.h>
@@ -46,7 +46,8 @@ void Wal2JsonDecoder::decode(std::string_view message, Lsn at, Change& out) {
   // capacity: one memcpy per message.
   char* text = out.adoptMessage(message);
   s.handler.reset(out);
-  rapidjson::InsituStringStream stream(text);
+  static_assert(Change::kMessagePadding >= PaddedInsituStream::kPadding);
+  PaddedInsituStream stream(text);
   rapidjson::ParseResult result = s.reader.Parse<kParseFlags>(stream, s.handler);
   std::string reason;
   if (result.IsError()) {

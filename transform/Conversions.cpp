@@ -1,6 +1,6 @@
 #include "transform/Conversions.h"
 
-#include "cdc/RapidJsonSetup.h"  // before any other RapidJSON header
+#include "cdc/PaddedInsituStream.h"  // before any other RapidJSON header
 
 #include <fmt/format.h>
 #include <rapidjson/error/en.h>
@@ -87,11 +87,13 @@ bool isValidJson(std::string_view text, std::string* why) {
   // allocate once warmed up. The text is copied and parsed in situ because RapidJSON reads a
   // NUL-terminated buffer with SIMD and slices strings where they stand, while a
   // MemoryStream goes byte by byte and copies every string onto the reader's stack (that
-  // was most of the cost of this check).
+  // was most of the cost of this check). The padding lets every string scan start with a
+  // 16-byte load (PaddedInsituStream).
   thread_local std::string buffer;
   thread_local rapidjson::Reader reader;
   buffer.assign(text);
-  rapidjson::InsituStringStream stream(buffer.data());
+  buffer.append(1 + PaddedInsituStream::kPadding, '\0');
+  PaddedInsituStream stream(buffer.data());
   rapidjson::BaseReaderHandler<> ignore;
   // Numbers as strings: they are only validated, never converted to doubles. Encoding is not
   // re-validated: the text came out of wal2json's JSON, already checked by the decoder, and

@@ -38,10 +38,10 @@ void Change::clear() {
 char* Change::adoptMessage(std::string_view message) {
   clear();
   static constexpr std::string_view kLiterals = "falsetrue";
-  arena_.reserve(kLiterals.size() + message.size() + 1);
+  arena_.reserve(kLiterals.size() + message.size() + 1 + kMessagePadding);
   arena_.append(kLiterals);
   arena_.append(message);
-  arena_.push_back('\0');
+  arena_.append(1 + kMessagePadding, '\0');
   return arena_.data() + kLiterals.size();
 }
 

@@ -102,7 +102,9 @@ class Change {
   // adoptMessage() clears the change and copies `message` into the arena, NUL-terminated
   // and behind the literals "falsetrue" (trueSlice()/falseSlice()); it returns the writable
   // copy. Until the decoder is done, nothing may be stored (the arena must not move);
-  // sliceOf() takes a pointer into that copy.
+  // sliceOf() takes a pointer into that copy. kMessagePadding bytes after the NUL stay
+  // readable, so the parser may load 16 bytes at a time from anywhere in the message.
+  static constexpr std::size_t kMessagePadding = 16;
   char* adoptMessage(std::string_view message);
   Slice sliceOf(const char* p, std::size_t n) const {
     return Slice{static_cast<std::uint32_t>(p - arena_.data()), static_cast<std::uint32_t>(n)};

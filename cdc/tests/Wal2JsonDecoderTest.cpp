@@ -123,6 +123,56 @@ TEST(Wal2JsonDecoder, KeepsEveryValueKindAndTheExactNumberText) {
   EXPECT_EQ(c.identityCount(), 0u);
 }
 
+// Strings are scanned 16 bytes at a time from wherever they start (PaddedInsituStream), and
+// after an escape the rest is moved down while being scanned. Every string length around the
+// block size, escapes at every position, and every start offset modulo 16 (the table name's
+// length shifts the whole message) must come out exactly.
+TEST(Wal2JsonDecoder, UnescapesStringsOfAnyLengthAtAnyOffset) {
+  Wal2JsonDecoder decoder;
+  Change c;
+  const std::string_view escapes[][2] = {
+      {R"(\")", "\""}, {R"(\\)", "\\"}, {R"(\n)", "\n"}, {R"(\u00e9)", "\xC3\xA9"}};
+  int checked = 0;
+  for (std::size_t shift = 0; shift < 16; ++shift) {
+    std::string table = "t" + std::string(shift, 'x');
+    for (std::size_t length = 0; length <= 40; ++length) {
+      for (std::size_t at = 0; at <= length; at += (length < 20 ? 1 : 7)) {
+        const auto& e = escapes[(length + at) % 4];
+        std::string plain(length, 'a'), json, expected;
+        for (std::size_t i = 0; i < length; ++i) plain[i] = static_cast<char>('a' + i % 26);
+        json = plain.substr(0, at) + std::string(e[0]) + plain.substr(at) + std::string(e[0]);
+        expected = plain.substr(0, at) + std::string(e[1]) + plain.substr(at) + std::string(e[1]);
+        std::string msg =
+            fmt::format(R"({{"action":"I","xid":5,"schema":"s","table":"{}","columns":[)"
+                        R"({{"name":"{}","value":"{}"}},{{"name":"b","value":"{}"}}]}})",
+                        table, plain, json, plain);
+        ASSERT_NO_THROW(decoder.decode(msg, kAt, c)) << msg;
+        ASSERT_EQ(c.table(), table);
+        ASSERT_EQ(c.columnCount(), 2u);
+        ASSERT_EQ(c.column(0).name, plain) << msg;
+        ASSERT_EQ(c.column(0).value, expected) << msg;
+        ASSERT_EQ(c.column(1).value, plain) << msg;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 4000);
+}
+
+TEST(Wal2JsonDecoder, ControlCharactersAndAMissingQuoteAreErrors) {
+  for (std::size_t pad = 0; pad < 20; ++pad) {
+    std::string before(pad, 'v');
+    std::string raw = R"({"action":"I","xid":5,"schema":"s","table":"t","columns":[)"
+                      R"({"name":"a","value":")" +
+                      before + "\x01z\"}]}";
+    EXPECT_NE(errorOf(raw).find("Invalid escape"), std::string::npos) << raw;
+    std::string open = R"({"action":"I","xid":5,"schema":"s","table":"t","columns":[)"
+                       R"({"name":"a","value":")" +
+                       before;
+    EXPECT_NE(errorOf(open).find("Missing a closing quotation mark"), std::string::npos) << open;
+  }
+}
+
 TEST(Wal2JsonDecoder, SkipsFieldsItDoesNotKnowWhateverTheirShape) {
   Change c = decode(
       R"j({"action":"U","xid":9,"origin":"node_a","timestamp":null,"lsn":"0/20","schema":"s","table":"t",)j"

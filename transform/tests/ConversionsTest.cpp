@@ -75,6 +75,26 @@ TEST(Conversions, JsonMustBeExactlyOneValue) {
   EXPECT_TRUE(isValidJson("[1]", &why));  // the same reader again, after a failure
 }
 
+TEST(Conversions, JsonStringsOfEveryLengthAndEscapePlaceAreJudgedRight) {
+  // Strings are scanned 16 bytes at a time from wherever they start; the verdict must not
+  // depend on where a string, its escape or its end falls relative to those blocks.
+  std::string why;
+  for (std::size_t length = 0; length <= 40; ++length) {
+    std::string plain(length, 'x');
+    for (std::size_t at = 0; at <= length; ++at) {
+      std::string head = plain.substr(0, at), tail = plain.substr(at);
+      std::string good = R"({"k": ")" + head + R"(\"\\)" + tail + R"("})";
+      EXPECT_TRUE(isValidJson(good, &why)) << good << ": " << why;
+      std::string control = R"({"k": ")" + head + "\t" + tail + R"("})";
+      EXPECT_FALSE(isValidJson(control, &why)) << "a raw tab: " << control;
+      std::string badEscape = R"({"k": ")" + head + R"(\q)" + tail + R"("})";
+      EXPECT_FALSE(isValidJson(badEscape, &why)) << badEscape;
+      std::string open = R"({"k": ")" + head + R"(\")" + tail;
+      EXPECT_FALSE(isValidJson(open, &why)) << open;
+    }
+  }
+}
+
 TEST(Conversions, JsonWithANulCharacterIsNotValid) {
   // The check parses a NUL-terminated copy: a NUL inside the text must not end it early.
   using namespace std::string_view_literals;
