@@ -11,7 +11,8 @@
 
 // The scan is plugged in as an explicit specialization of GenericReader's own hook for
 // stream types it has no scanner for (ScanCopyUnescapedString), so everything else, escapes,
-// validation and error reporting, stays RapidJSON's.
+// validation and error reporting, stays RapidJSON's. Whitespace skipping is specialized the
+// same way.
 #pragma once
 
 #include "cdc/RapidJsonSetup.h"  // before any other RapidJSON header
@@ -41,6 +42,17 @@ template <>
 struct StreamTraits<pgmorph::PaddedInsituStream> {
   enum { copyOptimization = 1 };
 };
+
+// wal2json writes no whitespace between tokens, and the reader skips whitespace several times
+// per member: one comparison for the usual case (no whitespace character is above ' ').
+template <>
+inline void SkipWhitespace(pgmorph::PaddedInsituStream& is) {
+  char* p = is.src_;
+  while (static_cast<unsigned char>(*p) <= ' ' &&
+         (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    ++p;
+  is.src_ = p;
+}
 
 // Advances to the first '"', '\\' or control character (the NUL terminator is one), moving
 // the text down to the write position when earlier escapes have shortened it. A load starts

@@ -65,6 +65,8 @@ TEST(Conversions, JsonMustBeExactlyOneValue) {
   EXPECT_TRUE(isValidJson("12345678901234567890.123456789", nullptr));
   EXPECT_TRUE(isValidJson("\"text\"", nullptr));
   EXPECT_TRUE(isValidJson("  null ", nullptr));
+  EXPECT_TRUE(isValidJson("\t{\r\n\"a\" :\t[ 1 , 2 ]\n}\n", nullptr));  // every whitespace
+  EXPECT_FALSE(isValidJson("[1,\v2]", nullptr));                        // not JSON whitespace
   std::string why;
   EXPECT_FALSE(isValidJson(R"({"order": 500, "note": "unterminated)", &why));
   EXPECT_NE(why.find("offset"), std::string::npos) << why;
