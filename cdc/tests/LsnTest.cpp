@@ -13,6 +13,7 @@ TEST(Lsn, ParsesAndFormatsTheServerForm) {
   EXPECT_EQ(Lsn::parse("0/0").value(), 0u);
   EXPECT_EQ(Lsn(0xFFFFFFFFFFFFFFFFULL).str(), "FFFFFFFF/FFFFFFFF");
   EXPECT_EQ(Lsn::parse("0/16b3748").str(), "0/16B3748");
+  EXPECT_EQ(Lsn::parse("aBcDeF09/09FeDcBa").value(), 0xABCDEF0909FEDCBAULL);
 }
 
 TEST(Lsn, OrdersByWalPosition) {
@@ -22,7 +23,8 @@ TEST(Lsn, OrdersByWalPosition) {
 }
 
 TEST(Lsn, RejectsMalformedText) {
-  for (const char* bad : {"", "/", "1/", "/1", "12345", "0/1G", "1/2/3", "123456789/0", " 0/1"}) {
+  for (const char* bad : {"", "/", "1/", "/1", "12345", "0/1G", "1/2/3", "123456789/0", " 0/1",
+                          "0/123456789", "0/-1", "+1/0", "0x1/0", "0/1 ", "0/ 1", "g/0", "0/:"}) {
     Lsn out;
     EXPECT_FALSE(Lsn::tryParse(bad, out)) << bad;
     EXPECT_THROW(Lsn::parse(bad), std::invalid_argument) << bad;
