@@ -261,8 +261,10 @@ while [[ $stop_requested -eq 0 ]]; do
   show_pgmorph_problems
   if [[ $now -ge $next_report ]]; then
     tps=$(grep -a '^progress:' "$work/pgbench.log" | tail -n 1 | sed -n 's/.*, \([0-9.]*\) tps.*/\1/p' || true)
+    # pgmorph logs its progress every few seconds; until the first line, say so.
+    progress=$(pgmorph_progress)
     printf '[demo %4ss] workload %s tps | pgmorph: %s | slot confirmed %s behind\n' \
-      "$((now - started))" "${tps:--}" "$(pgmorph_progress | sed 's/^$/no progress line yet/')" "$(slot_lag)"
+      "$((now - started))" "${tps:--}" "${progress:-no progress line yet}" "$(slot_lag)"
     next_report=$((now + 5))
   fi
   sleep 1 || true
