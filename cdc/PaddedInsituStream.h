@@ -8,7 +8,7 @@
 // parsing was the largest single cost of decode + transform (27%, perf); with every load
 // starting where the string starts, decoding takes 8-10% fewer instructions (callgrind,
 // tests/bench/PipelineBench.cpp).
-
+//
 // The scan is plugged in as an explicit specialization of GenericReader's own hook for
 // stream types it has no scanner for (ScanCopyUnescapedString), so everything else, escapes,
 // validation and error reporting, stays RapidJSON's. Whitespace skipping is specialized the
