@@ -103,6 +103,15 @@ TEST_F(SlotManagerTest, ASlotOfAnotherPluginOrDatabaseIsReported) {
 }
 
 TEST_F(SlotManagerTest, Wal2jsonMissingFromOutputPluginLibrariesIsReported) {
+  // The setting came with 15.19; older 15.x servers refuse a connection that sets it.
+  if (source().scalar(db_,
+                      "SELECT count(*) FROM pg_settings"
+                      " WHERE name = 'output_plugin_libraries'") == "0")
+    GTEST_SKIP() << "server "
+                 << source().scalar(db_,
+                                    "SELECT (v / 10000) || '.' || (v % 10000) FROM"
+                                    " CAST(current_setting('server_version_num') AS int) v")
+                 << " has no output_plugin_libraries (added in 15.19)";
   // A superuser may set it for one session: this one sees the 15.19+ default again.
   SlotManager manager(conninfo() + " options='-c output_plugin_libraries=pgoutput,test_decoding'");
   auto problems = manager.sourceProblems();
