@@ -78,14 +78,16 @@ if [[ $created -eq 0 || $purged -eq 0 ]]; then
   fail=1
 fi
 
+# Read into a variable first: set -e does not see a failure inside < <(...).
+checks=$("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -v base_instructions="$base" \
+  -f "$ROOT/tests/workload/check-source.sql" -d "$src")
 while IFS='|' read -r rule count; do
   [[ -n $rule ]] || continue
   if [[ $count != 0 ]]; then
     echo "FAIL: $rule: $count" >&2
     fail=1
   fi
-done < <("$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -v base_instructions="$base" \
-  -f "$ROOT/tests/workload/check-source.sql" -d "$src")
+done <<<"$checks"
 
 if [[ $fail -ne 0 ]]; then
   exit 1
