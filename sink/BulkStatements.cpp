@@ -82,7 +82,7 @@ bool BulkStatements::bulkable(const TargetWrite& w) const {
 }
 
 bool BulkStatements::sameShape(const TargetWrite& a, const TargetWrite& b) {
-  if (a.plan != b.plan || a.op != b.op) return false;
+  if (a.plan != b.plan || a.op != b.op || a.rowOptional != b.rowOptional) return false;
   if (a.op != WriteOp::Upsert && a.op != WriteOp::SetColumns) return true;
   auto x = a.values(), y = b.values();
   if (x.size() != y.size()) return false;

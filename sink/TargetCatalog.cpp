@@ -63,7 +63,7 @@ TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::s
 
   auto fks = target.execParams(
       "SELECT con.conname, cn.nspname || '.' || cc.relname, pn.nspname || '.' || pc.relname,"
-      "       con.condeferrable, con.condeferred,"
+      "       con.condeferrable, con.condeferred, con.confdeltype,"
       "       (SELECT string_agg(a.attname, E'\\x1f' ORDER BY k.ord) FROM unnest(con.conkey)"
       "          WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = con.conrelid"
       "          AND a.attnum = k.attnum),"
@@ -85,8 +85,10 @@ TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::s
     fk.parent = std::string(fks.value(r, 2));
     fk.deferrable = fks.value(r, 3) == "t";
     fk.initiallyDeferred = fks.value(r, 4) == "t";
-    fk.childColumns = splitNames(fks.value(r, 5));
-    fk.parentColumns = splitNames(fks.value(r, 6));
+    std::string_view action = fks.value(r, 5);
+    fk.onDelete = fkActionFromCatalog(action.empty() ? 'a' : action[0]);
+    fk.childColumns = splitNames(fks.value(r, 6));
+    fk.parentColumns = splitNames(fks.value(r, 7));
     keys.push_back(std::move(fk));
   }
   for (const auto& fk : suspended) {
@@ -95,6 +97,15 @@ TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::s
       return k.name == fk.name && k.child == fk.child;
     });
     if (listed && !present) keys.push_back(fk);
+  }
+  // Nullability from the columns read above (also for suspended keys, whose definition is
+  // stored without it): a NOT NULL reference cannot be unlinked before a delete.
+  for (auto& fk : keys) {
+    const TargetTable* child = catalog.table(fk.child);
+    fk.nullable = true;
+    for (const auto& column : fk.childColumns)
+      if (const TargetColumn* c = child ? child->find(column) : nullptr; c && c->notNull)
+        fk.nullable = false;
   }
   // The same order as the query's (names compare bytewise), suspended or not.
   std::stable_sort(keys.begin(), keys.end(),

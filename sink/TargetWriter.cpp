@@ -265,7 +265,7 @@ void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& f
       }
       // A set-columns run that found fewer rows than it names misses a row: which one, only
       // the one-row statements can say.
-      bool missing = ok && sets && matched < cmd.rows;
+      bool missing = ok && sets && matched < cmd.rows && !writeAt(cmd.index).rowOptional;
       if ((!ok || missing) && !failure) {
         Failure f;
         f.index = cmd.index;
@@ -297,7 +297,7 @@ void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& f
       std::string_view tuples = PQcmdTuples(res.get());
       std::uint64_t affected = 0;
       std::from_chars(tuples.data(), tuples.data() + tuples.size(), affected);
-      if (w.op == WriteOp::SetColumns && affected == 0 && !failure) {
+      if (w.op == WriteOp::SetColumns && affected == 0 && !w.rowOptional && !failure) {
         Failure f;
         f.index = cmd.index;
         f.refused = refusal(w, cmd.index);
@@ -404,7 +404,12 @@ void TargetWriter::queueSegment(const OrderedBatch& batch, const OrderedSegment&
       if (w.op != WriteOp::Release && !runRows_.insert(w.row).second) break;
       run_.push_back(&w);
     }
-    bool bulk = run_.size() >= BulkStatements::kMinRun && bulk_.send(run_);
+    // A run the orderer marked `together` is one statement however short (deletes of rows
+    // that reference each other through a NOT NULL, non-deferrable NO ACTION key: checked at
+    // the statement's end, so only one statement can delete them).
+    bool bulk = (run_.size() >= BulkStatements::kMinRun ||
+                 (run_.size() >= 2 && batch.writes[i].together)) &&
+                bulk_.send(run_);
     if (bulk) {
       sent_.push_back({Sent::Kind::Run, i, nullptr, end, run_.size()});
     } else {

@@ -29,6 +29,9 @@ struct BatchOrderer::Table {
   int firstSeen = 0;
   std::vector<const ForeignKey*> selfRefs;  // single-column FKs onto the table itself
   const FkCycle* cycle = nullptr;
+  // Single-column FKs onto the table itself or onto another table of its cycle: the
+  // references that can tie rows deleted in one segment to each other (see emitUnlinks).
+  std::vector<const ForeignKey*> circleRefs;
 
   // Per segment.
   bool touched = false;
@@ -91,6 +94,13 @@ int BatchOrderer::tableOf(const WritePlan& plan) {
         t.selfRefs.push_back(&fk);
     for (const auto& c : graph_.cycles())
       if (std::find(c.tables.begin(), c.tables.end(), name) != c.tables.end()) t.cycle = &c;
+    t.circleRefs = t.selfRefs;
+    if (t.cycle)
+      for (const auto& fk : graph_.foreignKeys())
+        if (fk.child == name && fk.parent != name && fk.childColumns.size() == 1 &&
+            std::find(t.cycle->tables.begin(), t.cycle->tables.end(), fk.parent) !=
+                t.cycle->tables.end())
+          t.circleRefs.push_back(&fk);
     tables_.push_back(std::move(t));
     tableIndex_.emplace(std::move(name), index);
   }
@@ -318,6 +328,63 @@ void addDeferred(OrderedSegment& seg, const ForeignKey* fk) {
     seg.deferred.push_back(fk);
 }
 }  // namespace
+
+std::size_t BatchOrderer::emitUnlinks(const std::vector<int>& deletes, OrderedSegment& seg) {
+  together_.clear();
+  std::size_t count = 0;
+  for (int e : deletes) count += entries_[e].op == WriteOp::Delete ? 1 : 0;
+  // One deleted row alone cannot be in a circle with another deleted row (a row that names
+  // itself is deleted with its reference).
+  if (count < 2) return 0;
+  std::size_t emitted = 0;
+  std::vector<std::size_t> columns;
+  for (int e : deletes) {
+    const Entry& d = entries_[e];
+    if (d.op != WriteOp::Delete) continue;
+    const WritePlan& plan = *d.plan;
+    columns.clear();
+    for (const ForeignKey* fk : tables_[d.table].circleRefs) {
+      // CASCADE, SET NULL and SET DEFAULT do to the other row what its own delete or
+      // update would: any order lands.
+      if (fk->onDelete == FkAction::Cascade || fk->onDelete == FkAction::SetNull ||
+          fk->onDelete == FkAction::SetDefault)
+        continue;
+      // NO ACTION may wait for the segment's end when the target allows it (RESTRICT never
+      // waits, even when declared DEFERRABLE).
+      if (fk->deferrable && fk->onDelete == FkAction::NoAction) {
+        addDeferred(seg, fk);
+        continue;
+      }
+      if (!fk->nullable) {
+        if (fk->child == fk->parent && fk->onDelete == FkAction::NoAction &&
+            std::find(together_.begin(), together_.end(), &plan) == together_.end())
+          together_.push_back(&plan);
+        continue;
+      }
+      auto c = std::find(plan.columns.begin(), plan.columns.end(), fk->childColumns[0]);
+      // A column no plan of this delete writes is not pgmorph's to clear.
+      if (c == plan.columns.end()) continue;
+      std::size_t column = static_cast<std::size_t>(c - plan.columns.begin());
+      if (std::find(columns.begin(), columns.end(), column) == columns.end())
+        columns.push_back(column);
+    }
+    if (columns.empty()) continue;
+    TargetWrite& u = derived();
+    copyHeader(u, *d.write);
+    u.op = WriteOp::SetColumns;
+    u.rowOptional = true;
+    for (std::size_t i = 0; i < plan.columns.size(); ++i) {
+      if (std::find(columns.begin(), columns.end(), i) != columns.end())
+        u.addNull();
+      else
+        u.addAbsent();
+    }
+    out_.writes.push_back({&u, d.source});
+    ++out_.unlinks;
+    ++emitted;
+  }
+  return emitted;
+}
 
 namespace {
 // Upserts that one multi-row statement can carry: same plan, same absent (unchanged TOAST)
@@ -622,7 +689,16 @@ void BatchOrderer::finishSegment() {
       const Table& t = tables_[order[k]];
       merged.insert(merged.end(), t.deletes.begin(), t.deletes.end());
     }
+    std::sort(merged.begin(), merged.end());
+    emitUnlinks(merged, seg);
+    std::size_t from = out_.writes.size();
     emitInSourceOrder(merged);
+    // A NOT NULL circle that cannot be unlinked nor deferred: its table's deletes go as one
+    // statement (NO ACTION is checked at the statement's end).
+    for (std::size_t k = from; k < out_.writes.size(); ++k)
+      if (std::find(together_.begin(), together_.end(), out_.writes[k].write->plan) !=
+          together_.end())
+        out_.writes[k].together = true;
   }
   seg.end = out_.writes.size();
   if (seg.end > seg.begin) out_.segments.push_back(std::move(seg));
@@ -640,7 +716,7 @@ void BatchOrderer::startSegment(std::size_t index) {
 const OrderedBatch& BatchOrderer::order(std::span<const TargetWrite> writes) {
   out_.writes.clear();
   out_.segments.clear();
-  out_.folded = out_.dropped = out_.fixes = 0;
+  out_.folded = out_.dropped = out_.fixes = out_.unlinks = 0;
   planTable_.clear();
   tableIndex_.clear();
   tables_.clear();

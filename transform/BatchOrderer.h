@@ -57,12 +57,37 @@
 //   lists it in `deferred` (the sink defers it for the segment); otherwise write-then-fix:
 //   those rows are upserted with the reference NULL and a SetColumns right after the
 //   table's upserts puts it back (a NOT NULL reference then fails, as it would in any order).
-//   Deletes of a self-referencing table keep source order (the order the source accepted);
-//   a run of them (BulkStatements::kMinRun or more) is one statement, and NO ACTION checks
-//   at the end of the statement, so their order inside it does not matter.
 //   Cycles between tables (FkGraph::cycles(), one shared rank): the writes of those tables
 //   keep their relative source order (the order the source accepted), and when every
 //   constraint of the cycle is DEFERRABLE the segment lists them in `deferred`.
+//
+//  Deleting rows that reference each other (a self-reference, or a cycle of two or more
+//  tables). The source may have let them go in one transaction (its constraint deferrable, or
+//  one statement); the target's constraint may not. A Delete carries only the row's id, so
+//  which deleted row names which is not known here: the rule is per constraint, for every
+//  segment that deletes two or more rows of the table (or of the cycle's tables), and follows
+//  what PostgreSQL does for each referential action:
+//   - ON DELETE CASCADE, SET NULL, SET DEFAULT: deleting one row already changes the other
+//     one the way its own delete or update would, so any order lands. Nothing is added
+//     (nulling first would fire the target's update triggers for nothing).
+//   - NO ACTION, DEFERRABLE: checked at the end of the transaction when deferred; the segment
+//     lists it in `deferred` (checked at the segment's end).
+//   - NO ACTION not deferrable, and RESTRICT (checked at once for each row, never deferred,
+//     whatever the declaration says), on a nullable column: *unlink first*. Before the
+//     deletes, a SetColumns writes NULL into that reference of every row about to be deleted
+//     (rowOptional: a row not on the target is no error). Chosen over "one statement for all
+//     deletes" because that only covers NO ACTION, only one table, and only while the run
+//     stays whole: when one row of the run is refused for another reason, the writer isolates
+//     row by row and the circle would be refused again. The cost: one multi-row UPDATE of the
+//     deleted rows per segment, only on tables that have such a circle.
+//   - NO ACTION not deferrable on a NOT NULL self-reference: cannot be unlinked; the table's
+//     deletes are marked `together` and go as one statement whatever the run's length (NO
+//     ACTION is checked at the statement's end). A NOT NULL, non-deferrable cycle between
+//     tables cannot hold rows on the target at all (no insert order exists), so it has no
+//     deletes to order.
+//   Updates that change a reference and primary-key changes (a Delete of the old id plus an
+//   Upsert of the new) need nothing more: upserts go first (write-then-fix above for
+//   circles), so the references are re-pointed before the old rows are deleted.
 #pragma once
 
 #include <cstddef>
@@ -85,6 +110,8 @@ struct OrderedWrite {
   // Index in the input span of the (last) source write this one stands for: what a caller
   // reports, parks or counts when this write is refused.
   std::size_t source = 0;
+  // Send with the following writes of the same shape as one statement, even a short run.
+  bool together = false;
 };
 
 struct OrderedSegment {
@@ -100,6 +127,7 @@ struct OrderedBatch {
   std::size_t folded = 0;   // input writes merged into an earlier write of the same row
   std::size_t dropped = 0;  // set-columns superseded by a later delete of their row
   std::size_t fixes = 0;    // write-then-fix SetColumns added for self-reference cycles
+  std::size_t unlinks = 0;  // references NULLed before deleting rows of a circle
 };
 
 class BatchOrderer {
@@ -141,6 +169,9 @@ class BatchOrderer {
   void emitEntry(int entry);
   void emitNulledUpsert(const Entry& e, const std::vector<std::size_t>& nulled);
   void emitFix(const Entry& e, const std::vector<std::size_t>& columns);
+  // Before the deletes `deletes` (entries of one table or one cycle, source order): what lets
+  // rows that reference each other go. Returns how many unlink writes it emitted.
+  std::size_t emitUnlinks(const std::vector<int>& deletes, OrderedSegment& seg);
 
   const FkGraph& graph_;
   OrderedBatch out_;
@@ -160,6 +191,7 @@ class BatchOrderer {
   std::size_t poolUsed_ = 0;
   TargetWrite scratch_;
   std::unordered_set<Uuid, UuidHash> groupRows_;
+  std::vector<const WritePlan*> together_;  // emitUnlinks: plans whose deletes go as one
   std::vector<char> groupDone_;
 };
 

@@ -6,6 +6,21 @@
 
 namespace pgmorph {
 
+FkAction fkActionFromCatalog(char confdeltype) {
+  switch (confdeltype) {
+    case 'r':
+      return FkAction::Restrict;
+    case 'c':
+      return FkAction::Cascade;
+    case 'n':
+      return FkAction::SetNull;
+    case 'd':
+      return FkAction::SetDefault;
+    default:
+      return FkAction::NoAction;
+  }
+}
+
 FkGraph::FkGraph(std::vector<std::string> tables, std::vector<ForeignKey> foreignKeys)
     : tables_(std::move(tables)), fks_(std::move(foreignKeys)) {
   std::sort(tables_.begin(), tables_.end());

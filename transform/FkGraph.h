@@ -14,6 +14,11 @@
 
 namespace pgmorph {
 
+// What the target does to the referencing rows when a referenced row is deleted (pg_constraint
+// .confdeltype). NO ACTION is checked at the end of the statement (or of the transaction when
+// deferred); RESTRICT at once, row by row, and never deferred.
+enum class FkAction : char { NoAction, Restrict, Cascade, SetNull, SetDefault };
+
 struct ForeignKey {
   std::string name;   // constraint name
   std::string child;  // "schema.table" holding the reference
@@ -22,7 +27,12 @@ struct ForeignKey {
   std::vector<std::string> parentColumns;
   bool deferrable = false;
   bool initiallyDeferred = false;
+  FkAction onDelete = FkAction::NoAction;
+  bool nullable = true;  // every child column may hold NULL
 };
+
+// From pg_constraint.confdeltype ('a', 'r', 'c', 'n', 'd'); NO ACTION for anything else.
+FkAction fkActionFromCatalog(char confdeltype);
 
 struct FkCycle {
   std::vector<std::string> tables;       // sorted

@@ -4,11 +4,16 @@ namespace pgmorph {
 
 std::string_view toString(WriteOp op) {
   switch (op) {
-    case WriteOp::Upsert: return "upsert";
-    case WriteOp::Delete: return "delete";
-    case WriteOp::SetColumns: return "set-columns";
-    case WriteOp::Release: return "release";
-    case WriteOp::Truncate: return "truncate";
+    case WriteOp::Upsert:
+      return "upsert";
+    case WriteOp::Delete:
+      return "delete";
+    case WriteOp::SetColumns:
+      return "set-columns";
+    case WriteOp::Release:
+      return "release";
+    case WriteOp::Truncate:
+      return "truncate";
   }
   return "unknown";
 }
@@ -18,6 +23,7 @@ void TargetWrite::clear() {
   plan = nullptr;
   row = Uuid();
   hasRow = true;
+  rowOptional = false;
   lsn = Lsn();
   arena_.clear();
   legacyKey_ = Slice{};

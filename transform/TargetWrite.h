@@ -48,15 +48,21 @@ struct WriteValue {
 class TargetWrite {
  public:
   WriteOp op = WriteOp::Upsert;
-  const WritePlan* plan = nullptr;          // target table, columns, source table (owned by Transformer)
-  Uuid row;                                 // target row id (Upsert, Delete, SetColumns, Release)
-  bool hasRow = true;                       // Release: false when there is no row to keep
-  Lsn lsn;                                  // source change position (for messages)
+  const WritePlan* plan = nullptr;  // target table, columns, source table (owned by Transformer)
+  Uuid row;                         // target row id (Upsert, Delete, SetColumns, Release)
+  bool hasRow = true;               // Release: false when there is no row to keep
+  // SetColumns only: touching no row is not an error. Set on the unlinks BatchOrderer writes
+  // before deleting rows that reference each other (the row may not be on the target: then
+  // there is nothing to unlink, and its delete deletes nothing).
+  bool rowOptional = false;
+  Lsn lsn;  // source change position (for messages)
 
   void clear();
   // Values in plan->columns order (Upsert/SetColumns) or plan->ownerColumns order (Release).
   std::span<const WriteValue> values() const { return values_; }
-  std::string_view text(Slice s) const { return std::string_view(arena_).substr(s.offset, s.length); }
+  std::string_view text(Slice s) const {
+    return std::string_view(arena_).substr(s.offset, s.length);
+  }
   std::string_view text(const WriteValue& v) const { return text(v.text); }
   // The legacy key of the source row, for messages ("dispatch_user 42").
   std::string_view legacyKey() const { return text(legacyKey_); }
@@ -82,7 +88,7 @@ class TargetWrite {
 class WriteBatch {
  public:
   TargetWrite& next();
-  void popBack() { --size_; }               // undo the last next() (row filtered or failed)
+  void popBack() { --size_; }  // undo the last next() (row filtered or failed)
   void clear() { size_ = 0; }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
