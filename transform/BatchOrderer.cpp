@@ -434,11 +434,27 @@ void BatchOrderer::emitUpserts(Table& t, OrderedSegment& seg) {
     emitShapeGroups(list);
     return;
   }
-  // Rows of this table that reference another row upserted in this segment go after it.
+  emitLinked(list, seg);
+}
+
+void BatchOrderer::emitLinked(const std::vector<int>& list, OrderedSegment& seg) {
+  // Rows that reference another row upserted in this segment (through a reference onto their
+  // own table or onto another table of their cycle) go after it.
   const std::size_t n = list.size();
-  std::unordered_map<Uuid, std::size_t, UuidHash> position;
+  struct Key {
+    int table;
+    Uuid row;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept {
+      return UuidHash{}(k.row) ^ (static_cast<std::size_t>(k.table) * 0x9E3779B97F4A7C15ull);
+    }
+  };
+  std::unordered_map<Key, std::size_t, KeyHash> position;
   position.reserve(n);
-  for (std::size_t j = 0; j < n; ++j) position.emplace(entries_[list[j]].row, j);
+  for (std::size_t j = 0; j < n; ++j)
+    position.emplace(Key{entries_[list[j]].table, entries_[list[j]].row}, j);
   struct Ref {
     std::size_t parent;
     std::size_t column;
@@ -451,8 +467,9 @@ void BatchOrderer::emitUpserts(Table& t, OrderedSegment& seg) {
     const Entry& e = entries_[list[j]];
     const WritePlan& plan = *e.plan;
     auto values = e.write->values();
-    for (const ForeignKey* fk : t.selfRefs) {
-      if (fk->parentColumns[0] != plan.idColumn) continue;  // not a reference by id
+    for (const ForeignKey* fk : tables_[e.table].circleRefs) {
+      auto parentTable = tableIndex_.find(fk->parent);
+      if (parentTable == tableIndex_.end()) continue;  // nothing of it in this batch
       auto c = std::find(plan.columns.begin(), plan.columns.end(), fk->childColumns[0]);
       std::size_t column = static_cast<std::size_t>(c - plan.columns.begin());
       if (c == plan.columns.end() || column >= values.size() ||
@@ -464,8 +481,10 @@ void BatchOrderer::emitUpserts(Table& t, OrderedSegment& seg) {
       } catch (const std::invalid_argument&) {
         continue;  // not an id: the target will say what is wrong with it
       }
-      auto it = position.find(parent);
+      auto it = position.find(Key{parentTable->second, parent});
       if (it == position.end() || it->second == j) continue;
+      // A reference by the parent's id column (what every plan's rows are keyed by).
+      if (fk->parentColumns[0] != entries_[list[it->second]].plan->idColumn) continue;
       refs[j].push_back({it->second, column, fk});
       children[it->second].push_back(j);
       ++waiting[j];
@@ -664,16 +683,26 @@ void BatchOrderer::finishSegment() {
       continue;
     }
     // A cycle between tables: keep the order the source accepted, and defer the cycle's
-    // constraints when they allow it and more than one of its tables is written.
+    // constraints when they allow it and more than one of its tables is written. With upserts
+    // alone (no partial writes to keep in step), rows go parents first across the cycle's
+    // tables, and rows that name each other in a circle are written with a non-deferrable
+    // reference NULL and fixed afterwards (write-then-fix, as for a self-reference).
     merged.clear();
     int written = 0;
+    bool partials = false;
     for (std::size_t k = from; k < to; ++k) {
       Table& t = tables_[order[k]];
       if (!t.upserts.empty() || !t.partials.empty()) ++written;
+      partials = partials || !t.partials.empty();
       merged.insert(merged.end(), t.upserts.begin(), t.upserts.end());
       merged.insert(merged.end(), t.partials.begin(), t.partials.end());
     }
-    emitInSourceOrder(merged);
+    if (partials) {
+      emitInSourceOrder(merged);
+    } else {
+      std::sort(merged.begin(), merged.end());
+      emitLinked(merged, seg);
+    }
     const FkCycle* cycle = tables_[order[from]].cycle;
     if (written > 1 && cycle && cycle->allDeferrable) {
       auto inCycle = [&](const std::string& table) {

@@ -57,9 +57,12 @@
 //   lists it in `deferred` (the sink defers it for the segment); otherwise write-then-fix:
 //   those rows are upserted with the reference NULL and a SetColumns right after the
 //   table's upserts puts it back (a NOT NULL reference then fails, as it would in any order).
-//   Cycles between tables (FkGraph::cycles(), one shared rank): the writes of those tables
-//   keep their relative source order (the order the source accepted), and when every
-//   constraint of the cycle is DEFERRABLE the segment lists them in `deferred`.
+//   Cycles between tables (FkGraph::cycles(), one shared rank): when those tables get only
+//   upserts in the segment, their rows go in the self-reference's way across the tables
+//   (a row after the row it names; circles write-then-fix, or deferred); when every
+//   constraint of the cycle is DEFERRABLE the segment lists them in `deferred` as well. With
+//   partial writes among them, the writes keep their relative source order (the order the
+//   source accepted).
 //
 //  Deleting rows that reference each other (a self-reference, or a cycle of two or more
 //  tables). The source may have let them go in one transaction (its constraint deferrable, or
@@ -164,6 +167,9 @@ class BatchOrderer {
   void merge(Entry& e, const TargetWrite& later, std::size_t index);
   TargetWrite& derived();
   void emitUpserts(Table& t, OrderedSegment& seg);
+  // Upserts (entries, source order) whose rows may name each other through circleRefs:
+  // parents first, circles written with the reference NULL then fixed, or deferred.
+  void emitLinked(const std::vector<int>& list, OrderedSegment& seg);
   void emitShapeGroups(const std::vector<int>& list);
   void emitPartials(Table& t);
   void emitEntry(int entry);
