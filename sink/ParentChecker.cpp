@@ -10,6 +10,24 @@ namespace {
 const std::vector<ParentRef> kNoRefs;
 }
 
+const ParentChecker::ParentTarget* ParentChecker::parentOf(std::span<const WritePlan> plans,
+                                                           const std::string& sourceTable) {
+  auto known = parentTargets_.find(sourceTable);
+  if (known != parentTargets_.end()) return known->second ? &*known->second : nullptr;
+  // The rows a source table's key names live in its upsert target; with several (fan-out),
+  // the one without a `where:` (it holds every row), else the first.
+  const WritePlan* best = nullptr;
+  for (const WritePlan& p : plans) {
+    if (!p.source || !p.mapping || p.source->idName != sourceTable ||
+        p.mapping->mode != TargetMode::Upsert)
+      continue;
+    if (!best || (!best->mapping->where.empty() && p.mapping->where.empty())) best = &p;
+  }
+  auto& slot = parentTargets_[sourceTable];
+  if (best) slot = ParentTarget{best->targetSchema + "." + best->targetTable, best->idColumn};
+  return slot ? &*slot : nullptr;
+}
+
 int ParentChecker::addTable(const std::string& name, const std::string& column,
                             const TargetCatalog& catalog) {
   auto it = byName_.find(name);
@@ -41,15 +59,23 @@ ParentChecker::ParentChecker(const TargetCatalog& catalog, std::span<const Write
     auto fks = catalog.graph().parentsOf(child);
     for (std::size_t i = 0; i < plan.columns.size() && i < plan.refTables.size(); ++i) {
       if (plan.refTables[i].empty()) continue;
-      // Only a reference the target enforces alone can be checked (and can be refused).
+      // The mapping's `ref:` is the contract, not the target's constraints: a reference is
+      // checked whether a foreign key enforces it or not. With one, its parent is the key's
+      // table; without, the table that the referenced source table's rows land in.
       auto fk = std::find_if(fks.begin(), fks.end(), [&](const ForeignKey* k) {
         return k->childColumns.size() == 1 && k->childColumns[0] == plan.columns[i];
       });
-      if (fk == fks.end()) continue;
+      const ParentTarget* parent = nullptr;
+      if (fk == fks.end()) {
+        parent = parentOf(plans, plan.refTables[i]);
+        if (!parent) continue;  // the referenced source table has no row-owning target
+      }
       ParentRef r;
       r.column = i;
       r.columnName = plan.columns[i];
-      r.parent = addTable((*fk)->parent, (*fk)->parentColumns.at(0), catalog);
+      r.enforced = fk != fks.end();
+      r.parent = r.enforced ? addTable((*fk)->parent, (*fk)->parentColumns.at(0), catalog)
+                            : addTable(parent->table, parent->idColumn, catalog);
       r.sourceParent = plan.refTables[i];
       if (plan.mapping)
         for (const auto& m : plan.mapping->columns)

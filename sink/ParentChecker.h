@@ -2,9 +2,12 @@
 // writing, in one statement per parent table per batch, never by catching foreign-key errors
 // row by row.
 //
-// Owns, per WritePlan, the references the target enforces: a plan column that is a `ref:` and
-// that a foreign key of the target covers alone (the FK graph of TargetCatalog says which
-// parent table and column), with the mapping's on_missing policy for it. A SetColumns also
+// Owns, per WritePlan, the references to check: every plan column that is a `ref:`, with the
+// mapping's on_missing policy for it — the mapping is the contract, whether the target has a
+// foreign key on the column or not (both the stream and the snapshot decide through this
+// class, so they cannot drift apart). The parent table is the foreign key's when one covers
+// the column alone (the FK graph of TargetCatalog), otherwise the upsert target of the
+// referenced source table (the one without `where:` when it has several). A SetColumns also
 // needs its own row (the row it completes) — a reference with policy park.
 //
 // Owns a bounded cache of rows known to exist, per parent table: rows this process saw on the
@@ -15,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +40,7 @@ struct ParentRef {
   int parent = 0;          // ParentChecker table index of the parent
   RowPolicy onMissing = RowPolicy::Park;
   std::string sourceParent;  // source table whose key the value maps ("dispatch_user")
+  bool enforced = false;     // a foreign key of the target covers the column
   static constexpr std::size_t kOwnRow = static_cast<std::size_t>(-1);
 };
 
@@ -53,6 +58,7 @@ class ParentChecker {
   // Table index of "schema.table" (every plan's target and every parent), -1 if unknown.
   int table(const std::string& qualified) const;
   const std::string& tableName(int table) const { return tables_[table].name; }
+  const std::string& idColumn(int table) const { return tables_[table].idColumn; }
   // "<table>.<column> names <parent table> <id> (a <source> row), which is not on the target",
   // or, for a partial target's own row, "the <table> row <id> it completes is not ...".
   std::string describeAbsent(const WritePlan& plan, const ParentRef& ref, const Uuid& id) const;
@@ -80,8 +86,15 @@ class ParentChecker {
     std::vector<ParentRef> refs;
     ParentRef own;
   };
+  struct ParentTarget {
+    std::string table;  // "schema.table"
+    std::string idColumn;
+  };
   int addTable(const std::string& name, const std::string& column, const TargetCatalog& catalog);
+  // The target table holding the rows of `sourceTable` (an idName), or nullptr.
+  const ParentTarget* parentOf(std::span<const WritePlan> plans, const std::string& sourceTable);
 
+  std::unordered_map<std::string, std::optional<ParentTarget>> parentTargets_;
   std::vector<Table> tables_;
   std::unordered_map<std::string, int> byName_;
   std::unordered_map<const WritePlan*, PlanRefs> plans_;

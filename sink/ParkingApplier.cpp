@@ -53,6 +53,7 @@ ParkingApplier::ParkingApplier(PgConnection& target, Transformer& transformer, T
       counts_(counts),
       codec_(transformer.plans()),
       checker_(catalog, transformer.plans()),
+      sweeper_(checker_, transformer.plans()),
       changes_(target, transformer, store, counts) {
   store_.ensureSchema(target_);
   changes_.load();
@@ -279,6 +280,14 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
     if (gi >= 0 || !landed) continue;
     if (w.op == WriteOp::Delete) checker_.noteGone(tableOf_[orig], w.row);
     if (w.op == WriteOp::Truncate) checker_.noteTruncated(tableOf_[orig]);
+    if ((w.op == WriteOp::Delete || w.op == WriteOp::Truncate) &&
+        sweeper_.watches(tableOf_[orig])) {
+      if (w.op == WriteOp::Delete)
+        gone_[tableOf_[orig]].push_back(w.row);
+      else
+        emptied_.insert(tableOf_[orig]);
+      goneLsn_ = std::max(goneLsn_, w.lsn);
+    }
     removeEntries(carried[orig], true);
   }
   for (Group& g : groups_) {
@@ -302,6 +311,51 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
       for (const Nulled& n : g.nulled) parkNullReference(g, n, *any);
     }
   }
+  if (!gone_.empty() || !emptied_.empty()) sweepOrphans();
+}
+
+void ParkingApplier::sweepOrphans() {
+  // Parking a child takes it off the target, which may orphan its own children in turn: to a
+  // fixpoint (each pass only finds rows that still name an absent parent, so this ends).
+  while (!gone_.empty() || !emptied_.empty()) {
+    OrphanSweeper::Result found;
+    sweeper_.sweep(target_, gone_, emptied_, found);
+    gone_.clear();
+    emptied_.clear();
+    for (const OrphanSweeper::Nulled& n : found.nulled) {
+      ParkedRow r = sweeper_.parkedRow(n, goneLsn_);
+      r.reason = fmt::format(
+          "{}.{} named {} {} (a {} row), which was deleted on the source; written as NULL, filled "
+          "in when it arrives again (on_missing: null)",
+          n.plan->targetTable, n.ref->columnName, r.missingTable, n.parentId, n.ref->sourceParent);
+      store_.park(target_, r);
+      waited_.insert(n.ref->parent);
+      ++countsOf(*n.plan).nulled;
+    }
+    for (OrphanSweeper::Parked& p : found.parked) {
+      const WritePlan& plan = *p.row.plan;
+      ParkedRow r = sweeper_.parkedRow(p, goneLsn_);
+      r.reason = fmt::format(
+          "{}.{} names {} {} (a {} row), which was deleted on the source; the row is parked until "
+          "it arrives again (on_missing: park)",
+          plan.targetTable, p.ref->columnName, r.missingTable, p.parentId, p.ref->sourceParent);
+      store_.park(target_, r);
+      waited_.insert(p.ref->parent);
+      ++countsOf(plan).parked;
+      int own = checker_.table(plan.targetSchema + "." + plan.targetTable);
+      if (own < 0) continue;
+      checker_.noteGone(own, p.row.row);
+      if (sweeper_.watches(own)) gone_[own].push_back(p.row.row);
+    }
+    if (!found.nulled.empty() || !found.parked.empty()) {
+      anyParked_ = true;
+      spdlog::info(
+          "rows naming parents deleted on the source (references without a target foreign key): "
+          "{} set to NULL, {} parked until their parent arrives again",
+          found.nulled.size(), found.parked.size());
+    }
+  }
+  goneLsn_ = Lsn();
 }
 
 void ParkingApplier::buildGroups(std::span<TargetWrite> writes) {

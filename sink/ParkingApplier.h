@@ -21,6 +21,9 @@
 //     anyway (CHECK, NOT NULL, unique, an FK nobody foresaw) is isolated by the writer (rolled
 //     back to a savepoint, the rest re-applied) and parked with the database's message; a
 //     foreign-key refusal of an on_missing: null column is retried once with NULL.
+//  3b. Rows that name a parent the batch deleted, through a reference no target foreign key
+//     covers, are NULLed or parked per their on_missing (OrphanSweeper), so that the target
+//     never keeps a dangling reference the mapping forbids.
 //  4. Rows that were waiting for a parent the batch upserted (parked, or a NULL reference to
 //     fill in) are retried in the same transaction, parents first (BatchOrderer), and so are
 //     rows waiting for those (chains), until nothing more arrives. A retried row that still
@@ -42,6 +45,7 @@
 #include <vector>
 
 #include "sink/ChangeParker.h"
+#include "sink/OrphanSweeper.h"
 #include "sink/ParentChecker.h"
 #include "sink/ParkedWriteCodec.h"
 #include "sink/TableCounts.h"
@@ -159,6 +163,8 @@ class ParkingApplier {
   void removeEntries(const std::vector<ParkedRow>& rows, bool landed);
   TableCounts& countsOf(const WritePlan& plan);
   void parkNullReference(const Group& g, const Nulled& n, const TargetWrite& w);
+  // Step 3b for the rows deleted in this round (gone_, emptied_).
+  void sweepOrphans();
   // Retries of rows waiting for what arrived; false when there is nothing to retry.
   bool nextRound();
   std::string describeMissing(const Group& g, const TargetWrite& w, const ParentRef& ref,
@@ -173,6 +179,7 @@ class ParkingApplier {
   TableCountsMap& counts_;
   ParkedWriteCodec codec_;
   ParentChecker checker_;
+  OrphanSweeper sweeper_;
   ChangeParker changes_;
 
   bool anyParked_ = false;          // something may be parked (superset)
@@ -202,6 +209,10 @@ class ParkingApplier {
   std::vector<std::size_t> releases_, truncates_;
   std::vector<std::size_t> kept_;  // applied writes: their index before compaction
   std::vector<Refusal> refusals_;
+  // Parent rows deleted (per checker table) and tables truncated this round, for the sweep.
+  std::unordered_map<int, std::vector<Uuid>> gone_;
+  std::unordered_set<int> emptied_;
+  Lsn goneLsn_;
 };
 
 }  // namespace pgmorph

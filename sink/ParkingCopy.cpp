@@ -1,7 +1,9 @@
 #include "sink/ParkingCopy.h"
 
 #include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
+#include <algorithm>
 
 #include "cdc/pg/PgError.h"
 #include "sink/ParkedWriteCodec.h"
@@ -80,6 +82,10 @@ void ParkingCopy::abort() noexcept {
   pending_.clear();
 }
 
+bool ParkingCopy::checked(const ParentRef& ref) const {
+  return std::find(unchecked_.begin(), unchecked_.end(), ref.column) == unchecked_.end();
+}
+
 ParkingCopy::Known ParkingCopy::known(int table, const Uuid& id) const {
   if (checker_.knownPresent(table, id)) return Known::Present;
   auto m = missing_.find(table);
@@ -95,7 +101,7 @@ void ParkingCopy::admit(const TargetWrite& w) {
   bool nulls = false;
   for (const ParentRef& ref : refs) {
     Uuid id;
-    if (!refId(w, ref, id)) continue;
+    if (!checked(ref) || !refId(w, ref, id)) continue;
     Known k = known(ref.parent, id);
     if (k == Known::Unknown) {
       unknown = true;
@@ -133,7 +139,7 @@ void ParkingCopy::admit(const TargetWrite& w) {
   std::vector<Fill> fills;
   for (const ParentRef& ref : refs) {
     Uuid id;
-    if (!refId(w, ref, id) || known(ref.parent, id) != Known::Missing) continue;
+    if (!checked(ref) || !refId(w, ref, id) || known(ref.parent, id) != Known::Missing) continue;
     fills.push_back(Fill{0, &ref, id, std::string(w.text(w.values()[ref.column]))});
     TargetWrite next;
     WriteEdits::withNull(nulled, ref.column, next);
@@ -272,7 +278,7 @@ void ParkingCopy::resolveHeld() {
   for (const TargetWrite& w : held_.writes())
     for (const ParentRef& ref : checker_.refs(plan_)) {
       Uuid id;
-      if (!refId(w, ref, id) || known(ref.parent, id) != Known::Unknown) continue;
+      if (!checked(ref) || !refId(w, ref, id) || known(ref.parent, id) != Known::Unknown) continue;
       if (asked[ref.parent].insert(id).second) need[ref.parent].push_back(id);
     }
   std::vector<char> present;

@@ -57,6 +57,10 @@ class ParkingCopy {
   void write(const TargetWrite& w);
   // An entry to park with the current segment (a row that could not be transformed).
   void park(ParkedRow row);
+  // References (plan column indexes) not to check during this copy: their parent table is
+  // loaded later (references without keys that point at each other); the caller sweeps them
+  // once it is (OrphanSweeper). Call before begin().
+  void leaveUnchecked(std::vector<std::size_t> columns) { unchecked_ = std::move(columns); }
   // Ends the copy, parks what is left; returns the rows stored.
   std::uint64_t finish();
   void abort() noexcept;
@@ -92,6 +96,8 @@ class ParkingCopy {
   const WritePlan& plan_;
   const TargetTable& table_;
   ParentChecker& checker_;
+  std::vector<std::size_t> unchecked_;
+  bool checked(const ParentRef& ref) const;
   const ParkedStore& store_;
   std::size_t segmentRows_, heldRows_;
   CopyFormat format_;

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cdc/pg/PgError.h"
+#include "sink/BulkLoadPolicy.h"
 
 namespace pgmorph {
 
@@ -64,6 +66,24 @@ std::vector<std::size_t> SnapshotPlan::partialsOnForeignTables() const {
   return out;
 }
 
+namespace {
+// The target table that holds the rows of source table `idName` (its upsert target; the one
+// without `where:` when it has several), as ParentChecker picks it; "" when none.
+std::string refTargetTable(const PipelineConfig& config, const std::string& idName) {
+  std::string found;
+  for (const auto& table : config.tables) {
+    if (table.idName != idName) continue;
+    for (const auto& target : table.targets) {
+      if (target.mode != TargetMode::Upsert) continue;
+      if (found.empty() || target.where.empty())
+        found = qualified(target.targetSchema, target.target);
+      if (target.where.empty()) return found;
+    }
+  }
+  return found;
+}
+}  // namespace
+
 SnapshotPlan SnapshotPlan::build(const PipelineConfig& config, const TargetCatalog& catalog) {
   SnapshotPlan plan;
   const FkGraph& graph = catalog.graph();
@@ -109,25 +129,42 @@ SnapshotPlan SnapshotPlan::build(const PipelineConfig& config, const TargetCatal
   for (const auto& t : plan.tasks_)
     if (!t.partial && t.inCycle) usedCycles.insert(cycleOf[t.targetTable]);
   std::vector<std::string> refused;
+  // The bulk load (snapshot.defer_indexes) drops the foreign keys that a `ref:` writes until
+  // the copy is done: a non-deferrable key among those does not get in the way of the cycle.
+  std::optional<SuspendPolicy> suspends;
+  if (config.snapshot.deferIndexes) suspends = bulkLoadPolicy(config);
   for (std::size_t c : usedCycles) {
     const FkCycle& cycle = graph.cycles()[c];
-    if (!cycle.allDeferrable) {
-      std::vector<std::string> fix;
-      for (const auto& fk : graph.foreignKeys())
-        if (!fk.deferrable && cycleOf.count(fk.child) && cycleOf[fk.child] == c &&
-            cycleOf.count(fk.parent) && cycleOf[fk.parent] == c && fk.child != fk.parent)
-          fix.push_back(
-              fmt::format("ALTER TABLE {} ALTER CONSTRAINT {} DEFERRABLE", fk.child, fk.name));
+    std::vector<std::string> fix, suspended;
+    for (const auto& fk : graph.foreignKeys()) {
+      if (fk.deferrable || !cycleOf.count(fk.child) || cycleOf[fk.child] != c ||
+          !cycleOf.count(fk.parent) || cycleOf[fk.parent] != c || fk.child == fk.parent)
+        continue;
+      if (suspends &&
+          suspends->foreignKeyCovered(fk.child, fk.childColumns, fk.parent, fk.parentColumns))
+        suspended.push_back(fk.name);
+      else
+        fix.push_back(
+            fmt::format("ALTER TABLE {} ALTER CONSTRAINT {} DEFERRABLE", fk.child, fk.name));
+    }
+    if (!fix.empty()) {
       refused.push_back(fmt::format(
           "the target's foreign keys form a cycle between {} (constraints {}), and not all of "
           "them are DEFERRABLE, so no order of tables can load it. Make them deferrable ({}) "
-          "and the snapshot copies the cycle in one transaction with the constraints deferred",
-          fmt::join(cycle.tables, ", "), fmt::join(cycle.constraints, ", "), fmt::join(fix, "; ")));
+          "and the snapshot copies the cycle in one transaction with the constraints deferred{}",
+          fmt::join(cycle.tables, ", "), fmt::join(cycle.constraints, ", "), fmt::join(fix, "; "),
+          config.snapshot.deferIndexes
+              ? ""
+              : ", or leave snapshot.defer_indexes at true (the bulk load suspends a foreign "
+                "key that a ref: writes)"));
     } else {
-      plan.cycleNotes_.push_back(
-          fmt::format("the target's foreign keys form a cycle between {} (constraints {}): "
-                      "these tables are copied in one transaction with the constraints deferred",
-                      fmt::join(cycle.tables, ", "), fmt::join(cycle.constraints, ", ")));
+      plan.cycleNotes_.push_back(fmt::format(
+          "the target's foreign keys form a cycle between {} (constraints {}): these tables are "
+          "copied in one transaction with the constraints deferred{}",
+          fmt::join(cycle.tables, ", "), fmt::join(cycle.constraints, ", "),
+          suspended.empty() ? std::string()
+                            : fmt::format(" or, not deferrable ({}), suspended by the bulk load",
+                                          fmt::join(suspended, ", "))));
     }
   }
   if (!refused.empty())
@@ -172,6 +209,52 @@ SnapshotPlan SnapshotPlan::build(const PipelineConfig& config, const TargetCatal
       bool writes = std::any_of(fk->childColumns.begin(), fk->childColumns.end(),
                                 [&](const std::string& c) { return written[i].count(c) > 0; });
       if (writes) wait(fk->parent);
+    }
+  }
+  // A `ref:` column that no foreign key covers is checked against its parent's rows on the
+  // target all the same (ParentChecker: on_missing is the mapping's contract), so the parent
+  // table is loaded first too — unless that closes a circle of waits (references without
+  // keys that point at each other); then the one that would close it is logged.
+  auto waitsFor = [&](std::size_t from, std::size_t target) {
+    std::vector<std::size_t> stack{from};
+    std::set<std::size_t> seen;
+    while (!stack.empty()) {
+      std::size_t g = stack.back();
+      stack.pop_back();
+      if (g == target) return true;
+      if (!seen.insert(g).second) continue;
+      stack.insert(stack.end(), after[g].begin(), after[g].end());
+    }
+    return false;
+  };
+  for (std::size_t i = 0; i < plan.tasks_.size(); ++i) {
+    const auto& t = plan.tasks_[i];
+    const TargetMapping& target = config.tables[t.tableIndex].targets[t.targetIndex];
+    auto fks = graph.parentsOf(t.targetTable);
+    for (const ColumnMapping& c : target.columns) {
+      if (!c.ref) continue;
+      bool keyed = std::any_of(fks.begin(), fks.end(), [&](const ForeignKey* k) {
+        return k->childColumns.size() == 1 && k->childColumns[0] == c.target;
+      });
+      if (keyed) continue;
+      std::string parent = refTargetTable(config, *c.ref);
+      if (parent.empty() || parent == t.targetTable) continue;
+      for (std::size_t g : loaders[parent]) {
+        if (g == t.group) continue;
+        if (waitsFor(g, t.group)) {
+          std::pair<std::string, std::string> late{t.targetTable, c.target};
+          if (std::find(plan.lateChecks_.begin(), plan.lateChecks_.end(), late) ==
+              plan.lateChecks_.end()) {
+            plan.lateChecks_.push_back(late);
+            plan.cycleNotes_.push_back(fmt::format(
+                "{}.{} (ref: {}, no foreign key) is copied before {}, which waits for it: its "
+                "references are checked once every table is copied (on_missing)",
+                t.targetTable, c.target, *c.ref, parent));
+          }
+          continue;
+        }
+        after[t.group].insert(g);
+      }
     }
   }
   // Topological order (Kahn), stable by first task: parents first.

@@ -77,12 +77,17 @@ class SnapshotPlan {
   std::vector<std::size_t> partialsOnForeignTables() const;
   // One line per cycle handled with deferred constraints, for the log.
   const std::vector<std::string>& cycleNotes() const { return cycleNotes_; }
+  // References without a target key whose parent table cannot be loaded first (such
+  // references point at each other): ("schema.table", column). Their copies leave them
+  // unchecked, and they are swept once every table is copied (SnapshotRunner).
+  const std::vector<std::pair<std::string, std::string>>& lateChecks() const { return lateChecks_; }
 
  private:
   std::vector<SnapshotTask> tasks_;
   std::vector<SnapshotGroup> groups_;
   std::vector<std::string> owned_;
   std::vector<std::string> cycleNotes_;
+  std::vector<std::pair<std::string, std::string>> lateChecks_;
 };
 
 }  // namespace pgmorph

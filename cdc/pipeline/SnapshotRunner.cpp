@@ -11,6 +11,7 @@
 #include "cdc/SlotManager.h"
 #include "cdc/SnapshotReader.h"
 #include "cdc/pg/PgError.h"
+#include "cdc/pipeline/LateReferenceSweep.h"
 #include "cdc/pipeline/SnapshotCopier.h"
 #include "cdc/pipeline/SnapshotPlan.h"
 #include "sink/BulkLoadPolicy.h"
@@ -90,6 +91,7 @@ SnapshotEnd SnapshotRunner::run() {
           "every table of the snapshot of pipeline '{}' (slot '{}', consistent point {}) is "
           "copied: restoring what the bulk load suspended and finishing",
           config_.pipeline, rec->slot, rec->consistentPoint.str());
+      sweepLateReferences(control, config_, plan, catalog);
       restoreSuspended(control);
       finish(control, slots, *rec);
       return SnapshotEnd::Done;
@@ -121,6 +123,7 @@ SnapshotEnd SnapshotRunner::run() {
   SnapshotEnd end = copier.run(control, *rec, *probe);
   if (end != SnapshotEnd::Done) return end;
   probe.reset();
+  sweepLateReferences(control, config_, plan, catalog);
   restoreSuspended(control);
   finish(control, slots, *rec);
   return SnapshotEnd::Done;

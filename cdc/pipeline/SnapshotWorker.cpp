@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <set>
 
 #include "cdc/pg/PgError.h"
 #include "sink/ChangeParker.h"
@@ -13,6 +14,7 @@
 #include "sink/CopyUpdateWriter.h"
 #include "sink/CopyWriter.h"
 #include "sink/IndexSuspender.h"
+#include "sink/OrphanSweeper.h"
 #include "sink/ParkingCopy.h"
 
 namespace pgmorph {
@@ -107,6 +109,7 @@ void SnapshotWorker::copy(const SnapshotUnit& unit) {
       }
       return;
     }
+    if (unit.oneTransaction) requireCycleLoadable(unit);
     target_->exec("BEGIN");
     // A cycle's rows reference each other both ways: check its keys at commit.
     if (unit.oneTransaction) target_->exec("SET CONSTRAINTS ALL DEFERRED");
@@ -120,6 +123,7 @@ void SnapshotWorker::copy(const SnapshotUnit& unit) {
           shared_.store->addRange(*target_, tasks[t].id, static_cast<std::int64_t>(rows)));
       stored.emplace_back(t, rows);
     }
+    sweepUnit(unit);
     // Keys are checked once a table is complete: after its last range, after a whole cycle.
     for (std::size_t i = 0; i < unit.tasks.size(); ++i)
       if (unit.oneTransaction || done[i]) checkKeys(unit.tasks[i]);
@@ -179,6 +183,84 @@ void SnapshotWorker::stream(std::size_t task, const SnapshotRead& read, const Wr
   counter.fetch_add(unreported, std::memory_order_relaxed);
 }
 
+bool SnapshotWorker::copiedWhole(const SnapshotTask& t, const SnapshotUnit& unit) const {
+  const auto& selfRefs = shared_.catalog->graph().selfReferences();
+  return unit.oneTransaction ||
+         std::any_of(selfRefs.begin(), selfRefs.end(),
+                     [&](const ForeignKey& fk) { return fk.child == t.targetTable; });
+}
+
+void SnapshotWorker::requireCycleLoadable(const SnapshotUnit& unit) const {
+  const auto& tasks = shared_.plan->tasks();
+  std::set<std::string> tables;
+  for (std::size_t i : unit.tasks) tables.insert(tasks[i].targetTable);
+  for (const std::string& table : tables)
+    for (const ForeignKey* fk : shared_.catalog->graph().parentsOf(table)) {
+      if (fk->deferrable || fk->child == fk->parent || !tables.count(fk->parent)) continue;
+      // SnapshotPlan let this cycle through because the bulk load suspends its keys; if this
+      // one is in place after all (the role does not own the table, the load found rows), the
+      // copy cannot satisfy it in any order.
+      if (!shared_.suspendedKeys.count(fk->child + ':' + fk->name))
+        throw PgmorphError(
+            ErrorClass::Operator,
+            fmt::format("the snapshot cannot load the cycle between {}: foreign key {} on {} is "
+                        "not DEFERRABLE and the bulk load could not suspend it (see the log "
+                        "above). Run ALTER TABLE {} ALTER CONSTRAINT {} DEFERRABLE, then run the "
+                        "snapshot again",
+                        fmt::join(tables, ", "), fk->name, fk->child, fk->child, fk->name));
+    }
+}
+
+std::vector<std::size_t> SnapshotWorker::lateColumns(const SnapshotTask& task,
+                                                     const WritePlan& plan) const {
+  std::vector<std::size_t> out;
+  for (const auto& [table, column] : shared_.plan->lateChecks()) {
+    if (table != task.targetTable) continue;
+    auto c = std::find(plan.columns.begin(), plan.columns.end(), column);
+    if (c != plan.columns.end()) out.push_back(static_cast<std::size_t>(c - plan.columns.begin()));
+  }
+  return out;
+}
+
+void SnapshotWorker::sweepUnit(const SnapshotUnit& unit) {
+  const auto& tasks = shared_.plan->tasks();
+  std::vector<const WritePlan*> plans;
+  std::vector<std::vector<std::size_t>> late;
+  for (std::size_t i : unit.tasks)
+    if (!tasks[i].partial && copiedWhole(tasks[i], unit)) {
+      plans.push_back(&planOf(tasks[i]));
+      late.push_back(lateColumns(tasks[i], *plans.back()));
+    }
+  if (plans.empty()) return;
+  OrphanSweeper sweeper(*checker_, transformer_.plans());
+  std::size_t nulled = 0, parked = 0;
+  // Parking a row takes it off the target, which may leave rows naming it: to a fixpoint
+  // (rows only ever leave, so this ends).
+  for (;;) {
+    OrphanSweeper::Result found;
+    for (std::size_t k = 0; k < plans.size(); ++k)
+      sweeper.sweepTable(*target_, *plans[k], found, late[k]);
+    if (!found.failed.empty())
+      throw PgmorphError(ErrorClass::Operator,
+                         sweeper.describe(found.failed.front(), "run the snapshot again."));
+    for (const auto& n : found.nulled) parked_.park(*target_, sweeper.parkedRow(n, Lsn()));
+    for (auto& p : found.parked) {
+      parked_.park(*target_, sweeper.parkedRow(p, Lsn()));
+      int own = checker_->table(p.row.plan->targetSchema + "." + p.row.plan->targetTable);
+      if (own >= 0) checker_->noteGone(own, p.row.row);
+    }
+    nulled += found.nulled.size();
+    parked += found.parked.size();
+    if (found.parked.empty()) break;
+  }
+  if (nulled || parked)
+    spdlog::warn(
+        "snapshot: {} rows of {} name a parent that is not on the target: {} references set to "
+        "NULL (on_missing: null), {} rows parked (on_missing: park); see pgmorph parked list",
+        nulled + parked, plans.size() == 1 ? plans.front()->targetTable : std::string("a cycle"),
+        nulled, parked);
+}
+
 std::uint64_t SnapshotWorker::copyUpsert(std::size_t task, const SnapshotUnit& unit) {
   const SnapshotTask& t = shared_.plan->tasks()[task];
   const WritePlan& plan = planOf(t);
@@ -190,10 +272,7 @@ std::uint64_t SnapshotWorker::copyUpsert(std::size_t task, const SnapshotUnit& u
   // Rows that must land together — a cycle's tables in one transaction, a table referencing
   // itself — go in one COPY, unparked: their parents may come later in the same load, which a
   // check before the copy cannot see (the database checks them at the end instead).
-  const auto& selfRefs = shared_.catalog->graph().selfReferences();
-  bool together = unit.oneTransaction ||
-                  std::any_of(selfRefs.begin(), selfRefs.end(),
-                              [&](const ForeignKey& fk) { return fk.child == t.targetTable; });
+  bool together = copiedWhole(t, unit);
   auto run = [&](auto& writer) {
     writer.begin();
     try {
@@ -215,6 +294,7 @@ std::uint64_t SnapshotWorker::copyUpsert(std::size_t task, const SnapshotUnit& u
   }
   ParkingCopy writer(*target_, plan, table, *checker_, parked_, ParkingCopy::kSegmentRows,
                      ParkingCopy::kHeldRows, format);
+  writer.leaveUnchecked(lateColumns(t, plan));
   return run(writer);
 }
 

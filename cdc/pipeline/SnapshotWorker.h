@@ -92,6 +92,15 @@ class SnapshotWorker {
   // Bulk foreign-key check of the task's target table (when row triggers are off).
   void checkKeys(std::size_t task);
   // Reads the task's rows and hands each write of `plan` with op `op` to `sink`.
+  // Copied in one COPY without parent checks (see copyUpsert).
+  bool copiedWhole(const SnapshotTask& task, const SnapshotUnit& unit) const;
+  // Non-deferrable keys inside a cycle must be suspended for the load; throws otherwise.
+  void requireCycleLoadable(const SnapshotUnit& unit) const;
+  // Plan column indexes of `task`'s references checked only after the whole snapshot.
+  std::vector<std::size_t> lateColumns(const SnapshotTask& task, const WritePlan& plan) const;
+  // The on_missing policies over the tables of `unit` copied whole, before its commit.
+  void sweepUnit(const SnapshotUnit& unit);
+
   template <class Sink>
   void stream(std::size_t task, const SnapshotRead& read, const WritePlan& plan, WriteOp op,
               Sink& sink);
@@ -103,7 +112,9 @@ class SnapshotWorker {
   bool bulkKeyChecks_ = false;  // the target session runs as a replica: keys checked in bulk
   // Parking, as in the stream: upsert copies go through ParkingCopy (missing parents parked or
   // NULLed before the COPY, refused rows isolated and parked, unconvertible rows parked) —
-  // except the tables of a cycle and self-referencing tables, copied whole as before.
+  // except the tables of a cycle and self-referencing tables, copied whole (their parents may
+  // come later in the same load) and then swept by OrphanSweeper before their commit, so that
+  // on_missing means there what it means everywhere.
   ParkedStore parked_;
   std::unique_ptr<ParentChecker> checker_;
   Change change_;
