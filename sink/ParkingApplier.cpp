@@ -293,16 +293,18 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
   for (Group& g : groups_) {
     if (g.state != Group::State::Live || g.refused) continue;
     removeEntries(g.carried, true);
-    if (g.op == WriteOp::Upsert && upsertPlan(*g.plan)) {
-      arrivals_[g.table].push_back(g.row);
-      checker_.notePresent(g.table, g.row);
-    }
     // The row is deleted later in this batch (the upsert is kept for what references it in
-    // between): no reference to fill in.
+    // between): no reference to fill in, and it is not there for what comes next — neither a
+    // parent to remember as present (the deletes above already said it is gone) nor an
+    // arrival for the rows that wait for it.
     auto del = lastDelete_.find(RowKey{g.table, g.row});
     auto trunc = lastTruncate_.find(g.table);
     bool goneLater = (del != lastDelete_.end() && del->second > g.writes.back()) ||
                      (trunc != lastTruncate_.end() && trunc->second > g.writes.back());
+    if (g.op == WriteOp::Upsert && upsertPlan(*g.plan) && !goneLater) {
+      arrivals_[g.table].push_back(g.row);
+      checker_.notePresent(g.table, g.row);
+    }
     if (!g.nulled.empty() && !goneLater) {
       // The write as sent: find one of its writes (moved by the compaction) for key and lsn.
       const TargetWrite* any = nullptr;

@@ -350,5 +350,23 @@ TEST_F(ParkingApplierTest, RetryAppliesWhatCanLandNowAndCountsTheRest) {
   for (const auto& r : rows) EXPECT_EQ(r.attempts, 2) << r.reason;
 }
 
+TEST_F(ParkingApplierTest, ARowUpsertedAndDeletedInOneBatchIsNotRememberedAsPresent) {
+  // The parent checks trust what this process saw; a row written and deleted by the same
+  // batch must end up known as gone, whatever order the bookkeeping runs in. (With a target
+  // foreign key the database would still refuse a later child; a `ref:` without one relies
+  // on this alone.)
+  txn({user("7"), removal("dispatch_user", "7")});
+  int profiles = parking_->checker().table("public.profiles");
+  ASSERT_GE(profiles, 0);
+  EXPECT_FALSE(parking_->checker().knownPresent(profiles, idOf("dispatch_user", "7")));
+  EXPECT_FALSE(exists("profiles", idOf("dispatch_user", "7")));
+  // So a message to that user is parked before writing, not sent to the target.
+  std::size_t lookupsBefore = parking_->checker().lookups();
+  txn({notification("700", "7")});
+  EXPECT_EQ(parking_->checker().lookups() - lookupsBefore, 1u);
+  EXPECT_FALSE(exists("system_messages", idOf("dispatch_notification", "700")));
+  EXPECT_EQ(parkedCount(), 1);
+}
+
 }  // namespace
 }  // namespace pgmorph::parkingtest
