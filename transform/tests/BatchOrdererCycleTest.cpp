@@ -97,7 +97,7 @@ TEST(BatchOrdererCycle, MergedValuesDecideTheOrderInsideTheTable) {
                                       "upsert employees 1 [manager_id=#2, name=Ann]"}));
 }
 
-TEST(BatchOrdererCycle, TablesInACycleKeepSourceOrderAndDeferTheirConstraints) {
+TEST(BatchOrdererCycle, TablesInACycleGoParentsFirstAndDeferTheirConstraints) {
   Schema s(false, /*cycleDeferrable=*/true);
   BatchOrderer orderer(*s.graph);
   Writes w;
@@ -122,7 +122,7 @@ TEST(BatchOrdererCycle, ACycleIsNotDeferredWhenOnlyOneOfItsTablesIsWritten) {
   EXPECT_TRUE(b.segments[0].deferred.empty());
 }
 
-TEST(BatchOrdererCycle, ANonDeferrableCycleKeepsSourceOrderWithoutDeferring) {
+TEST(BatchOrdererCycle, ANonDeferrableCycleGoesParentsFirstWithoutDeferring) {
   Schema s(false, /*cycleDeferrable=*/false);
   BatchOrderer orderer(*s.graph);
   Writes w;
@@ -148,6 +148,128 @@ TEST(BatchOrdererCycle, DerivedWritesStayValidUntilTheNextCall) {
     EXPECT_EQ(m.text(m.values()[2]), "shipped");
     EXPECT_EQ(m.text(m.values()[1]), rowText(10));
   }
+}
+
+// --- deleting rows that reference each other (see BatchOrderer.h) ---------------------------
+
+bool together(const OrderedBatch& b, std::size_t i) {
+  return b.writes[i].together;
+}
+
+TEST(BatchOrdererCycle, DeletesOfASelfReferencingTableAreUnlinkedFirst) {
+  Schema s(/*selfRefDeferrable=*/false);
+  BatchOrderer orderer(*s.graph);
+  Writes w;
+  w.remove(*s.employees, 1).remove(*s.employees, 2);
+  const auto& b = orderer.order(w.list);
+  EXPECT_EQ(render(b, true), (Strings{"set-columns employees 1 [id=-, manager_id=~, name=-]",
+                                      "set-columns employees 2 [id=-, manager_id=~, name=-]",
+                                      "delete employees 1", "delete employees 2"}));
+  EXPECT_EQ(b.unlinks, 2u);
+  // A row that is not on the target is no error for an unlink; it stands for its delete.
+  EXPECT_TRUE(b.writes[0].write->rowOptional);
+  EXPECT_EQ(sources(b), (Sizes{0, 1, 0, 1}));
+  EXPECT_TRUE(b.segments[0].deferred.empty());
+}
+
+TEST(BatchOrdererCycle, OneDeleteAloneIsNotUnlinked) {
+  Schema s(false);
+  BatchOrderer orderer(*s.graph);
+  Writes w;
+  w.remove(*s.employees, 1).upsert(*s.employees, 2, {"~", "Bob"});
+  const auto& b = orderer.order(w.list);
+  EXPECT_EQ(render(b), (Strings{"upsert employees 2", "delete employees 1"}));
+  EXPECT_EQ(b.unlinks, 0u);
+}
+
+TEST(BatchOrdererCycle, DeletesUnderADeferrableNoActionKeyAreDeferredNotUnlinked) {
+  Schema s(/*selfRefDeferrable=*/true);
+  BatchOrderer orderer(*s.graph);
+  Writes w;
+  w.remove(*s.employees, 1).remove(*s.employees, 2);
+  const auto& b = orderer.order(w.list);
+  EXPECT_EQ(render(b), (Strings{"delete employees 1", "delete employees 2"}));
+  EXPECT_EQ(b.unlinks, 0u);
+  EXPECT_EQ(deferredNames(b.segments[0]), Strings{"employees_manager_fkey"});
+}
+
+TEST(BatchOrdererCycle, RestrictIsUnlinkedEvenWhenDeclaredDeferrable) {
+  Schema s(/*selfRefDeferrable=*/true);
+  s.key("employees_manager_fkey").onDelete = FkAction::Restrict;
+  s.rebuild();
+  BatchOrderer orderer(*s.graph);
+  Writes w;
+  w.remove(*s.employees, 1).remove(*s.employees, 2);
+  const auto& b = orderer.order(w.list);
+  EXPECT_EQ(b.unlinks, 2u);
+  EXPECT_TRUE(b.segments[0].deferred.empty());
+}
+
+TEST(BatchOrdererCycle, CascadeSetNullAndSetDefaultNeedNothing) {
+  for (FkAction action : {FkAction::Cascade, FkAction::SetNull, FkAction::SetDefault}) {
+    Schema s(false);
+    s.key("employees_manager_fkey").onDelete = action;
+    s.rebuild();
+    BatchOrderer orderer(*s.graph);
+    Writes w;
+    w.remove(*s.employees, 1).remove(*s.employees, 2);
+    const auto& b = orderer.order(w.list);
+    EXPECT_EQ(render(b), (Strings{"delete employees 1", "delete employees 2"}));
+    EXPECT_EQ(b.unlinks, 0u);
+    EXPECT_TRUE(b.segments[0].deferred.empty());
+  }
+}
+
+TEST(BatchOrdererCycle, ANotNullSelfReferenceDeletesInOneStatement) {
+  Schema s(false);
+  s.key("employees_manager_fkey").nullable = false;
+  s.rebuild();
+  BatchOrderer orderer(*s.graph);
+  Writes w;
+  w.remove(*s.employees, 1).remove(*s.employees, 2).remove(*s.orders, 9);
+  const auto& b = orderer.order(w.list);
+  EXPECT_EQ(render(b), (Strings{"delete orders 9", "delete employees 1", "delete employees 2"}));
+  EXPECT_EQ(b.unlinks, 0u);
+  EXPECT_FALSE(together(b, 0));
+  EXPECT_TRUE(together(b, 1));
+  EXPECT_TRUE(together(b, 2));
+}
+
+TEST(BatchOrdererCycle, DeletesAcrossANonDeferrableCycleAreUnlinkedFirst) {
+  Schema s(false, /*cycleDeferrable=*/false);
+  BatchOrderer orderer(*s.graph);
+  Writes w;
+  w.remove(*s.aT, 1).remove(*s.bT, 1);
+  const auto& b = orderer.order(w.list);
+  EXPECT_EQ(render(b, true),
+            (Strings{"set-columns a_t 1 [id=-, b_id=~]", "set-columns b_t 1 [id=-, a_id=~]",
+                     "delete a_t 1", "delete b_t 1"}));
+  EXPECT_EQ(b.unlinks, 2u);
+}
+
+TEST(BatchOrdererCycle, ANewPairAcrossANonDeferrableCycleIsWrittenWithNullThenFixed) {
+  Schema s(false, /*cycleDeferrable=*/false);
+  BatchOrderer orderer(*s.graph);
+  Writes w;
+  w.upsert(*s.aT, 1, {rowText(1)}).upsert(*s.bT, 1, {rowText(1)}).upsert(*s.aT, 2, {rowText(1)});
+  const auto& b = orderer.order(w.list);
+  EXPECT_EQ(render(b, true),
+            (Strings{"upsert a_t 1 [b_id=~]", "upsert b_t 1 [a_id=~]", "upsert a_t 2 [b_id=~]",
+                     "set-columns a_t 1 [id=-, b_id=#1]", "set-columns b_t 1 [id=-, a_id=#1]",
+                     "set-columns a_t 2 [id=-, b_id=#1]"}));
+  EXPECT_EQ(b.fixes, 3u);
+  EXPECT_TRUE(b.segments[0].deferred.empty());
+}
+
+TEST(BatchOrdererCycle, ACycleAcrossTablesGoesParentsFirstAcrossTables) {
+  Schema s(false, /*cycleDeferrable=*/false);
+  BatchOrderer orderer(*s.graph);
+  Writes w;
+  // b 2 names a 1, which comes later in source order; a 1 names nobody.
+  w.upsert(*s.bT, 2, {rowText(1)}).upsert(*s.aT, 1, {"~"});
+  const auto& b = orderer.order(w.list);
+  EXPECT_EQ(render(b), (Strings{"upsert a_t 1", "upsert b_t 2"}));
+  EXPECT_EQ(b.fixes, 0u);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -70,10 +71,19 @@ struct Schema {
         fk("a_b_fkey", "public.a_t", "b_id", "public.b_t", cycleDeferrable),
         fk("b_a_fkey", "public.b_t", "a_id", "public.a_t", cycleDeferrable),
     };
+    rebuild();
+  }
+  // After a test changed `fks` (an ON DELETE action, nullability).
+  void rebuild() {
     graph.emplace(
         std::vector<std::string>{"public.offices", "public.orders", "public.jaws",
                                  "public.payments", "public.employees", "public.a_t", "public.b_t"},
         fks);
+  }
+  ForeignKey& key(const std::string& name) {
+    for (auto& k : fks)
+      if (k.name == name) return k;
+    throw std::runtime_error("no foreign key " + name);
   }
   Schema(const Schema&) = delete;
   Schema& operator=(const Schema&) = delete;
