@@ -3,31 +3,15 @@
 // constraint is not deferrable, or written with the constraint deferred for their segment
 // when it is; a deferred check that fails at the segment's end stops the batch with the
 // constraint's name. Each case is first applied in source order, which the target refuses.
-#include <fmt/format.h>
-#include <gtest/gtest.h>
+#include "sink/tests/CycleFixture.h"
 
-#include <deque>
-#include <optional>
-
-#include "sink/TargetCatalog.h"
-#include "sink/TargetWriter.h"
-#include "state/CheckpointStore.h"
-#include "tests/support/SharedClusters.h"
-#include "transform/BatchOrderer.h"
-
-namespace pgmorph {
+namespace pgmorph::cycletest {
 namespace {
 
-Uuid rowId(int n) {
-  return Uuid::parse(fmt::format("00000000-0000-4000-8000-{:012d}", n));
-}
-
-class OrderingCycleTest : public ::testing::Test {
+class OrderingCycleTest : public CycleFixture {
  protected:
   void SetUp() override {
-    db_ = test::sharedTarget().createDatabase("cycle");
-    test::sharedTarget().psql(
-        db_,
+    open(
         "CREATE TABLE staff (id uuid PRIMARY KEY, manager_id uuid REFERENCES staff (id),"
         "  name text NOT NULL);"
         "CREATE TABLE staff_d (id uuid PRIMARY KEY,"
@@ -36,94 +20,14 @@ class OrderingCycleTest : public ::testing::Test {
         "CREATE TABLE a_t (id uuid PRIMARY KEY, b_id uuid, name text);"
         "CREATE TABLE b_t (id uuid PRIMARY KEY,"
         "  a_id uuid CONSTRAINT b_to_a REFERENCES a_t (id) DEFERRABLE, name text);"
-        "ALTER TABLE a_t ADD CONSTRAINT a_to_b FOREIGN KEY (b_id) REFERENCES b_t (id) DEFERRABLE;");
-    conn_.emplace(test::sharedTarget().conninfo(db_), "target");
-    observer_.emplace(test::sharedTarget().conninfo(db_), "observer");
-    store_.ensureSchema(*conn_);
-    writer_.emplace(*conn_, store_, "slot");
-    catalog_.emplace(TargetCatalog::read(
-        *conn_, {"public.staff", "public.staff_d", "public.a_t", "public.b_t"}));
-    orderer_.emplace(catalog_->graph());
-    staff_ = &plan("staff", {"id", "manager_id", "name"});
-    staffD_ = &plan("staff_d", {"id", "manager_id", "name"});
-    a_ = &plan("a_t", {"id", "b_id", "name"});
-    b_ = &plan("b_t", {"id", "a_id", "name"});
+        "ALTER TABLE a_t ADD CONSTRAINT a_to_b FOREIGN KEY (b_id) REFERENCES b_t (id) DEFERRABLE;",
+        {"staff", "staff_d", "a_t", "b_t"});
+    staff_ = &plan("staff", "manager_id");
+    staffD_ = &plan("staff_d", "manager_id");
+    a_ = &plan("a_t", "b_id");
+    b_ = &plan("b_t", "a_id");
   }
-  void TearDown() override {
-    orderer_.reset();
-    writer_.reset();
-    conn_.reset();
-    observer_.reset();
-    test::sharedTarget().dropDatabase(db_);
-  }
-
-  WritePlan& plan(std::string table, std::vector<std::string> columns) {
-    sources_.emplace_back();
-    TableMapping& src = sources_.back();
-    src.sourceTable = "legacy_" + table;
-    src.targets.emplace_back();
-    src.targets.back().target = table;
-    WritePlan& p = plans_.emplace_back();
-    p.source = &src;
-    p.mapping = &src.targets.back();
-    p.targetSchema = "public";
-    p.targetTable = std::move(table);
-    p.idColumn = "id";
-    p.columns = std::move(columns);
-    p.refTables.assign(p.columns.size(), "");
-    return p;
-  }
-  // Upsert of row n referencing row `ref` (0: NULL).
-  void upsert(std::vector<TargetWrite>& out, const WritePlan& p, int n, int ref) {
-    TargetWrite& w = out.emplace_back();
-    w.op = WriteOp::Upsert;
-    w.plan = &p;
-    w.row = rowId(n);
-    w.lsn = Lsn(out.size());
-    w.setLegacyKey(std::to_string(n));
-    w.addValue(w.row.str());
-    if (ref)
-      w.addValue(rowId(ref).str());
-    else
-      w.addNull();
-    w.addValue("row " + std::to_string(n));
-  }
-
-  std::optional<RefusedRow> applyInSourceOrder(const std::vector<TargetWrite>& writes) {
-    writer_->begin();
-    try {
-      writer_->apply(writes);
-    } catch (const RefusedRowError& e) {
-      return e.row();
-    }
-    writer_->rollback();
-    return std::nullopt;
-  }
-  void applyOrdered(const std::vector<TargetWrite>& writes) {
-    writer_->begin();
-    writer_->applyOrdered(orderer_->order(writes));
-    writer_->commit(Lsn(++lsn_), 1);
-  }
-  // "n->m" for every row of `table`, by row number, sorted.
-  std::string links(std::string_view table, std::string_view column) {
-    auto res =
-        observer_->exec(fmt::format("SELECT string_agg(right(id::text, 4)::int || '->' || "
-                                    "coalesce(right({}::text, 4)::int::text,"
-                                    " '-'), ' ' ORDER BY id) FROM {}",
-                                    column, table));
-    return res.isNull(0, 0) ? "" : std::string(res.value(0, 0));
-  }
-
-  std::string db_;
-  std::optional<PgConnection> conn_, observer_;
-  CheckpointStore store_{"pgmorph", "cycle"};
-  std::optional<TargetWriter> writer_;
-  std::optional<TargetCatalog> catalog_;
-  std::optional<BatchOrderer> orderer_;
-  std::deque<TableMapping> sources_;
-  std::deque<WritePlan> plans_;
   const WritePlan *staff_ = nullptr, *staffD_ = nullptr, *a_ = nullptr, *b_ = nullptr;
-  std::uint64_t lsn_ = 0x100;
 };
 
 TEST_F(OrderingCycleTest, RowsManagingEachOtherAreWrittenWithNullThenFixed) {
@@ -202,4 +106,4 @@ TEST_F(OrderingCycleTest, ADeferredCheckThatFailsAtTheEndOfItsSegmentStopsWithTh
 }
 
 }  // namespace
-}  // namespace pgmorph
+}  // namespace pgmorph::cycletest
