@@ -1,4 +1,4 @@
-#include "cdc/app/ConfigFile.h"
+#include "app/ConfigFile.h"
 
 #include <cstdlib>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "cdc/app/ParkedCli.h"
+#include "app/ParkedCli.h"
 
 #include <iostream>
 

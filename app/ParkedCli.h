@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "cdc/app/ParkedCommand.h"
+#include "app/ParkedCommand.h"
 
 namespace pgmorph {
 

@@ -1,4 +1,4 @@
-#include "cdc/app/ParkedCommand.h"
+#include "app/ParkedCommand.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

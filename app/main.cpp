@@ -7,10 +7,10 @@
 
 #include <iostream>
 
-#include "cdc/app/ConfigFile.h"
-#include "cdc/app/ParkedCli.h"
-#include "cdc/pipeline/PipelineRunner.h"
-#include "cdc/pipeline/SnapshotCommand.h"
+#include "app/ConfigFile.h"
+#include "app/ParkedCli.h"
+#include "app/follow/PipelineRunner.h"
+#include "app/snapshot/SnapshotCommand.h"
 
 namespace {
 

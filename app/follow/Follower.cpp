@@ -1,4 +1,4 @@
-#include "cdc/pipeline/Follower.h"
+#include "app/follow/Follower.h"
 
 #include <unistd.h>
 
@@ -11,13 +11,13 @@
 
 #include <functional>
 
+#include "app/follow/ProgressMeter.h"
+#include "app/follow/TransactionApplier.h"
 #include "cdc/ReplicationStream.h"
 #include "cdc/SlotManager.h"
 #include "cdc/Wal2JsonDecoder.h"
 #include "cdc/pg/PgConnection.h"
 #include "cdc/pg/PgError.h"
-#include "cdc/pipeline/ProgressMeter.h"
-#include "cdc/pipeline/TransactionApplier.h"
 #include "sink/TargetWriter.h"
 #include "state/CheckpointStore.h"
 #include "state/SnapshotStore.h"

@@ -15,9 +15,9 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "cdc/pipeline/ApplyStats.h"
-#include "cdc/pipeline/FollowOptions.h"
-#include "cdc/pipeline/StopFlag.h"
+#include "app/StopFlag.h"
+#include "app/follow/ApplyStats.h"
+#include "app/follow/FollowOptions.h"
 #include "transform/Config.h"
 
 namespace pgmorph {

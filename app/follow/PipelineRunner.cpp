@@ -1,4 +1,4 @@
-#include "cdc/pipeline/PipelineRunner.h"
+#include "app/follow/PipelineRunner.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -10,9 +10,9 @@
 #include <functional>
 #include <random>
 
+#include "app/follow/Follower.h"
 #include "cdc/pg/PgConnection.h"
 #include "cdc/pg/PgError.h"
-#include "cdc/pipeline/Follower.h"
 
 namespace pgmorph {
 

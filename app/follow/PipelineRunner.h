@@ -4,9 +4,9 @@
 // operator. Owns the stop flag and the signal handling between sessions.
 #pragma once
 
-#include "cdc/pipeline/ApplyStats.h"
-#include "cdc/pipeline/FollowOptions.h"
-#include "cdc/pipeline/StopFlag.h"
+#include "app/StopFlag.h"
+#include "app/follow/ApplyStats.h"
+#include "app/follow/FollowOptions.h"
 #include "transform/Config.h"
 
 namespace pgmorph {

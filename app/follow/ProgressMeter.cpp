@@ -1,4 +1,4 @@
-#include "cdc/pipeline/ProgressMeter.h"
+#include "app/follow/ProgressMeter.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

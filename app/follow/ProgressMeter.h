@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "cdc/pipeline/ApplyStats.h"
+#include "app/follow/ApplyStats.h"
 
 namespace pgmorph {
 

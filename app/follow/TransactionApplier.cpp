@@ -1,4 +1,4 @@
-#include "cdc/pipeline/TransactionApplier.h"
+#include "app/follow/TransactionApplier.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

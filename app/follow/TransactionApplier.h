@@ -28,8 +28,8 @@
 #include <optional>
 #include <string>
 
+#include "app/follow/ApplyStats.h"
 #include "cdc/model/Change.h"
-#include "cdc/pipeline/ApplyStats.h"
 #include "sink/ParkingApplier.h"
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"

@@ -1,4 +1,4 @@
-#include "cdc/pipeline/LateReferenceSweep.h"
+#include "app/snapshot/LateReferenceSweep.h"
 
 #include <spdlog/spdlog.h>
 

@@ -11,8 +11,8 @@
 // here after a crash).
 #pragma once
 
+#include "app/snapshot/SnapshotPlan.h"
 #include "cdc/pg/PgConnection.h"
-#include "cdc/pipeline/SnapshotPlan.h"
 #include "sink/TargetCatalog.h"
 #include "transform/Config.h"
 

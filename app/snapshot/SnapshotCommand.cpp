@@ -1,4 +1,4 @@
-#include "cdc/pipeline/SnapshotCommand.h"
+#include "app/snapshot/SnapshotCommand.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -9,10 +9,10 @@
 #include <random>
 #include <thread>
 
+#include "app/StopFlag.h"
+#include "app/follow/PipelineRunner.h"
+#include "app/snapshot/SnapshotRunner.h"
 #include "cdc/pg/PgError.h"
-#include "cdc/pipeline/PipelineRunner.h"
-#include "cdc/pipeline/SnapshotRunner.h"
-#include "cdc/pipeline/StopFlag.h"
 
 namespace pgmorph {
 

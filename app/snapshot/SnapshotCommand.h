@@ -6,8 +6,8 @@
 // request: workers abandon their open copies (nothing half-done commits) and the run ends.
 #pragma once
 
-#include "cdc/pipeline/FollowOptions.h"
-#include "cdc/pipeline/SnapshotOptions.h"
+#include "app/follow/FollowOptions.h"
+#include "app/snapshot/SnapshotOptions.h"
 #include "transform/Config.h"
 
 namespace pgmorph {

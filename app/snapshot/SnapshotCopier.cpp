@@ -1,4 +1,4 @@
-#include "cdc/pipeline/SnapshotCopier.h"
+#include "app/snapshot/SnapshotCopier.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -25,12 +25,12 @@
 #include <string>
 #include <vector>
 
+#include "app/StopFlag.h"
+#include "app/snapshot/SnapshotOptions.h"
+#include "app/snapshot/SnapshotPlan.h"
+#include "app/snapshot/SnapshotRunner.h"
+#include "app/snapshot/SnapshotWorker.h"
 #include "cdc/SnapshotReader.h"
-#include "cdc/pipeline/SnapshotOptions.h"
-#include "cdc/pipeline/SnapshotPlan.h"
-#include "cdc/pipeline/SnapshotRunner.h"
-#include "cdc/pipeline/SnapshotWorker.h"
-#include "cdc/pipeline/StopFlag.h"
 #include "sink/TargetCatalog.h"
 #include "state/SnapshotStore.h"
 #include "state/SuspendedDdlStore.h"

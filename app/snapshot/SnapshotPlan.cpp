@@ -1,4 +1,4 @@
-#include "cdc/pipeline/SnapshotPlan.h"
+#include "app/snapshot/SnapshotPlan.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

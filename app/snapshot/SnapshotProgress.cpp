@@ -1,4 +1,4 @@
-#include "cdc/pipeline/SnapshotProgress.h"
+#include "app/snapshot/SnapshotProgress.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-#include "cdc/pipeline/SnapshotRunner.h"
+#include "app/snapshot/SnapshotRunner.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -8,12 +8,12 @@
 #include <set>
 #include <thread>
 
+#include "app/snapshot/LateReferenceSweep.h"
+#include "app/snapshot/SnapshotCopier.h"
+#include "app/snapshot/SnapshotPlan.h"
 #include "cdc/SlotManager.h"
 #include "cdc/SnapshotReader.h"
 #include "cdc/pg/PgError.h"
-#include "cdc/pipeline/LateReferenceSweep.h"
-#include "cdc/pipeline/SnapshotCopier.h"
-#include "cdc/pipeline/SnapshotPlan.h"
 #include "sink/BulkLoadPolicy.h"
 #include "sink/IndexSuspender.h"
 #include "sink/SqlBuilder.h"

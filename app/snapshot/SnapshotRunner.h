@@ -33,9 +33,9 @@
 #include <memory>
 #include <optional>
 
+#include "app/StopFlag.h"
+#include "app/snapshot/SnapshotOptions.h"
 #include "cdc/ExportedSnapshotSlot.h"
-#include "cdc/pipeline/SnapshotOptions.h"
-#include "cdc/pipeline/StopFlag.h"
 #include "state/CheckpointStore.h"
 #include "state/SnapshotStore.h"
 #include "state/SuspendedDdlStore.h"

@@ -1,4 +1,4 @@
-#include "cdc/pipeline/SnapshotWorker.h"
+#include "app/snapshot/SnapshotWorker.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -28,10 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "app/snapshot/SnapshotPlan.h"
+#include "app/snapshot/SnapshotProgress.h"
 #include "cdc/SnapshotReader.h"
 #include "cdc/pg/PgConnection.h"
-#include "cdc/pipeline/SnapshotPlan.h"
-#include "cdc/pipeline/SnapshotProgress.h"
 #include "sink/ParentChecker.h"
 #include "sink/TargetCatalog.h"
 #include "state/ParkedStore.h"
