@@ -56,7 +56,7 @@ TargetWriter::TargetWriter(PgConnection& target, const CheckpointStore& checkpoi
     : conn_(target),
       checkpoints_(checkpoints),
       slot_(std::move(slot)),
-      session_(target.get()),
+      session_(target.sessionToken()),
       cache_(target),
       bulk_(target) {}
 
@@ -68,11 +68,11 @@ void TargetWriter::requireOpen(const char* what) const {
 
 void TargetWriter::begin() {
   if (open_) throw std::logic_error("TargetWriter::begin: a transaction is already open");
-  if (conn_.get() != session_) {
+  if (auto now = conn_.sessionToken().lock(); session_.expired() || session_.lock() != now) {
     // A new session behind the same PgConnection has none of our prepared statements.
     cache_.clear();
     bulk_.clear();
-    session_ = conn_.get();
+    session_ = now;
   }
   auto status = PQtransactionStatus(conn_.get());
   if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR)

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -137,7 +138,8 @@ class TargetWriter {
   PgConnection& conn_;
   const CheckpointStore& checkpoints_;
   std::string slot_;
-  PGconn* session_;  // the session the cached statements were prepared in
+  // The session the cached statements were prepared in (PgConnection::sessionToken).
+  std::weak_ptr<const void> session_;
   StatementCache cache_;
   ParamBuffer params_;
   std::vector<Sent> sent_;

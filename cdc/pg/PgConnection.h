@@ -34,13 +34,21 @@ class PgConnection {
   int socket() const { return PQsocket(conn_.get()); }
   bool isOk() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
   int serverVersion() const { return PQserverVersion(conn_.get()); }
+  // Identifies the database session this object holds now: a new one for every connection
+  // made, and it moves with the session when the object is assigned another one. Whoever
+  // caches per-session state (prepared statements) keeps a weak_ptr to it: expired, or not the
+  // current one, means a new session. (Not the PGconn address: a new connection can get the
+  // address of a freed one.)
+  std::weak_ptr<const void> sessionToken() const { return session_; }
 
   // Simple-query execution; throws PgError (with role and statement context) unless the
   // result status is one of COMMAND_OK, TUPLES_OK, COPY_OUT, COPY_IN, COPY_BOTH.
   PgResult exec(std::string_view sql);
   // Extended protocol with text parameters; std::nullopt is SQL NULL.
-  PgResult execParams(std::string_view sql, std::span<const std::optional<std::string_view>> params);
-  PgResult execParams(std::string_view sql, std::initializer_list<std::optional<std::string_view>> params);
+  PgResult execParams(std::string_view sql,
+                      std::span<const std::optional<std::string_view>> params);
+  PgResult execParams(std::string_view sql,
+                      std::initializer_list<std::optional<std::string_view>> params);
 
   // Quotes an identifier ("my table" -> "\"my table\"") with the server's rules.
   std::string quoteIdent(std::string_view name) const;
@@ -58,6 +66,7 @@ class PgConnection {
   struct Deleter {
     void operator()(PGconn* c) const { PQfinish(c); }
   };
+  std::shared_ptr<const void> session_ = std::make_shared<const char>(0);
   std::unique_ptr<PGconn, Deleter> conn_;
   std::string role_;
 };

@@ -215,5 +215,21 @@ TEST_F(TargetWriterWriteTest, StatementsArePreparedOncePerShapeAndReused) {
   EXPECT_EQ(row("offices", idOf("dispatch_office", "3"), "name, country_code"), "C|FR");
 }
 
+TEST_F(TargetWriterWriteTest, ANewSessionInTheSameConnectionObjectPreparesItsStatementsAgain) {
+  seed();
+  std::vector<TargetWrite> first{
+      upsert(plans_.offices, "7", {"7", "North", "2 North Rd", "US", "2019-01-01 05:00:00 UTC"})};
+  applyAndCommit(first);
+  // The session ends and a new one takes its place in the same object, the way a reconnect
+  // does: none of the prepared statements exist there. (Its PGconn may even get the freed
+  // one's address, so the writer asks PgConnection::sessionToken, not the address.)
+  conn_.reset();
+  conn_.emplace(test::sharedTarget().conninfo(db_), "target");
+  std::vector<TargetWrite> second{
+      upsert(plans_.offices, "7", {"7", "South", "3 South Rd", "US", "2019-01-01 05:00:00 UTC"})};
+  applyAndCommit(second, Lsn::parse("0/200"));
+  EXPECT_EQ(row("offices", idOf("dispatch_office", "7"), "name"), "South");
+}
+
 }  // namespace
 }  // namespace pgmorph::sinktest
