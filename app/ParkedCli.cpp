@@ -4,14 +4,12 @@
 
 namespace pgmorph {
 
-ParkedCli::ParkedCli(CLI::App& app, std::string& configPath, std::string& logLevel) {
+ParkedCli::ParkedCli(CLI::App& app, std::string& configPath) {
   parked_ = app.add_subcommand(
       "parked", "list, retry or discard the rows parked in the target's state schema");
   parked_->require_subcommand(1);
   auto common = [&](CLI::App* cmd) {
     cmd->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
-    cmd->add_option("--log-level", logLevel, "debug, info, warn or error")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   };
 
   list_ = parked_->add_subcommand("list", "show parked rows, oldest first");

@@ -13,9 +13,9 @@ namespace pgmorph {
 
 class ParkedCli {
  public:
-  // Adds `parked` to `app`; `configPath` and `logLevel` are main's (shared with the other
+  // Adds `parked` to `app`; `configPath` is main's (shared with the other
   // subcommands) and must outlive this object.
-  ParkedCli(CLI::App& app, std::string& configPath, std::string& logLevel);
+  ParkedCli(CLI::App& app, std::string& configPath);
 
   bool chosen() const { return parked_->parsed(); }
   // Runs the chosen sub-subcommand; returns the exit code.

@@ -30,14 +30,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string configPath;
   std::string logLevel = "info";
+  // Declared once, here: every subcommand (created after this) lets options it does not
+  // know fall through to the command line's, so `pgmorph follow -c F --log-level debug` works.
+  app.fallthrough();
   app.add_option("--log-level", logLevel, "debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
   auto* follow = app.add_subcommand(
       "follow", "stream changes from the slot into the target, from the stored checkpoint on");
   follow->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
-  follow->add_option("--log-level", logLevel, "debug, info, warn or error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   bool untilCaughtUp = false;
   std::string untilLsn;
   int progressSeconds = 5;
@@ -52,8 +53,6 @@ int main(int argc, char** argv) {
   int snapshotProgressSeconds = 5;
   auto addSnapshotOptions = [&](CLI::App* cmd) {
     cmd->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
-    cmd->add_option("--log-level", logLevel, "debug, info, warn or error")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     cmd->add_option("--jobs", snapshotOptions.jobs,
                     "copy workers (connections to each side) for the snapshot")
         ->check(CLI::Range(1, 64));
@@ -77,7 +76,7 @@ int main(int argc, char** argv) {
                 "stop following once the source's WAL position at the start of follow is applied");
 
   // parked list|retry|discard: what to do with rows that could not be applied.
-  pgmorph::ParkedCli parked(app, configPath, logLevel);
+  pgmorph::ParkedCli parked(app, configPath);
 
   CLI11_PARSE(app, argc, argv);
   setupLogging(logLevel);
