@@ -1,5 +1,7 @@
 #include "sink/CopyBinaryEncoder.h"
 
+#include <boost/endian/conversion.hpp>
+
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -7,7 +9,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include "cdc/BigEndian.h"
 #include "cdc/model/CivilDate.h"
 #include "transform/Conversions.h"
 
@@ -36,15 +37,15 @@ void put16(std::string& out, std::uint16_t v) {
 }
 
 void put32(std::string& out, std::uint32_t v) {
-  char b[4];
-  putBigEndian32(b, v);
-  out.append(b, 4);
+  unsigned char b[4];
+  boost::endian::store_big_u32(b, v);
+  out.append(reinterpret_cast<const char*>(b), 4);
 }
 
 void put64(std::string& out, std::uint64_t v) {
-  char b[8];
-  putBigEndian64(b, v);
-  out.append(b, 8);
+  unsigned char b[8];
+  boost::endian::store_big_u64(b, v);
+  out.append(reinterpret_cast<const char*>(b), 8);
 }
 
 template <typename Int>
