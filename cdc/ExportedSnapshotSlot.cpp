@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 
 namespace pgmorph {
 
@@ -18,7 +19,7 @@ ExportedSnapshotSlot ExportedSnapshotSlot::create(const std::string& sourceConni
   try {
     res = conn.exec(sql);
   } catch (const PgError& e) {
-    if (e.sqlstate() == "42710")
+    if (e.sqlstate() == sqlstate::kDuplicateObject)
       throw PgmorphError(
           ErrorClass::Operator,
           fmt::format("replication slot \"{}\" already exists on the source, so no snapshot can be "
@@ -32,7 +33,7 @@ ExportedSnapshotSlot ExportedSnapshotSlot::create(const std::string& sourceConni
                               "exported snapshot returned {} rows of {} columns, expected 1 row "
                               "with a snapshot name",
                               slot, res.rows(), res.columns()),
-                  "08P01");
+                  std::string(sqlstate::kProtocolViolation));
   out.slot_ = std::string(res.value(0, 0));
   out.consistentPoint_ = Lsn::parse(res.value(0, 1));
   out.snapshotName_ = std::string(res.value(0, 2));

@@ -6,6 +6,7 @@
 
 #include "cdc/ReplicationProtocol.h"
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 
 namespace pgmorph {
 
@@ -47,7 +48,7 @@ PGconn* ReplicationStream::raw(std::string_view what) const {
     throw PgError(fmt::format("replication stream of slot \"{}\": {} after the stream "
                               "was closed",
                               slot_, what),
-                  "08003");
+                  std::string(sqlstate::kConnectionDoesNotExist));
   return conn_->get();
 }
 
@@ -74,7 +75,7 @@ void ReplicationStream::start(Lsn start,
     throw PgError(fmt::format("replication database: {}: the server did not enter streaming "
                               "mode (status {})",
                               what, PQresStatus(res.status())),
-                  "08P01");
+                  std::string(sqlstate::kProtocolViolation));
   streaming_ = true;
 }
 
@@ -108,7 +109,7 @@ std::optional<ReplicationStream::Message> ReplicationStream::poll() {
         throw PgError(fmt::format("replication stream of slot \"{}\": truncated XLogData "
                                   "message ({} bytes)",
                                   slot_, msg.size()),
-                      "08P01");
+                      std::string(sqlstate::kProtocolViolation));
       received_ = std::max(received_, header.dataStart);
       serverWalEnd_ = std::max(serverWalEnd_, header.walEnd);
       return Message{header.dataStart, header.walEnd, payload};
@@ -119,7 +120,7 @@ std::optional<ReplicationStream::Message> ReplicationStream::poll() {
         throw PgError(fmt::format("replication stream of slot \"{}\": truncated keepalive "
                                   "message ({} bytes)",
                                   slot_, msg.size()),
-                      "08P01");
+                      std::string(sqlstate::kProtocolViolation));
       serverWalEnd_ = std::max(serverWalEnd_, keepalive.walEnd);
       copyBuffer_.reset();
       if (keepalive.replyRequested) {
@@ -134,7 +135,7 @@ std::optional<ReplicationStream::Message> ReplicationStream::poll() {
     throw PgError(fmt::format("replication stream of slot \"{}\": unexpected message type "
                               "'{}' from the server",
                               slot_, msg[0]),
-                  "08P01");
+                  std::string(sqlstate::kProtocolViolation));
   }
 }
 

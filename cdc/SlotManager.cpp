@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 
 namespace pgmorph {
 
@@ -73,21 +74,21 @@ CreatedSlot SlotManager::createOn(PgConnection& conn, const std::string& slot,
   } catch (const PgError& e) {
     const std::string& state = e.sqlstate();
     std::string what = e.what();
-    if (state == "42710")
+    if (state == sqlstate::kDuplicateObject)
       throw PgmorphError(
           ErrorClass::Operator,
           fmt::format("replication slot \"{}\" already exists on the source: resume from it, or "
                       "drop it (SELECT pg_drop_replication_slot('{}')) to start over with a new "
                       "snapshot. ({})",
                       slot, slot, what));
-    if (state == "53400")
+    if (state == sqlstate::kConfigurationLimitExceeded)
       throw PgmorphError(
           ErrorClass::Operator,
           fmt::format("cannot create replication slot \"{}\": every replication slot of the "
                       "source is in use: drop unused slots or raise max_replication_slots and "
                       "restart the source. ({})",
                       slot, what));
-    if (state == "58P01")
+    if (state == sqlstate::kUndefinedFile)
       throw PgmorphError(ErrorClass::Operator,
                          fmt::format("cannot create replication slot \"{}\": the wal2json plugin "
                                      "is not installed on the source server: install it (Debian: "
@@ -99,7 +100,7 @@ CreatedSlot SlotManager::createOn(PgConnection& conn, const std::string& slot,
                                      "allow wal2json as an output plugin: add wal2json to "
                                      "output_plugin_libraries and reload the configuration. ({})",
                                      slot, what));
-    if (state == "55000")
+    if (state == sqlstate::kObjectNotInPrerequisiteState)
       throw PgmorphError(ErrorClass::Operator,
                          fmt::format("cannot create replication slot \"{}\": the source cannot do "
                                      "logical decoding: set wal_level = logical and restart the "
@@ -111,7 +112,7 @@ CreatedSlot SlotManager::createOn(PgConnection& conn, const std::string& slot,
     throw PgError(fmt::format("replication database: CREATE_REPLICATION_SLOT \"{}\" returned {} "
                               "rows of {} columns, expected 1 row of 4",
                               slot, res.rows(), res.columns()),
-                  "08P01");
+                  std::string(sqlstate::kProtocolViolation));
   return CreatedSlot{std::string(res.value(0, 0)), Lsn::parse(res.value(0, 1)),
                      textOrEmpty(res, 0, 2)};
 }

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <strings.h>
 
+#include "cdc/pg/SqlState.h"
+
 namespace pgmorph {
 
 namespace {
@@ -60,7 +62,7 @@ SnapshotReader::SnapshotReader(const std::string& sourceConninfo, const std::str
   } catch (const PgError& e) {
     // 22023 invalid_parameter_value: "invalid snapshot identifier" — the exporting
     // connection is gone (or has run another command), so is the snapshot.
-    if (e.sqlstate() == "22023")
+    if (e.sqlstate() == sqlstate::kInvalidParameterValue)
       throw SnapshotGoneError(fmt::format(
           "the exported snapshot {} of the slot can no longer be imported (the connection that "
           "exported it has ended): {}",
@@ -140,7 +142,7 @@ void SnapshotReader::start(const SnapshotRead& read) {
   if (res.status() != PGRES_COPY_OUT)
     throw PgError(
         fmt::format("source database: COPY of {}.{} did not start a copy", read.schema, read.table),
-        "08P01");
+        std::string(sqlstate::kProtocolViolation));
   copying_ = true;
 }
 

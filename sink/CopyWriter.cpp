@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 #include "sink/CopyTextEncoder.h"
 
 namespace pgmorph {
@@ -16,13 +17,6 @@ namespace {
 std::string errorField(const PgResult& res, int code) {
   const char* s = res ? PQresultErrorField(res.get(), code) : nullptr;
   return s ? std::string(s) : std::string();
-}
-
-// The row is what the target refuses (a value, a constraint, a missing parent, a trigger),
-// as opposed to the session or the server.
-bool refusesRow(std::string_view sqlstate) {
-  return sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("44") ||
-         sqlstate == "P0001";
 }
 
 }  // namespace
@@ -112,7 +106,8 @@ void CopyWriter::begin() {
   if (copying_) throw std::logic_error("CopyWriter::begin while a COPY is running");
   auto res = conn_.exec(copySql_);
   if (res.status() != PGRES_COPY_IN)
-    throw PgError(fmt::format("target database: {} did not start a copy", copySql_), "08P01");
+    throw PgError(fmt::format("target database: {} did not start a copy", copySql_),
+                  std::string(sqlstate::kProtocolViolation));
   copying_ = true;
   rows_ = 0;
   bytes_ = 0;
@@ -188,7 +183,7 @@ void CopyWriter::writeBinary(const TargetWrite& w) {
                           "the source (or the mapping), then run the snapshot again",
                           plan.source ? plan.source->sourceTable : "(unknown)", w.legacyKey(),
                           value, plan.targetSchema, plan.targetTable, plan.columns[i]),
-              "22P02");
+              std::string(sqlstate::kInvalidTextRepresentation));
         }
         break;
       case ValueState::Null:
@@ -256,7 +251,7 @@ void CopyWriter::failFromServer(std::string_view what, PgResult res) {
     message += ". " + detail;
   std::string context = errorField(res, PG_DIAG_CONTEXT);
   if (!context.empty()) message += fmt::format(" (at {})", context);
-  if (refusesRow(sqlstate))
+  if (sqlstate::refusesRow(sqlstate))
     throw CopyRefusedError(
         fmt::format("target refused a row of the snapshot of source table {} into {}: {}. Fix "
                     "that row on the source (or the mapping, or the target's constraint), then "

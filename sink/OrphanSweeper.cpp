@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 #include "sink/ParkedWriteCodec.h"
 
 namespace pgmorph {
@@ -136,7 +137,7 @@ void OrphanSweeper::sweepChild(PgConnection& target, int parent, const Child& ch
   } catch (const PgError& e) {
     // Rows of another table hold on to these (their foreign key refuses the delete): they
     // stay, named in the log, rather than leaving those rows dangling in turn.
-    if (!e.sqlstate().starts_with("23")) throw;
+    if (!sqlstate::isIntegrityViolation(e.sqlstate())) throw;
     target.exec("ROLLBACK TO SAVEPOINT pgmorph_orphans");
     target.exec("RELEASE SAVEPOINT pgmorph_orphans");
     spdlog::warn(

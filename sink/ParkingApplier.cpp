@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 
 namespace pgmorph {
 
@@ -235,7 +236,7 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
       WriteEdits::withValue(w, n.ref->column, n.text, restored);
       w = std::move(restored);
     }
-    if (r.row.sqlstate == "23503") {
+    if (r.row.sqlstate == sqlstate::kForeignKeyViolation) {
       auto ref = std::find_if(g.refs.begin(), g.refs.end(), [&](const GroupRef& gr) {
         return gr.ref->column != ParentRef::kOwnRow && gr.ref->columnName == r.row.column;
       });
@@ -258,7 +259,7 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
         continue;
       }
     }
-    if (r.row.sqlstate == "02000" && g.op == WriteOp::SetColumns) {
+    if (r.row.sqlstate == sqlstate::kNoData && g.op == WriteOp::SetColumns) {
       g.missing = &checker_.ownRow(*g.plan);
       g.missingId = g.row;
       checker_.noteGone(g.table, g.row);

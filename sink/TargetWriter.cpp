@@ -6,6 +6,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "cdc/pg/SqlState.h"
 #include "sink/PipelineScope.h"
 
 namespace pgmorph {
@@ -24,14 +25,6 @@ std::string describe(const PgResult& res) {
   if (auto detail = field(res, PG_DIAG_MESSAGE_DETAIL); !detail.empty()) out += ". " + detail;
   if (auto hint = field(res, PG_DIAG_MESSAGE_HINT); !hint.empty()) out += " (" + hint + ")";
   return out;
-}
-
-// The row itself is what the target refuses (its values, its parent, its constraints), as
-// opposed to the statement, the session or the server: data exceptions, integrity
-// violations, WITH CHECK OPTION, and a trigger's RAISE EXCEPTION.
-bool refusesRow(std::string_view sqlstate) {
-  return sqlstate.starts_with("22") || sqlstate.starts_with("23") || sqlstate.starts_with("44") ||
-         sqlstate == "P0001";
 }
 
 std::string targetName(const WritePlan& plan) {
@@ -158,7 +151,7 @@ bool TargetWriter::queueWrite(const TargetWrite& w, std::size_t index,
     Failure f;
     f.index = index;
     f.refused = refusal(w, index);
-    f.refused->sqlstate = "22021";
+    f.refused->sqlstate = std::string(sqlstate::kCharacterNotInRepertoire);
     f.refused->column = *column;
     f.refused->message = fmt::format(
         "the value of column {} contains a NUL byte, which PostgreSQL text cannot hold", *column);
@@ -197,7 +190,7 @@ TargetWriter::Failure TargetWriter::failureFrom(const TargetWrite& w, std::size_
   f.sqlstate = std::string(res.sqlstate());
   f.schema = field(res, PG_DIAG_SCHEMA_NAME);
   f.table = field(res, PG_DIAG_TABLE_NAME);
-  if (refusesRow(f.sqlstate)) {
+  if (sqlstate::refusesRow(f.sqlstate)) {
     RefusedRow r = refusal(w, index);
     r.sqlstate = f.sqlstate;
     r.message = field(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -250,7 +243,7 @@ void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& f
         std::string_view tuples = PQcmdTuples(res.get());
         std::from_chars(tuples.data(), tuples.data() + tuples.size(), affected);
         rows += affected;
-      } else if (refusesRow(res.sqlstate())) {
+      } else if (sqlstate::refusesRow(res.sqlstate())) {
         spdlog::debug(
             "target: a multi-row statement of {} rows was refused ({}); sending them "
             "one by one to find the refused one",
@@ -301,7 +294,7 @@ void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& f
         Failure f;
         f.index = cmd.index;
         f.refused = refusal(w, cmd.index);
-        f.refused->sqlstate = "02000";
+        f.refused->sqlstate = std::string(sqlstate::kNoData);
         f.refused->message =
             fmt::format("the {} row {} that {} {} completes does not exist on the target",
                         targetName(*w.plan), w.row.str(), sourceName(*w.plan), w.legacyKey());
@@ -528,7 +521,7 @@ void TargetWriter::explainForeignKey(const TargetWrite& w, Failure& failure) {
   const WritePlan& plan = *w.plan;
   // Only a row that names a missing parent: a DELETE refused because children still point
   // at it names the child table instead.
-  if (row.sqlstate != "23503" || row.constraint.empty() ||
+  if (row.sqlstate != sqlstate::kForeignKeyViolation || row.constraint.empty() ||
       (w.op != WriteOp::Upsert && w.op != WriteOp::SetColumns) ||
       failure.schema != plan.targetSchema || failure.table != plan.targetTable)
     return;
@@ -571,7 +564,7 @@ void TargetWriter::commit(Lsn endLsn, std::int64_t transactions) {
       throw PgError(fmt::format("target database: COMMIT up to source LSN {} ended in {}: the "
                                 "transaction had failed and nothing was committed",
                                 endLsn.str(), PQcmdStatus(res.get())),
-                    "25P02");
+                    std::string(sqlstate::kInFailedSqlTransaction));
   } catch (...) {
     rollbackQuietly();
     throw;

@@ -14,6 +14,7 @@
 #include "cdc/SlotManager.h"
 #include "cdc/SnapshotReader.h"
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 #include "sink/BulkLoadPolicy.h"
 #include "sink/IndexSuspender.h"
 #include "sink/SqlBuilder.h"
@@ -211,7 +212,10 @@ void SnapshotRunner::recordIntent(PgConnection& control, const SnapshotPlan& pla
       try {
         control.exec(fmt::format("TRUNCATE {}", fmt::join(names, ", ")));
       } catch (const PgError& e) {
-        // Another table references one of them: delete child-first instead.
+        // A table outside the list references one of them (TRUNCATE refuses that with
+        // feature_not_supported): delete child-first instead. Anything else is an error.
+        if (e.sqlstate() != sqlstate::kFeatureNotSupported) throw;
+        spdlog::info("TRUNCATE refused ({}): deleting the rows child-first instead", e.what());
         control.exec("ROLLBACK TO SAVEPOINT empty_targets");
         for (const auto& n : names) control.exec("DELETE FROM " + n);
       }
@@ -297,7 +301,7 @@ void SnapshotRunner::suspendIndexes(PgConnection& control, const SnapshotPlan& p
   try {
     IndexSuspender(ddl_).suspend(control, plan.ownedTablesChildFirst(), bulkLoadPolicy(config_));
   } catch (const PgError& e) {
-    if (e.sqlstate() != "42501") throw;
+    if (e.sqlstate() != sqlstate::kInsufficientPrivilege) throw;
     control.exec("ROLLBACK TO SAVEPOINT suspend_indexes");
     spdlog::warn(
         "the target role may not drop the indexes and foreign keys of the loaded tables ({}): "

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 #include "sink/ChangeParker.h"
 #include "sink/CopyKeyCheck.h"
 #include "sink/CopyUpdateWriter.h"
@@ -43,7 +44,7 @@ void SnapshotWorker::connect() {
       target_->exec("SET session_replication_role = replica");
       bulkKeyChecks_ = true;
     } catch (const PgError& e) {
-      if (e.sqlstate() != "42501") throw;
+      if (e.sqlstate() != sqlstate::kInsufficientPrivilege) throw;
       bulkKeyChecks_ = false;
       static std::atomic<bool> told{false};
       if (!told.exchange(true))

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cdc/pg/PgError.h"
+#include "cdc/pg/SqlState.h"
 
 namespace pgmorph {
 
@@ -52,8 +53,7 @@ PgConnection::PgConnection(const std::string& conninfo, std::string role, Mode m
     : role_(std::move(role)) {
   std::string error;
   auto opts = parseConnInfo(conninfo, error);
-  if (!opts)
-    throw ConfigError(fmt::format("{} conninfo is not valid: {}", role_, error));
+  if (!opts) throw ConfigError(fmt::format("{} conninfo is not valid: {}", role_, error));
 
   // Rebuild the parameter list so that our session settings are appended to any
   // `options` the user gave, rather than replacing them.
@@ -94,7 +94,7 @@ PgConnection::PgConnection(const std::string& conninfo, std::string role, Mode m
   if (PQstatus(conn_.get()) != CONNECTION_OK)
     throw PgError(fmt::format("cannot connect to the {} database ({}): {}", role_,
                               maskConnInfo(conninfo), trimmed(PQerrorMessage(conn_.get()))),
-                  "08006");
+                  std::string(sqlstate::kConnectionFailure));
   // libpq applies PGTZ/PGDATESTYLE from the environment after the startup options, so the
   // settings are (re)applied explicitly; replication=database sessions accept SET too.
   PgResult set(PQexec(conn_.get(), "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'"));
@@ -162,7 +162,8 @@ PgResult PgConnection::execParams(std::string_view sql,
 
 PgResult PgConnection::execParams(std::string_view sql,
                                   std::initializer_list<std::optional<std::string_view>> params) {
-  return execParams(sql, std::span<const std::optional<std::string_view>>(params.begin(), params.size()));
+  return execParams(
+      sql, std::span<const std::optional<std::string_view>>(params.begin(), params.size()));
 }
 
 std::string PgConnection::quoteIdent(std::string_view name) const {
