@@ -1,7 +1,7 @@
-// PipelineRunner: the pipeline's edge. The one place that catches errors: it classifies
-// them (ErrorClass), retries transient ones (a database restarting, a connection lost) with
-// exponential backoff and jitter, and stops with a clear message on the ones that need an
-// operator. Owns the stop flag and the signal handling between sessions.
+// PipelineRunner: the `follow` command. Runs Follower sessions through RetryLoop (the one
+// place that decides about errors: transient ones retried with backoff and jitter, the ones
+// that need an operator end the command with 2) and owns the stop flag, which SIGINT and
+// SIGTERM set (StopSignals), and the run's statistics across sessions.
 #pragma once
 
 #include "app/StopFlag.h"
