@@ -114,6 +114,18 @@ TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::s
   return catalog;
 }
 
+TargetCatalog TargetCatalog::of(std::vector<TargetTable> tables,
+                                std::vector<ForeignKey> foreignKeys) {
+  TargetCatalog catalog;
+  std::vector<std::string> names;
+  for (auto& t : tables) {
+    names.push_back(t.qualified());
+    catalog.tables_.emplace(t.qualified(), std::move(t));
+  }
+  catalog.graph_ = FkGraph(std::move(names), std::move(foreignKeys));
+  return catalog;
+}
+
 const TargetTable* TargetCatalog::table(const std::string& qualified) const {
   auto it = tables_.find(qualified);
   return it == tables_.end() ? nullptr : &it->second;

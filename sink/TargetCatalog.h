@@ -39,6 +39,10 @@ class TargetCatalog {
   static TargetCatalog read(PgConnection& target, const std::vector<std::string>& tables,
                             const std::vector<ForeignKey>& suspended = {});
 
+  // A catalog as given (tests of what is planned from one, without a database). The graph's
+  // tables are the given tables.
+  static TargetCatalog of(std::vector<TargetTable> tables, std::vector<ForeignKey> foreignKeys);
+
   const TargetTable* table(const std::string& qualified) const;
   const FkGraph& graph() const { return graph_; }
 
