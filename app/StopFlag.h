@@ -1,5 +1,6 @@
-// StopFlag: the one stop request of a pipeline run. Set by the signal handler of the
-// runner (SIGINT/SIGTERM), read by the follower between messages; no global state.
+// StopFlag: the one stop request of a command's run. Set on SIGINT/SIGTERM (StopSignals) or
+// by the command itself, read by the follower between messages and by the snapshot's workers
+// between rows; each command owns its own (no global state).
 #pragma once
 
 #include <atomic>

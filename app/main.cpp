@@ -1,6 +1,6 @@
 // pgmorph: the command line. Parses arguments, loads the pipeline file, sets up logging,
-// and hands over to PipelineRunner (follow) or SnapshotCommand (snapshot, run), which own
-// error handling from there on.
+// and hands over to FollowCommand (follow), SnapshotCommand (snapshot, run) or ParkedCli
+// (parked ...). follow, snapshot and run decide about their own errors (RetryLoop).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -9,7 +9,7 @@
 
 #include "app/ConfigFile.h"
 #include "app/ParkedCli.h"
-#include "app/follow/PipelineRunner.h"
+#include "app/follow/FollowCommand.h"
 #include "app/snapshot/SnapshotCommand.h"
 
 namespace {
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
       pgmorph::FollowOptions options;
       if (!untilLsn.empty()) options.untilLsn = pgmorph::Lsn::parse(untilLsn);
       options.progressInterval = std::chrono::seconds(progressSeconds);
-      pgmorph::PipelineRunner runner(config);
+      pgmorph::FollowCommand runner(config);
       return runner.follow(options, untilCaughtUp);
     }
     if (parked.chosen()) return parked.run(config);
@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
       return pgmorph::SnapshotCommand(config).run(snapshotOptions, options, untilCaughtUp);
     }
   } catch (const std::exception& e) {
-    // Only configuration and argument problems reach here; the runner handles the rest.
+    // The pipeline file's and the arguments' problems, and the parked commands' errors, end
+    // here; follow, snapshot and run have decided about theirs already (RetryLoop).
     spdlog::error("{}", e.what());
     return 2;
   }

@@ -1,6 +1,8 @@
 // TargetWriter: applies TargetWrites to the target database inside one transaction and
-// commits them together with the checkpoint. It owns nothing but references to the target
-// connection and the checkpoint store, its prepared-statement cache and its counters.
+// commits them together with the checkpoint. The connection and the checkpoint store are the
+// caller's; it owns what belongs to the session (prepared one-row statements, the multi-row
+// statement builders, the session token that tells a new session), the scratch of
+// applyOrdered()'s passes, and its counters.
 //
 // Contract:
 //  - begin() opens a READ COMMITTED transaction; apply() may be called any number of times

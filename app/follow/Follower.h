@@ -10,7 +10,7 @@
 // The flush LSN it reports to the source is always the checkpoint committed on the target,
 // never what was merely received (invariant 2).
 //
-// Errors are thrown, never swallowed; PipelineRunner decides whether to retry.
+// Errors are thrown, never swallowed; FollowCommand decides whether to retry.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -5,7 +5,7 @@
 
 #include "app/RetryLoop.h"
 #include "app/StopFlag.h"
-#include "app/follow/PipelineRunner.h"
+#include "app/follow/FollowCommand.h"
 #include "app/snapshot/SnapshotRunner.h"
 #include "cdc/pg/PgError.h"
 
@@ -33,7 +33,7 @@ int SnapshotCommand::run(const SnapshotOptions& options, const FollowOptions& fo
                          bool untilCaughtUp) {
   int status = snapshot(options);
   if (status != 0) return status;
-  PipelineRunner runner(config_);
+  FollowCommand runner(config_);
   return runner.follow(follow, untilCaughtUp);
 }
 

@@ -1,9 +1,9 @@
-// SnapshotCommand: the edge of `pgmorph snapshot` and `pgmorph run`. Like PipelineRunner for
-// `follow`, the one place that catches the snapshot's errors: it retries transient ones
-// (a database restarting, a connection lost, an exported snapshot gone) with exponential
-// backoff and jitter — the next attempt resumes, or starts over when it must — and stops
-// with the message on the ones that need an operator. It turns SIGINT/SIGTERM into a stop
-// request: workers abandon their open copies (nothing half-done commits) and the run ends.
+// SnapshotCommand: `pgmorph snapshot` and `pgmorph run`. Like FollowCommand for `follow`, it
+// runs its attempts through RetryLoop: transient errors (a database restarting, a connection
+// lost, an exported snapshot gone) are retried with backoff and jitter — the next attempt
+// resumes, or starts over when it must — and the ones that need an operator end it with 2. It turns
+// SIGINT/SIGTERM into a stop request: workers abandon their open copies (nothing half-done commits)
+// and the run ends.
 #pragma once
 
 #include "app/follow/FollowOptions.h"
@@ -19,8 +19,8 @@ class SnapshotCommand {
   // Exit codes: 0 the snapshot is done (now or earlier), 1 interrupted (run again to
   // resume), 2 needs an operator.
   int snapshot(const SnapshotOptions& options);
-  // The snapshot when none is done yet, then follow (PipelineRunner) from its consistent
-  // point. Exit codes as snapshot(), then as PipelineRunner::follow.
+  // The snapshot when none is done yet, then follow (FollowCommand) from its consistent
+  // point. Exit codes as snapshot(), then as FollowCommand::follow.
   int run(const SnapshotOptions& options, const FollowOptions& follow, bool untilCaughtUp);
 
  private:

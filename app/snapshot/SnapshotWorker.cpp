@@ -46,16 +46,14 @@ void SnapshotWorker::connect() {
     } catch (const PgError& e) {
       if (e.sqlstate() != sqlstate::kInsufficientPrivilege) throw;
       bulkKeyChecks_ = false;
-      static std::atomic<bool> told{false};
-      if (!told.exchange(true))
+      if (!shared_.toldNoReplicaRole.exchange(true))
         spdlog::info(
             "the target role may not set session_replication_role: foreign keys are "
             "checked row by row during the snapshot (slower; GRANT SET ON PARAMETER "
             "session_replication_role TO <role> allows the bulk check)");
     }
-    // Workers of one process create the parked table once, not concurrently.
-    static std::mutex schema;
-    std::lock_guard<std::mutex> lock(schema);
+    // The workers of this snapshot create the parked table once, not concurrently.
+    std::lock_guard<std::mutex> lock(shared_.parkedSchema);
     parked_.ensureSchema(*target_);
   }
 }

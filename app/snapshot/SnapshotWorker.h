@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -68,6 +69,10 @@ struct SnapshotShared {
   std::vector<SnapshotRead> reads;                // per task: table and columns to read
   std::vector<SnapshotProgress::Task*> progress;  // per task
   std::atomic<bool>* cancel = nullptr;            // stop between rows (error elsewhere, signal)
+  // Shared by the workers of this snapshot (not process-wide statics): the parked table is
+  // created once, not concurrently; the role's missing right is told once.
+  mutable std::mutex parkedSchema;
+  mutable std::atomic<bool> toldNoReplicaRole{false};
 };
 
 // Thrown when a unit stops because `cancel` was set; not an error of its own.

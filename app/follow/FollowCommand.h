@@ -1,4 +1,4 @@
-// PipelineRunner: the `follow` command. Runs Follower sessions through RetryLoop (the one
+// FollowCommand: the `follow` command. Runs Follower sessions through RetryLoop (the one
 // place that decides about errors: transient ones retried with backoff and jitter, the ones
 // that need an operator end the command with 2) and owns the stop flag, which SIGINT and
 // SIGTERM set (StopSignals), and the run's statistics across sessions.
@@ -11,9 +11,9 @@
 
 namespace pgmorph {
 
-class PipelineRunner {
+class FollowCommand {
  public:
-  explicit PipelineRunner(const PipelineConfig& config);
+  explicit FollowCommand(const PipelineConfig& config);
 
   // Exit codes: 0 stopped by signal or reached the requested point; 2 needs an operator.
   // `untilCaughtUp` fixes the goal once, at start: the source's WAL position right now.

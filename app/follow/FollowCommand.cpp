@@ -1,4 +1,4 @@
-#include "app/follow/PipelineRunner.h"
+#include "app/follow/FollowCommand.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -12,9 +12,9 @@ namespace pgmorph {
 
 namespace asio = boost::asio;
 
-PipelineRunner::PipelineRunner(const PipelineConfig& config) : config_(config) {}
+FollowCommand::FollowCommand(const PipelineConfig& config) : config_(config) {}
 
-int PipelineRunner::follow(FollowOptions options, bool untilCaughtUp) {
+int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   // One io_context for the whole run: SIGINT/SIGTERM request the stop whether a session is
   // streaming (the follower checks the flag between messages and finishes its target
   // transaction) or the loop is pausing before a retry.
