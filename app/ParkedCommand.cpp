@@ -126,13 +126,12 @@ int ParkedCommand::retry(bool all, const Selection& selection, std::ostream& out
   ParkingApplier::RetryReport report;
   try {
     report = parking.retry(all ? std::vector<std::int64_t>{} : selection.ids);
-    // Not TargetWriter::commit: a retry is not a source transaction, the checkpoint stays.
-    target.exec("COMMIT");
   } catch (...) {
     writer.rollback();
     throw;
   }
-  writer.rollback();  // the writer's bookkeeping: its transaction is over
+  // A retry is not a source transaction: the checkpoint stays where the stream left it.
+  writer.commitKeepingCheckpoint("of the retried parked rows");
   std::string line = fmt::format(
       "retried {} parked row{}: {} applied, {} still parked (attempts + 1), {} made moot by later "
       "changes and removed",

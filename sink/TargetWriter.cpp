@@ -557,13 +557,27 @@ void TargetWriter::commit(Lsn endLsn, std::int64_t transactions) {
   try {
     // Same transaction as the writes: the position and the rows commit or vanish together.
     checkpoints_.save(conn_, endLsn, slot_, transactions);
+  } catch (...) {
+    rollbackQuietly();
+    throw;
+  }
+  commitOpen(fmt::format("up to source LSN {}", endLsn.str()));
+}
+
+void TargetWriter::commitKeepingCheckpoint(std::string_view what) {
+  requireOpen("commitKeepingCheckpoint");
+  commitOpen(what);
+}
+
+void TargetWriter::commitOpen(std::string_view what) {
+  try {
     PgResult res = conn_.exec("COMMIT");
     // COMMIT of a transaction that had failed answers ROLLBACK without an error: it must
     // never pass for a commit, or the caller would confirm changes the target does not have.
     if (std::string_view(PQcmdStatus(res.get())) != "COMMIT")
-      throw PgError(fmt::format("target database: COMMIT up to source LSN {} ended in {}: the "
-                                "transaction had failed and nothing was committed",
-                                endLsn.str(), PQcmdStatus(res.get())),
+      throw PgError(fmt::format("target database: COMMIT {} ended in {}: the transaction had "
+                                "failed and nothing was committed",
+                                what, PQcmdStatus(res.get())),
                     std::string(sqlstate::kInFailedSqlTransaction));
   } catch (...) {
     rollbackQuietly();

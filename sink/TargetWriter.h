@@ -32,6 +32,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -72,6 +73,9 @@ class TargetWriter {
   // Moves the checkpoint to `endLsn` (adding `transactions` to the applied count) in the
   // open transaction, then COMMIT. When it returns, writes and checkpoint are committed.
   void commit(Lsn endLsn, std::int64_t transactions);
+  // COMMIT of work that is not a source transaction (`pgmorph parked retry`): the writes
+  // commit, the checkpoint stays where it is. Fails like commit().
+  void commitKeepingCheckpoint(std::string_view what);
   // ROLLBACK if a transaction is open; never throws.
   void rollback() noexcept;
 
@@ -136,6 +140,8 @@ class TargetWriter {
   RefusedRow refusal(const TargetWrite& w, std::size_t index) const;
   void explainForeignKey(const TargetWrite& w, Failure& failure);
   void rollbackQuietly() noexcept;
+  // COMMIT of the open transaction, checked (see commit()); `what` names it in errors.
+  void commitOpen(std::string_view what);
 
   PgConnection& conn_;
   const CheckpointStore& checkpoints_;

@@ -231,5 +231,31 @@ TEST_F(TargetWriterWriteTest, ANewSessionInTheSameConnectionObjectPreparesItsSta
   EXPECT_EQ(row("offices", idOf("dispatch_office", "7"), "name"), "South");
 }
 
+TEST_F(TargetWriterWriteTest, WorkThatIsNoSourceTransactionCommitsWithoutMovingTheCheckpoint) {
+  seed();
+  applyAndCommit(
+      {upsert(plans_.offices, "7", {"7", "North", "2 North Rd", "US", "2019-01-01 05:00:00 UTC"})},
+      Lsn::parse("0/500"), 3);
+  auto before = checkpoint();
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->lsn, Lsn::parse("0/500"));
+  std::vector<TargetWrite> more{
+      upsert(plans_.offices, "8", {"8", "South", "3 South Rd", "US", "2019-01-01 05:00:00 UTC"})};
+  writer_->begin();
+  writer_->apply(more);
+  writer_->commitKeepingCheckpoint("of a test");
+  EXPECT_FALSE(writer_->inTransaction());
+  EXPECT_EQ(row("offices", idOf("dispatch_office", "8"), "name"), "South");
+  auto cp = checkpoint();
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(cp->lsn, before->lsn);
+  EXPECT_EQ(cp->appliedTransactions, before->appliedTransactions);
+  // The writer goes on as after any commit.
+  applyAndCommit(
+      {upsert(plans_.offices, "9", {"9", "East", "4 East Rd", "US", "2019-01-01 05:00:00 UTC"})},
+      Lsn::parse("0/600"), 1);
+  EXPECT_EQ(checkpoint()->lsn, Lsn::parse("0/600"));
+}
+
 }  // namespace
 }  // namespace pgmorph::sinktest
