@@ -4,6 +4,10 @@
 // target's FK graph. Pure: no I/O. Owns the merged and derived writes it hands out (valid
 // until the next order() call) and scratch state reused from batch to batch.
 //
+// Implemented in three files: BatchOrderer.cpp (coalescing and segments), BatchOrdererEmit.cpp
+// (the order of a segment), BatchOrdererPartials.cpp (waves of partial writes); the entries
+// they share are in BatchOrdererState.h.
+//
 // The rules (each one has a test in transform/tests/BatchOrderer*Test.cpp):
 //
 //  Segments. A batch is cut into segments applied one after another; every rule below works
