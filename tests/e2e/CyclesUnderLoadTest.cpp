@@ -141,15 +141,9 @@ tables:
       pgmorph_.reset();
     }
     try {
-      source().psql("postgres", fmt::format("SELECT pg_drop_replication_slot(slot_name) FROM "
-                                            "pg_replication_slots WHERE slot_name = '{}'",
-                                            slot_));
+      source().dropReplicationSlot(slot_);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "cannot drop slot " << slot_ << ": " << e.what();
-    }
-    if (HasFailure() && std::getenv("PGMORPH_TEST_KEEP")) {
-      std::cerr << "kept: source db " << sourceDb_ << ", target db " << targetDb_ << "\n";
-      return;
     }
     source().dropDatabase(sourceDb_);
     target().dropDatabase(targetDb_);

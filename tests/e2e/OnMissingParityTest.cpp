@@ -163,9 +163,7 @@ tables:
   void TearDown() override {
     for (const auto& p : pipelines_) {
       try {
-        source().psql("postgres", fmt::format("SELECT pg_drop_replication_slot(slot_name) FROM "
-                                              "pg_replication_slots WHERE slot_name = '{}'",
-                                              p.slot));
+        source().dropReplicationSlot(p.slot);
       } catch (const std::exception& e) {
         ADD_FAILURE() << "cannot drop slot " << p.slot << ": " << e.what();
       }

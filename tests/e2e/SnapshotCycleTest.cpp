@@ -118,9 +118,7 @@ tables:
       process_.reset();
     }
     try {
-      source().psql("postgres", fmt::format("SELECT pg_drop_replication_slot(slot_name) FROM "
-                                            "pg_replication_slots WHERE slot_name = '{}'",
-                                            slot_));
+      source().dropReplicationSlot(slot_);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "cannot drop slot " << slot_ << ": " << e.what();
     }

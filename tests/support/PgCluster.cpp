@@ -57,7 +57,9 @@ int freePort() {
 }
 
 namespace {
-bool isRoot() { return ::geteuid() == 0; }
+bool isRoot() {
+  return ::geteuid() == 0;
+}
 }  // namespace
 
 bool serverKnowsSetting(std::string_view name) {
@@ -109,13 +111,16 @@ int runProcess(const std::vector<std::string>& argvIn, std::string* captured, bo
 }
 
 PgCluster::PgCluster(Options options) : options_(std::move(options)) {
-  std::string tmpl = (fs::temp_directory_path() / fmt::format("pgmorph-test-{}-XXXXXX", options_.name)).string();
+  std::string tmpl =
+      (fs::temp_directory_path() / fmt::format("pgmorph-test-{}-XXXXXX", options_.name)).string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   dataDir_ = dir_ + "/data";
   if (isRoot()) {
     passwd* pw = ::getpwnam("postgres");
-    if (!pw) throw std::runtime_error("no 'postgres' user: install postgresql-15 (deploy/install-deps.sh)");
+    if (!pw)
+      throw std::runtime_error(
+          "no 'postgres' user: install postgresql-15 (deploy/install-deps.sh)");
     if (::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
       throw std::runtime_error("cannot chown " + dir_);
   }
@@ -166,9 +171,9 @@ std::string PgCluster::conninfo(std::string_view dbname) const {
 
 void PgCluster::start() {
   std::string out;
-  int rc = runProcess({pgBin("pg_ctl"), "-D", dataDir_, "-l", dir_ + "/server.log", "-w", "-t",
-                       "60", "start"},
-                      &out, true);
+  int rc = runProcess(
+      {pgBin("pg_ctl"), "-D", dataDir_, "-l", dir_ + "/server.log", "-w", "-t", "60", "start"},
+      &out, true);
   if (rc != 0) {
     std::string log;
     std::ifstream in(dir_ + "/server.log");
@@ -194,10 +199,11 @@ void PgCluster::restart(bool immediate) {
 
 std::string PgCluster::psql(std::string_view dbname, std::string_view sql) const {
   std::string out;
-  int rc = runProcess({pgBin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
-                       conninfo(dbname), "-c", std::string(sql)},
+  int rc = runProcess({pgBin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo(dbname),
+                       "-c", std::string(sql)},
                       &out);
-  if (rc != 0) throw std::runtime_error(fmt::format("psql failed ({}): {}", sql.substr(0, 200), out));
+  if (rc != 0)
+    throw std::runtime_error(fmt::format("psql failed ({}): {}", sql.substr(0, 200), out));
   return out;
 }
 
@@ -206,14 +212,15 @@ std::string PgCluster::scalar(std::string_view dbname, std::string_view sql) con
   int rc = runProcess({pgBin("psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d",
                        conninfo(dbname), "-c", std::string(sql)},
                       &out);
-  if (rc != 0) throw std::runtime_error(fmt::format("psql failed ({}): {}", sql.substr(0, 200), out));
+  if (rc != 0)
+    throw std::runtime_error(fmt::format("psql failed ({}): {}", sql.substr(0, 200), out));
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }
 
 void PgCluster::psqlFile(std::string_view dbname, const std::string& path,
                          const std::vector<std::pair<std::string, std::string>>& vars) const {
-  std::vector<std::string> argv = {pgBin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+  std::vector<std::string> argv = {pgBin("psql"),    "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
                                    conninfo(dbname), "-f", path};
   for (const auto& [k, v] : vars) {
     argv.push_back("-v");
@@ -233,6 +240,12 @@ std::string PgCluster::createDatabase(std::string_view prefix) {
 
 void PgCluster::dropDatabase(std::string_view name) {
   psql("postgres", fmt::format("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", name));
+}
+
+void PgCluster::dropReplicationSlot(std::string_view slot) {
+  psql("postgres", fmt::format("SELECT pg_drop_replication_slot(slot_name) FROM "
+                               "pg_replication_slots WHERE slot_name = '{}'",
+                               slot));
 }
 
 }  // namespace pgmorph::test

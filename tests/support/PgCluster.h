@@ -14,8 +14,8 @@ namespace pgmorph::test {
 class PgCluster {
  public:
   struct Options {
-    std::string name = "pg";          // tag in the directory name and logs
-    bool logical = false;             // wal_level=logical, slots and senders for replication
+    std::string name = "pg";            // tag in the directory name and logs
+    bool logical = false;               // wal_level=logical, slots and senders for replication
     std::vector<std::string> settings;  // extra postgresql.conf lines
   };
 
@@ -46,6 +46,8 @@ class PgCluster {
   // A fresh database with a random name; returns the name.
   std::string createDatabase(std::string_view prefix = "t");
   void dropDatabase(std::string_view name);
+  // Drops the logical replication slot `slot` if it exists (a test's teardown).
+  void dropReplicationSlot(std::string_view slot);
 
  private:
   Options options_;
