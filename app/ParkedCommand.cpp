@@ -9,6 +9,7 @@
 #include <set>
 
 #include "cdc/pg/PgConnection.h"
+#include "sink/ChangeParker.h"
 #include "sink/ParkingApplier.h"
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
@@ -120,12 +121,19 @@ int ParkedCommand::retry(bool all, const Selection& selection, std::ostream& out
   CheckpointStore checkpoints(config_.target.stateSchema, config_.pipeline);
   TargetWriter writer(target, checkpoints, config_.source.slot);
   TableCountsMap counts;
-  ParkingApplier parking(target, transformer, writer, catalog, orderer, store, counts);
+  ParkingApplier parking(target, transformer.plans(), writer, catalog, orderer, store, counts);
+  ChangeParker changes(target, transformer.config(), store, counts);
+  // A parked source change is transformed again here, with the mapping as it is now.
+  auto retryChange = [&](const ParkedRow& row, WriteBatch& out) {
+    return changes.retry(row, out, [&](const Change& change, WriteBatch& writes) {
+      return transformer.transformWithPolicy(change, writes);
+    });
+  };
 
   writer.begin();
   ParkingApplier::RetryReport report;
   try {
-    report = parking.retry(all ? std::vector<std::int64_t>{} : selection.ids);
+    report = parking.retry(all ? std::vector<std::int64_t>{} : selection.ids, retryChange);
   } catch (...) {
     writer.rollback();
     throw;

@@ -21,9 +21,9 @@ std::string firstTarget(const TableMapping& t) {
 
 }  // namespace
 
-ChangeParker::ChangeParker(PgConnection& target, Transformer& transformer, const ParkedStore& store,
-                           TableCountsMap& counts)
-    : target_(target), transformer_(transformer), store_(store), counts_(counts) {}
+ChangeParker::ChangeParker(PgConnection& target, const PipelineConfig& config,
+                           const ParkedStore& store, TableCountsMap& counts)
+    : target_(target), config_(config), store_(store), counts_(counts) {}
 
 void ChangeParker::load() {
   parked_.clear();
@@ -72,17 +72,6 @@ void ChangeParker::merge(const Change& parked, const Change& later, Change& out)
   }
 }
 
-TransformOutcome ChangeParker::transformWithPolicy(const TableMapping& table, const Change& change,
-                                                   WriteBatch& out) {
-  TransformOutcome outcome = transformer_.transform(change, out);
-  if (outcome.status != TransformOutcome::Status::Failed || outcome.policy != RowPolicy::Null)
-    return outcome;
-  // on_error: null — the value is lost on the target, so say which one, every time.
-  spdlog::warn("{}: written as NULL", outcome.problem);
-  ++counts_[nameOf(table)].nulled;
-  return transformer_.transformNullingErrors(change, out);
-}
-
 ParkedRow ChangeParker::unconvertibleRow(const TableMapping& table, const Change& change,
                                          const TransformOutcome& outcome) {
   ParkedRow r;
@@ -110,81 +99,80 @@ void ChangeParker::park(const TableMapping& table, const Change& change,
   parked_[r.sourceTable].insert(r.legacyKey);
 }
 
-const TableMapping* ChangeParker::find(const Change& change) {
-  if (last_ && last_->sourceTable == change.table() && last_->sourceSchema == change.schema())
-    return last_;
-  const TableMapping* table = transformer_.config().findTable(change.schema(), change.table());
-  if (table) {
-    last_ = table;
-    lastCounts_ = &counts_[nameOf(*table)];
-  }
-  return table;
-}
-
-TransformOutcome ChangeParker::transform(const Change& change, WriteBatch& out,
-                                         const std::function<void()>& prepare) {
-  const bool row = change.kind == ChangeKind::Insert || change.kind == ChangeKind::Update ||
-                   change.kind == ChangeKind::Delete;
-  if (!row && change.kind != ChangeKind::Truncate) return transformer_.transform(change, out);
-  const TableMapping* table = find(change);
-  if (!table) {
-    // Not in the mapping: counted, so that nothing disappears silently.
-    ++counts_[fmt::format("{}.{}", change.schema(), change.table())].filtered;
-    return transformer_.transform(change, out);
-  }
-  TransformOutcome outcome = transformMapped(table, change, out, prepare);
-  if (outcome.status == TransformOutcome::Status::Filtered) ++lastCounts_->filtered;
-  return outcome;
-}
-
-TransformOutcome ChangeParker::transformMapped(const TableMapping* table, const Change& change,
-                                               WriteBatch& out,
-                                               const std::function<void()>& prepare) {
-  auto parked = parked_.empty() ? parked_.end() : parked_.find(nameOf(*table));
-  if (parked != parked_.end() && !parked->second.empty()) {
-    if (change.kind == ChangeKind::Truncate) {
-      // Every row of the table is gone on the source: so are the reasons to keep them.
-      prepare();
-      store_.lock(target_);
-      std::vector<std::int64_t> ids;
-      for (const auto& r : store_.unconvertibleOf(target_, nameOf(*table))) ids.push_back(r.id);
-      counts_[nameOf(*table)].discarded += store_.remove(target_, ids);
-      parked->second.clear();
-    } else if (std::string key = legacyKey(*table, change, true); parked->second.count(key)) {
-      prepare();
-      store_.lock(target_);
-      std::optional<ParkedRow> entry = store_.unconvertible(target_, nameOf(*table), key);
-      parked->second.erase(key);
-      if (entry && change.kind == ChangeKind::Delete) {
-        store_.remove(target_, std::span<const std::int64_t>(&entry->id, 1));
-        ++counts_[nameOf(*table)].discarded;
-      } else if (entry) {
-        ChangeJson::decode(entry->change, parkedChange_);
-        merge(parkedChange_, change, merged_);
-        TransformOutcome outcome = transformWithPolicy(*table, merged_, out);
-        if (outcome.status == TransformOutcome::Status::Failed) {
-          if (outcome.policy == RowPolicy::Park) park(*table, merged_, outcome, &*entry);
-          return outcome;
-        }
-        store_.remove(target_, std::span<const std::int64_t>(&entry->id, 1));
-        ++counts_[nameOf(*table)].unparked;
-        return outcome;
-      }
-    }
-  }
-
-  TransformOutcome outcome = transformWithPolicy(*table, change, out);
-  if (outcome.status == TransformOutcome::Status::Failed && outcome.policy == RowPolicy::Park) {
+const Change* ChangeParker::takeParked(const TableMapping& table, const Change& change,
+                                       const Prepare& prepare) {
+  taken_.reset();
+  auto parked = parked_.empty() ? parked_.end() : parked_.find(nameOf(table));
+  if (parked == parked_.end() || parked->second.empty()) return nullptr;
+  if (change.kind == ChangeKind::Truncate) {
+    // Every row of the table is gone on the source: so are the reasons to keep them.
     prepare();
-    park(*table, change, outcome, nullptr);
+    store_.lock(target_);
+    std::vector<std::int64_t> ids;
+    for (const auto& r : store_.unconvertibleOf(target_, nameOf(table))) ids.push_back(r.id);
+    counts_[nameOf(table)].discarded += store_.remove(target_, ids);
+    parked->second.clear();
+    return nullptr;
   }
-  return outcome;
+  std::string key = legacyKey(table, change, true);
+  if (!parked->second.count(key)) return nullptr;
+  prepare();
+  store_.lock(target_);
+  std::optional<ParkedRow> entry = store_.unconvertible(target_, nameOf(table), key);
+  parked->second.erase(key);
+  if (!entry) return nullptr;
+  if (change.kind == ChangeKind::Delete) {
+    store_.remove(target_, std::span<const std::int64_t>(&entry->id, 1));
+    ++counts_[nameOf(table)].discarded;
+    return nullptr;
+  }
+  ChangeJson::decode(entry->change, parkedChange_);
+  merge(parkedChange_, change, merged_);
+  taken_ = std::move(entry);
+  return &merged_;
 }
 
-bool ChangeParker::retry(const ParkedRow& row, WriteBatch& out) {
+void ChangeParker::settle(const TableMapping& table, const Change& change,
+                          const TransformOutcome& outcome, const Prepare& prepare) {
+  std::optional<ParkedRow> taken = std::move(taken_);
+  taken_.reset();
+  // The common change (written, nothing parked) costs no lookup here.
+  if (!outcome.nulled.empty()) {
+    // on_error: null — the value is lost on the target, so say which one, every time.
+    spdlog::warn("{}: written as NULL", outcome.nulled);
+    ++counts_[nameOf(table)].nulled;
+  }
+  switch (outcome.status) {
+    case TransformOutcome::Status::Filtered:
+      ++countsOf(table).filtered;
+      break;
+    case TransformOutcome::Status::Failed:
+      if (outcome.policy != RowPolicy::Park) return;  // the caller stops: nothing to keep
+      if (!taken) prepare();
+      park(table, change, outcome, taken ? &*taken : nullptr);
+      return;
+    default:
+      break;
+  }
+  if (taken) {
+    store_.remove(target_, std::span<const std::int64_t>(&taken->id, 1));
+    ++counts_[nameOf(table)].unparked;
+  }
+}
+
+TableCounts& ChangeParker::countsOf(const TableMapping& table) {
+  // Filtered changes come in runs of one table (a `where` that drops most rows).
+  if (&table != lastTable_) {
+    lastTable_ = &table;
+    lastCounts_ = &counts_[nameOf(table)];
+  }
+  return *lastCounts_;
+}
+
+bool ChangeParker::retry(const ParkedRow& row, WriteBatch& out, const Transform& transform) {
   Change change;
   ChangeJson::decode(row.change, change);
-  const TableMapping* table = transformer_.config().findTable(change.schema(), change.table());
+  const TableMapping* table = config_.findTable(change.schema(), change.table());
   if (!table) {
     ParkedRow again = row;
     again.reason = fmt::format("the mapping no longer has source table {}.{}: {}", change.schema(),
@@ -193,7 +181,11 @@ bool ChangeParker::retry(const ParkedRow& row, WriteBatch& out) {
     return false;
   }
   std::size_t before = out.size();
-  TransformOutcome outcome = transformWithPolicy(*table, change, out);
+  TransformOutcome outcome = transform(change, out);
+  if (!outcome.nulled.empty()) {
+    spdlog::warn("{}: written as NULL", outcome.nulled);
+    ++counts_[nameOf(*table)].nulled;
+  }
   if (outcome.status == TransformOutcome::Status::Failed) {
     while (out.size() > before) out.popBack();
     park(*table, change, outcome, &row);

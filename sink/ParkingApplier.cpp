@@ -42,22 +42,20 @@ std::size_t ParkingApplier::GroupKeyHash::operator()(const GroupKey& k) const no
   return UuidHash{}(k.row) ^ (std::hash<const void*>{}(k.plan) * 31) ^ (k.epoch * 131);
 }
 
-ParkingApplier::ParkingApplier(PgConnection& target, Transformer& transformer, TargetWriter& writer,
-                               const TargetCatalog& catalog, BatchOrderer& orderer,
-                               const ParkedStore& store, TableCountsMap& counts)
+ParkingApplier::ParkingApplier(PgConnection& target, std::span<const WritePlan> plans,
+                               TargetWriter& writer, const TargetCatalog& catalog,
+                               BatchOrderer& orderer, const ParkedStore& store,
+                               TableCountsMap& counts)
     : target_(target),
-      transformer_(transformer),
       writer_(writer),
       catalog_(catalog),
       orderer_(orderer),
       store_(store),
       counts_(counts),
-      codec_(transformer.plans()),
-      checker_(catalog, transformer.plans()),
-      sweeper_(checker_, transformer.plans()),
-      changes_(target, transformer, store, counts) {
+      codec_(plans),
+      checker_(catalog, plans),
+      sweeper_(checker_, plans) {
   store_.ensureSchema(target_);
-  changes_.load();
   refresh();
 }
 
@@ -73,11 +71,6 @@ void ParkingApplier::forget() {
   // No statement here: the connection may be what failed. What a rolled-back transaction
   // parked is gone, but the sets that remember it are supersets, which only cost a lookup.
   checker_.forget();
-}
-
-TransformOutcome ParkingApplier::transform(const Change& change, WriteBatch& out,
-                                           const std::function<void()>& prepare) {
-  return changes_.transform(change, out, prepare);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -98,7 +91,8 @@ void ParkingApplier::apply(std::span<TargetWrite> writes) {
   while (nextRound()) round(next_, nextCarried_, false, false);
 }
 
-ParkingApplier::RetryReport ParkingApplier::retry(std::span<const std::int64_t> ids) {
+ParkingApplier::RetryReport ParkingApplier::retry(std::span<const std::int64_t> ids,
+                                                  const RetryChange& retryChange) {
   store_.lock(target_);  // waits for the stream's open transaction, if it touches parked rows
   refresh();
   handled_.clear();
@@ -116,7 +110,7 @@ ParkingApplier::RetryReport ParkingApplier::retry(std::span<const std::int64_t> 
     handled_.insert(r.id);
     if (r.kind == ParkKind::Unconvertible) {
       transformed.clear();
-      if (!changes_.retry(r, transformed)) {
+      if (!retryChange(r, transformed)) {
         ++report.stillParked;
         continue;
       }

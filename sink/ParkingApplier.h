@@ -1,8 +1,9 @@
 // ParkingApplier: applies batches of TargetWrites so that one bad row never stops the stream
 // (invariant 5) and foreign keys hold without stopping it (invariant 4). It sits between the
-// transformer and TargetWriter::applyOrdered, inside the caller's open target transaction, and
-// owns the parking decisions; the parked rows themselves live in ParkedStore (same
-// transaction), the existence checks in ParentChecker, the on_error side in ChangeParker.
+// transform (the caller's) and TargetWriter::applyOrdered, inside the caller's open target
+// transaction, and owns the parking decisions of writes; the parked rows themselves live in
+// ParkedStore (same transaction), the existence checks in ParentChecker, the changes the
+// transform could not convert in ChangeParker (the caller's too).
 //
 // One apply() of a batch (writes in source order) does, in this order:
 //  1. Parked entries of the rows the batch writes (one lookup): a later write of a parked row
@@ -44,7 +45,6 @@
 #include <unordered_set>
 #include <vector>
 
-#include "sink/ChangeParker.h"
 #include "sink/OrphanSweeper.h"
 #include "sink/ParentChecker.h"
 #include "sink/ParkedWriteCodec.h"
@@ -53,7 +53,7 @@
 #include "sink/TargetWriter.h"
 #include "state/ParkedStore.h"
 #include "transform/BatchOrderer.h"
-#include "transform/Transformer.h"
+#include "transform/TargetWrite.h"
 
 namespace pgmorph {
 
@@ -61,13 +61,10 @@ class ParkingApplier {
  public:
   // Everything given must outlive the applier. Creates the parked table if missing and reads
   // what is parked already (outside any transaction: call before the first begin()).
-  ParkingApplier(PgConnection& target, Transformer& transformer, TargetWriter& writer,
+  // `plans` are the transformer's (Transformer::plans()), which the writes point into.
+  ParkingApplier(PgConnection& target, std::span<const WritePlan> plans, TargetWriter& writer,
                  const TargetCatalog& catalog, BatchOrderer& orderer, const ParkedStore& store,
                  TableCountsMap& counts);
-
-  // Change level (on_error): see ChangeParker::transform.
-  TransformOutcome transform(const Change& change, WriteBatch& out,
-                             const std::function<void()>& prepare);
 
   // Applies one batch inside the writer's open transaction (see above). Throws what
   // applyOrdered throws, and PgmorphError (Operator) for an on_missing: fail reference.
@@ -75,13 +72,16 @@ class ParkingApplier {
 
   // `pgmorph parked retry`: applies the given entries (every entry of the pipeline when `ids`
   // is empty) now, parents first, in the writer's open transaction, with the same rules.
+  // Entries of kind Unconvertible (a source change) go to `retryChange`, which transforms the
+  // change again, appends its writes and says whether it did (ChangeParker::retry).
   struct RetryReport {
     std::size_t tried = 0;        // entries taken
     std::size_t applied = 0;      // entries that landed (and were removed)
     std::size_t stillParked = 0;  // entries that failed again (attempts + 1)
     std::size_t moot = 0;         // entries removed because a later change made them moot
   };
-  RetryReport retry(std::span<const std::int64_t> ids);
+  using RetryChange = std::function<bool(const ParkedRow&, WriteBatch&)>;
+  RetryReport retry(std::span<const std::int64_t> ids, const RetryChange& retryChange);
 
   // After a rollback: what the rolled-back transaction wrote is not on the target.
   void forget();
@@ -171,7 +171,6 @@ class ParkingApplier {
                               const Uuid& id, RowPolicy policy) const;
 
   PgConnection& target_;
-  Transformer& transformer_;
   TargetWriter& writer_;
   const TargetCatalog& catalog_;
   BatchOrderer& orderer_;
@@ -180,7 +179,6 @@ class ParkingApplier {
   ParkedWriteCodec codec_;
   ParentChecker checker_;
   OrphanSweeper sweeper_;
-  ChangeParker changes_;
 
   bool anyParked_ = false;          // something may be parked (superset)
   std::unordered_set<int> waited_;  // tables (checker index) parked rows wait for

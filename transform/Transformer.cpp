@@ -91,6 +91,16 @@ TransformOutcome Transformer::transformNullingErrors(const Change& change, Write
   return outcome;
 }
 
+TransformOutcome Transformer::transformWithPolicy(const Change& change, WriteBatch& out) {
+  TransformOutcome outcome = transform(change, out);
+  if (outcome.status != TransformOutcome::Status::Failed || outcome.policy != RowPolicy::Null)
+    return outcome;
+  std::string problem = std::move(outcome.problem);
+  outcome = transformNullingErrors(change, out);
+  outcome.nulled = std::move(problem);
+  return outcome;
+}
+
 TablePlan* Transformer::find(const Change& change) {
   // Changes come in runs of one table (a transaction, a snapshot): try the last one first.
   if (last_ && last_->table().sourceTable == change.table() &&

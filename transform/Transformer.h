@@ -66,6 +66,9 @@ struct TransformOutcome {
   std::string problem;
   RowPolicy policy = RowPolicy::Fail;
   std::string column;  // Failed: the source column at fault ("" when not one column's)
+  // transformWithPolicy(): the problem of a value written as NULL (on_error: null), "" when
+  // none was. The value is lost on the target: the caller says so.
+  std::string nulled;
 };
 
 class Transformer {
@@ -81,6 +84,11 @@ class Transformer {
   // `null` is written as NULL instead of failing the change. For the stage that got Failed
   // with policy Null from transform(): it logs that problem and calls this.
   TransformOutcome transformNullingErrors(const Change& change, WriteBatch& out);
+  // The mapping's on_error at the level of one change: transform(), and when that failed in a
+  // column whose on_error is `null`, transformNullingErrors() with the first problem kept in
+  // `nulled`. A Failed outcome that comes back has policy park or fail: the caller parks the
+  // change or stops.
+  TransformOutcome transformWithPolicy(const Change& change, WriteBatch& out);
 
   const std::vector<WritePlan>& plans() const { return plans_; }
   const PipelineConfig& config() const { return config_; }

@@ -38,8 +38,11 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
       catalog_(TargetCatalog::read(writer.connection(), targetTables(transformer))),
       orderer_(catalog_.graph()),
       parked_(config.target.stateSchema, config.pipeline),
-      parking_(writer.connection(), transformer, writer, catalog_, orderer_, parked_, stats.tables),
+      parking_(writer.connection(), transformer.plans(), writer, catalog_, orderer_, parked_,
+               stats.tables),
+      changes_(writer.connection(), transformer.config(), parked_, stats.tables),
       checkpoint_(checkpoint) {
+  changes_.load();
   stats_.checkpoint = checkpoint;
   // Said once per run: with the target's constraints enforced, nothing pgmorph does can avoid
   // these scans; an index can (see sink/UnindexedForeignKeys.h).
@@ -109,12 +112,7 @@ void TransactionApplier::onChange(const Change& change) {
       break;
   }
   if (skipping_) return;
-  // Parked state changes in source order: before a change touches it, what is buffered is
-  // applied first (rare: only for a change that fails or whose row has a parked change).
-  TransformOutcome outcome = parking_.transform(change, batch_, [this] {
-    applyBuffered();
-    beginTargetIfNeeded();
-  });
+  TransformOutcome outcome = transform(change);
   switch (outcome.status) {
     case TransformOutcome::Status::Unmapped:
       ++stats_.changesUnmapped;
@@ -132,6 +130,38 @@ void TransactionApplier::onChange(const Change& change) {
   // Bounded memory: a long source transaction is written in chunks into the open target
   // transaction; only its commit decides whether the target transaction may commit.
   if (batch_.size() >= config_.apply.batchChanges) applyBuffered();
+}
+
+TransformOutcome TransactionApplier::transform(const Change& change) {
+  const bool row = change.kind == ChangeKind::Insert || change.kind == ChangeKind::Update ||
+                   change.kind == ChangeKind::Delete || change.kind == ChangeKind::Truncate;
+  const TableMapping* table = row ? mappingOf(change) : nullptr;
+  if (!table) {
+    // Not in the mapping: counted, so that nothing disappears silently.
+    if (row) ++stats_.tables[fmt::format("{}.{}", change.schema(), change.table())].filtered;
+    return transformer_.transform(change, batch_);
+  }
+  // Parked state changes in source order: before a change touches it, what is buffered is
+  // applied first (rare: only for a change that fails or whose row has a parked change).
+  auto prepare = [this] {
+    applyBuffered();
+    beginTargetIfNeeded();
+  };
+  const Change* merged = changes_.takeParked(*table, change, prepare);
+  const Change& input = merged ? *merged : change;
+  TransformOutcome outcome = transformer_.transformWithPolicy(input, batch_);
+  changes_.settle(*table, input, outcome, prepare);
+  return outcome;
+}
+
+const TableMapping* TransactionApplier::mappingOf(const Change& change) {
+  // Changes come in runs of one table: the last one's mapping first.
+  if (lastTable_ && lastTable_->sourceTable == change.table() &&
+      lastTable_->sourceSchema == change.schema())
+    return lastTable_;
+  const TableMapping* table = config_.findTable(change.schema(), change.table());
+  if (table) lastTable_ = table;
+  return table;
 }
 
 bool TransactionApplier::commitIfPossible() {

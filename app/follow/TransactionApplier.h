@@ -1,6 +1,7 @@
 // TransactionApplier: the glue of one follow run. Takes decoded Changes in stream order,
-// transforms them, and hands the writes to the sink, grouping whole source transactions
-// into target transactions.
+// transforms them (Transformer, with the mapping's on_error; ChangeParker keeps the changes
+// that cannot be converted), and hands the writes to the sink (ParkingApplier), grouping
+// whole source transactions into target transactions.
 //
 // Owns: the open target transaction's bookkeeping (which source commits it carries, where
 // the checkpoint goes when it commits) and the write buffer. Memory stays bounded: writes are
@@ -18,10 +19,11 @@
 // large source transaction is ordered on its own: nothing is coalesced across a chunk that is
 // already written.
 //
-// One bad row never stops the stream (invariants 4 and 5): batches go through ParkingApplier,
-// which parks what cannot land (missing parent, refused by the target, not convertible) in
-// the same target transaction, and applies parked rows when what they wait for arrives. Only
-// a mapping that says `fail` (on_missing / on_error) stops the stream.
+// One bad row never stops the stream (invariants 4 and 5): a change the transform cannot
+// convert is parked by ChangeParker, and batches go through ParkingApplier, which parks what
+// cannot land (missing parent, refused by the target) — both in the same target transaction —
+// and applies parked rows when what they wait for arrives. Only a mapping that says `fail`
+// (on_missing / on_error) stops the stream.
 #pragma once
 
 #include <chrono>
@@ -30,6 +32,7 @@
 
 #include "app/follow/ApplyStats.h"
 #include "cdc/model/Change.h"
+#include "sink/ChangeParker.h"
 #include "sink/ParkingApplier.h"
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
@@ -70,6 +73,9 @@ class TransactionApplier {
  private:
   void beginTargetIfNeeded();
   void applyBuffered();
+  // Transforms one row change or truncate into batch_, with what is parked for its row.
+  TransformOutcome transform(const Change& change);
+  const TableMapping* mappingOf(const Change& change);  // nullptr: not mapped
   [[noreturn]] void failTransform(const Change& change, const TransformOutcome& outcome) const;
 
   const PipelineConfig& config_;
@@ -80,7 +86,9 @@ class TransactionApplier {
   BatchOrderer orderer_;  // over catalog_'s graph: declared after it
   ParkedStore parked_;
   ParkingApplier parking_;  // over catalog_, orderer_ and parked_: declared after them
+  ChangeParker changes_;    // over parked_
   WriteBatch batch_;
+  const TableMapping* lastTable_ = nullptr;  // mappingOf()'s last answer
 
   Lsn checkpoint_;  // committed on the target
   bool inSource_ = false;

@@ -146,12 +146,8 @@ void SnapshotWorker::stream(std::size_t task, const SnapshotRead& read, const Wr
   std::uint64_t unreported = 0;
   while (reader_->next(change_)) {
     batch_.clear();
-    TransformOutcome outcome = transformer_.transform(change_, batch_);
-    if (outcome.status == TransformOutcome::Status::Failed && outcome.policy == RowPolicy::Null) {
-      spdlog::warn("{}: written as NULL", outcome.problem);  // on_error: null
-      batch_.clear();
-      outcome = transformer_.transformNullingErrors(change_, batch_);
-    }
+    TransformOutcome outcome = transformer_.transformWithPolicy(change_, batch_);
+    if (!outcome.nulled.empty()) spdlog::warn("{}: written as NULL", outcome.nulled);
     // on_error: park — the row is kept once, by the task of its table's first target (the
     // others skip it, as the stream parks the whole change).
     if (outcome.status == TransformOutcome::Status::Failed && outcome.policy == RowPolicy::Park) {

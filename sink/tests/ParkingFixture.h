@@ -1,7 +1,7 @@
 // Shared by the parking tests: a fresh target (target.sql) and the whole write path of a
 // follow run over it — the real Transformer of the dispatch mapping (optionally edited),
-// TargetCatalog, BatchOrderer, TargetWriter, ParkedStore and ParkingApplier — driven one
-// source transaction at a time the way TransactionApplier drives it; plus builders of the
+// TargetCatalog, BatchOrderer, TargetWriter, ParkedStore, ChangeParker and ParkingApplier — driven
+// one source transaction at a time the way TransactionApplier drives it; plus builders of the
 // dispatch example's source changes in wal2json's shapes, and readers of target and parked rows.
 #pragma once
 
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cdc/pg/PgConnection.h"
+#include "sink/ChangeParker.h"
 #include "sink/ParkingApplier.h"
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
@@ -144,10 +145,13 @@ class ParkingTest : public ::testing::Test {
     catalog_ = std::make_unique<TargetCatalog>(TargetCatalog::read(*conn_, tables));
     orderer_ = std::make_unique<BatchOrderer>(catalog_->graph());
     writer_ = std::make_unique<TargetWriter>(*conn_, checkpoints_, "slot");
-    parking_ = std::make_unique<ParkingApplier>(*conn_, *transformer_, *writer_, *catalog_,
+    parking_ = std::make_unique<ParkingApplier>(*conn_, transformer_->plans(), *writer_, *catalog_,
                                                 *orderer_, store_, counts_);
+    changes_ = std::make_unique<ChangeParker>(*conn_, transformer_->config(), store_, counts_);
+    changes_->load();
   }
   void stop() {
+    changes_.reset();
     parking_.reset();
     writer_.reset();
     orderer_.reset();
@@ -175,7 +179,19 @@ class ParkingTest : public ::testing::Test {
       batch_.clear();
     };
     try {
-      for (const Change& c : changes) outcomes.push_back(parking_->transform(c, batch_, flush));
+      auto prepare = [&] { flush(); };
+      for (const Change& c : changes) {
+        // As TransactionApplier::transform does for a mapped table.
+        const TableMapping* table = transformer_->config().findTable(c.schema(), c.table());
+        if (!table) {
+          outcomes.push_back(transformer_->transform(c, batch_));
+          continue;
+        }
+        const Change* merged = changes_->takeParked(*table, c, prepare);
+        const Change& input = merged ? *merged : c;
+        outcomes.push_back(transformer_->transformWithPolicy(input, batch_));
+        changes_->settle(*table, input, outcomes.back(), prepare);
+      }
       flush();
       writer_->commit(Lsn(++lsn_), 1);
     } catch (...) {
@@ -184,6 +200,16 @@ class ParkingTest : public ::testing::Test {
       throw;
     }
     return outcomes;
+  }
+
+  // `pgmorph parked retry` of `ids` (every entry when empty), as ParkedCommand does it; the
+  // caller opens and ends the transaction.
+  ParkingApplier::RetryReport retry(std::vector<std::int64_t> ids) {
+    return parking_->retry(ids, [&](const ParkedRow& row, WriteBatch& out) {
+      return changes_->retry(row, out, [&](const Change& change, WriteBatch& writes) {
+        return transformer_->transformWithPolicy(change, writes);
+      });
+    });
   }
 
   // One value seen by the observer; "<null>" for NULL, "<no row>" for no row.
@@ -216,6 +242,7 @@ class ParkingTest : public ::testing::Test {
   std::unique_ptr<BatchOrderer> orderer_;
   std::unique_ptr<TargetWriter> writer_;
   std::unique_ptr<ParkingApplier> parking_;
+  std::unique_ptr<ChangeParker> changes_;
   WriteBatch batch_;
   std::uint64_t lsn_ = 0x100;
 };

@@ -173,6 +173,33 @@ TEST_F(TransformerTest, OnErrorNullIsReportedAndCanBeAppliedByTheCaller) {
   EXPECT_EQ(tf.transform(c, batch_).status, Status::Failed);
 }
 
+TEST_F(TransformerTest, TransformWithPolicyNullsOnErrorNullAndSaysWhat) {
+  for (auto& t : config_.tables)
+    for (auto& m : t.targets)
+      for (auto& c : m.columns)
+        if (c.source == "template_context") c.onError = RowPolicy::Null;
+  Transformer tf(config_);
+  TransformOutcome out = tf.transformWithPolicy(notification("{not json"), batch_);
+  EXPECT_EQ(out.status, Status::Written);
+  ASSERT_EQ(batch_.size(), 1u);
+  EXPECT_EQ(valueOf(write(0), "context"), "NULL");
+  EXPECT_NE(out.nulled.find("is not valid JSON"), std::string::npos) << out.nulled;
+  batch_.clear();
+  // A good value: nothing nulled.
+  out = tf.transformWithPolicy(notification("{}"), batch_);
+  EXPECT_EQ(out.status, Status::Written);
+  EXPECT_EQ(out.nulled, "");
+}
+
+TEST_F(TransformerTest, TransformWithPolicyLeavesParkAndFailToTheCaller) {
+  Transformer tf(config_);  // template_context: on_error park (the mapping's default)
+  TransformOutcome out = tf.transformWithPolicy(notification("{not json"), batch_);
+  EXPECT_EQ(out.status, Status::Failed);
+  EXPECT_EQ(out.policy, RowPolicy::Park);
+  EXPECT_EQ(out.nulled, "");
+  EXPECT_TRUE(batch_.empty());
+}
+
 Change instruction(ChangeKind kind, std::string id, std::string status,
                    std::optional<std::string> upper = "83", std::optional<std::string> lower = "84",
                    bool withNotes = true, std::string oldId = "") {
