@@ -30,6 +30,11 @@
 //     rows waiting for those (chains), until nothing more arrives. A retried row that still
 //     fails stays parked with attempts + 1 and the latest reason.
 //
+// Where each step lives: WriteGroups (the round's writes per target row), ParkingApplierMerge.cpp
+// (step 1), ParentGate (step 2 and on_missing), ParkingApplierSettle.cpp (refusals, what
+// landed, step 3b), ParkingApplier.cpp (the rounds of steps 3-4, parked retry, the parked
+// table and counts).
+//
 // Memory: per batch only, plus ParentChecker's bounded cache and the names of the parent
 // tables rows wait for. The writes given to apply() are modified in place (merged values,
 // NULLed references, parked writes moved to the end).
@@ -47,10 +52,12 @@
 
 #include "sink/OrphanSweeper.h"
 #include "sink/ParentChecker.h"
+#include "sink/ParentGate.h"
 #include "sink/ParkedWriteCodec.h"
 #include "sink/TableCounts.h"
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
+#include "sink/WriteGroups.h"
 #include "state/ParkedStore.h"
 #include "transform/BatchOrderer.h"
 #include "transform/TargetWrite.h"
@@ -89,54 +96,6 @@ class ParkingApplier {
   const ParentChecker& checker() const { return checker_; }
 
  private:
-  struct GroupRef {
-    const ParentRef* ref = nullptr;
-    Uuid id;
-    std::string text;  // the value as written
-  };
-  struct Nulled {
-    const ParentRef* ref = nullptr;
-    Uuid id;
-    std::string text;  // the reference it will be filled with
-  };
-  // The writes of one (plan, row) between deletes of that row: their net effect lands or is
-  // parked as one.
-  struct Group {
-    const WritePlan* plan = nullptr;
-    Uuid row;
-    int table = 0;
-    WriteOp op = WriteOp::Upsert;
-    std::vector<std::size_t> writes;  // indices into the round's writes, source order
-    std::vector<GroupRef> refs;
-    enum class State : std::uint8_t { Live, Parked, Dropped } state = State::Live;
-    const ParentRef* missing = nullptr;  // Parked: the reference that is missing
-    Uuid missingId;
-    std::vector<Nulled> nulled;
-    std::vector<ParkedRow> carried;  // parked entries this group stands for
-    bool refused = false;
-  };
-  struct RowKey {
-    int table = 0;
-    Uuid row;
-    bool operator==(const RowKey&) const = default;
-  };
-  struct RowKeyHash {
-    std::size_t operator()(const RowKey& k) const noexcept;
-  };
-  struct GroupKey {
-    const WritePlan* plan = nullptr;
-    Uuid row;
-    std::uint32_t epoch = 0;
-    bool operator==(const GroupKey&) const = default;
-  };
-  struct GroupKeyHash {
-    std::size_t operator()(const GroupKey& k) const noexcept;
-  };
-  struct Event {
-    int group = -1;  // -1: a delete
-    std::size_t index = 0;
-  };
-  enum class Status { Present, Missing, Unknown };
   struct Refusal {
     RefusedRow row;
     TargetWrite write;
@@ -145,30 +104,28 @@ class ParkingApplier {
     std::size_t landed = 0, reparked = 0, dropped = 0;
   };
 
+  // Follow-up rounds and parked retry (ParkingApplier.cpp).
   void refresh();
-  // One pass of steps 1-3 over `writes`; `carried[i]` are parked entries write i stands for.
+  void startCall();
+  // One pass of steps 1-4 over `writes`; `carried[i]` are parked entries write i stands for.
   // Appends the rows it upserted to arrivals_ and what needs another round to followups_.
   void round(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried,
              bool lookupParked, bool allowFollowups);
-  void buildGroups(std::span<TargetWrite> writes);
-  void takeParkedEntries(std::span<TargetWrite> writes);
-  void checkParents(std::span<TargetWrite> writes);
-  Status status(int table, const Uuid& id) const;
-  void decideDrops(std::span<TargetWrite> writes);
-  void applyLive(std::span<TargetWrite> writes);
-  void settle(std::span<TargetWrite> writes);
-  // The group's net effect as it should be parked (NULLed references restored).
-  void netEffect(std::span<TargetWrite> writes, const Group& g, TargetWrite& out) const;
-  void parkGroup(Group& g, const TargetWrite& w, ParkKind kind, const RefusedRow* refusal);
-  void removeEntries(const std::vector<ParkedRow>& rows, bool landed);
-  TableCounts& countsOf(const WritePlan& plan);
-  void parkNullReference(const Group& g, const Nulled& n, const TargetWrite& w);
-  // Step 3b for the rows deleted in this round (gone_, emptied_).
-  void sweepOrphans();
   // Retries of rows waiting for what arrived; false when there is nothing to retry.
   bool nextRound();
-  std::string describeMissing(const Group& g, const TargetWrite& w, const ParentRef& ref,
-                              const Uuid& id, RowPolicy policy) const;
+  void applyLive(std::span<TargetWrite> writes);
+  // The parked table and the counts (ParkingApplier.cpp).
+  void parkGroup(WriteGroup& g, const TargetWrite& w, ParkKind kind, const RefusedRow* refusal);
+  void parkNullReference(const WriteGroup& g, const WriteGroup::Nulled& n, const TargetWrite& w);
+  void removeEntries(const std::vector<ParkedRow>& rows, bool landed);
+  TableCounts& countsOf(const WritePlan& plan);
+  // Step 1, merging with parked entries (ParkingApplierMerge.cpp).
+  void takeParkedEntries(std::span<TargetWrite> writes);
+  // Steps 3-4 after the writer: what was refused and what landed (ParkingApplierSettle.cpp).
+  void settleRefusals(std::vector<std::vector<ParkedRow>>& carried, bool allowFollowups);
+  void settleLanded(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried);
+  // Step 3b for the rows deleted in this round (gone_, emptied_).
+  void sweepOrphans();
 
   PgConnection& target_;
   TargetWriter& writer_;
@@ -195,16 +152,8 @@ class ParkingApplier {
   std::unordered_map<const WritePlan*, TableCounts*> planCounts_;
 
   // Per round.
-  std::vector<Group> groups_;
-  std::vector<int> groupOf_;
-  std::vector<int> tableOf_;
-  std::unordered_map<GroupKey, int, GroupKeyHash> open_;
-  std::unordered_map<RowKey, std::uint32_t, RowKeyHash> epoch_;
-  std::unordered_map<RowKey, Event, RowKeyHash> events_;  // last upsert/delete of a row
-  std::unordered_map<RowKey, std::size_t, RowKeyHash> lastDelete_;
-  std::unordered_map<int, std::size_t> lastTruncate_;
-  std::unordered_map<RowKey, bool, RowKeyHash> db_;  // looked up on the target this round
-  std::vector<std::size_t> releases_, truncates_;
+  WriteGroups groups_;
+  ParentGate gate_;                // over checker_: declared after it
   std::vector<std::size_t> kept_;  // applied writes: their index before compaction
   std::vector<Refusal> refusals_;
   // Parent rows deleted (per checker table) and tables truncated this round, for the sweep.

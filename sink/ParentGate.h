@@ -1,0 +1,50 @@
+// ParentGate: the parent gate of one round of ParkingApplier, and the mapping's on_missing.
+// Before anything is written, every reference the target enforces in each group's net effect
+// is checked: a parent is there when the round upserts it earlier (and that upsert is not
+// parked itself: chains are followed to a fixpoint), or it is known to exist (ParentChecker's
+// cache), or the target has it (one statement per parent table for what is still unknown);
+// deleted or truncated in the round means missing. Per the column's on_missing the group is
+// parked (with the missing parent), keeps its row with the reference written NULL to fill in
+// later, or the round stops (PgmorphError naming row, column, parent and policy).
+//
+// Owns the round's answers from the target (db_); ParentChecker (the caller's) keeps what
+// outlives the round.
+#pragma once
+
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "cdc/pg/PgConnection.h"
+#include "sink/ParentChecker.h"
+#include "sink/WriteGroups.h"
+
+namespace pgmorph {
+
+class ParentGate {
+ public:
+  explicit ParentGate(ParentChecker& checker) : checker_(checker) {}
+
+  // Sets each group's refs, and for a missing parent its state (Parked, or Dropped for a
+  // fill-in whose own row is gone), missing/missingId, or a `nulled` entry (on_missing:
+  // null). Throws PgmorphError (Operator) for on_missing: fail.
+  void check(PgConnection& target, std::span<const TargetWrite> writes, WriteGroups& groups);
+  // Parked groups that need no keeping: the row ends deleted later in the round, or a later
+  // release stops naming it (a partial target's fill-in). They become Dropped.
+  void decideDrops(std::span<const TargetWrite> writes, WriteGroups& groups) const;
+
+  // The sentence for a missing parent of group `g` (write `w`) under `policy`.
+  std::string describeMissing(const WriteGroup& g, const TargetWrite& w, const ParentRef& ref,
+                              const Uuid& id, RowPolicy policy) const;
+
+ private:
+  enum class Status { Present, Missing, Unknown };
+  // Whether the row is there after the round's writes (its last upsert or delete, a truncate).
+  Status status(const WriteGroups& groups, int table, const Uuid& id) const;
+  void collectRefs(std::span<const TargetWrite> writes, WriteGroups& groups) const;
+
+  ParentChecker& checker_;
+  std::unordered_map<RowKey, bool, RowKeyHash> db_;  // looked up on the target this round
+};
+
+}  // namespace pgmorph
