@@ -61,7 +61,8 @@ void TransactionApplier::beginTargetIfNeeded() {
   if (targetOpen_) return;
   writer_.begin();
   targetOpen_ = true;
-  changesInTarget_ = 0;
+  // changesInTarget_ is not reset here: changes buffered before the target transaction opened
+  // go into it (it is reset where a target transaction ends: commit, abort).
   targetOpenedAt_ = std::chrono::steady_clock::now();
 }
 
@@ -94,7 +95,16 @@ void TransactionApplier::onChange(const Change& change) {
         return;
       }
       Lsn end = !change.nextLsn.isZero() ? change.nextLsn : current_.endLsn;
-      if (end.isZero()) end = change.lsn;
+      // The checkpoint is always a commit's end LSN: the skip rule above compares end LSNs
+      // (or a commit's own LSN, which lies below its end). A commit's own LSN stored as the
+      // checkpoint would not be skipped on restart — applied twice. pgmorph asks wal2json for
+      // include-lsn, so this only happens with a plugin that ignores it: stop, do not guess.
+      if (end.isZero())
+        throw PgmorphError(ErrorClass::Operator,
+                           fmt::format("the commit of xid {} at source LSN {} came without its end "
+                                       "LSN (wal2json's nextlsn, asked for with include-lsn); "
+                                       "nothing of it was applied",
+                                       current_.xid, change.lsn.str()));
       // Its writes stay buffered with those of the next transactions: applied together (one
       // ordered batch, few statements) when the buffer is full or the target transaction
       // commits. A transaction whose changes were all filtered still moves the checkpoint: it
