@@ -225,7 +225,9 @@ void Parser::parseWhere(const YAML::Node& n, const std::string& path, TargetMapp
     w.column = r_.key(it->first, path);
     std::string wpath = YamlReader::join(path, w.column);
     if (w.column.empty()) r_.fail(it->first, path, "empty column name");
-    const YAML::Node& v = it->second;
+    // A copy (a handle): `it->second` is a member of the temporary yaml-cpp's operator->
+    // returns, which a reference would outlive.
+    const YAML::Node v = it->second;
     if (v.IsSequence()) {
       if (v.size() == 0) r_.fail(v, wpath, "the list of values is empty: no row would match");
       for (std::size_t i = 0; i < v.size(); ++i)
