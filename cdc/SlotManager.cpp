@@ -20,21 +20,56 @@ std::string textOrEmpty(const PgResult& res, int row, int col) {
   return res.isNull(row, col) ? std::string() : std::string(res.value(row, col));
 }
 
-// output_plugin_libraries is a list: "pgoutput, test_decoding" (entries may be quoted).
+// output_plugin_libraries is a list like shared_preload_libraries: entries separated by commas,
+// white space around them ignored, an entry in double quotes may hold commas and spaces ("" is
+// a quote in it). The server compares the entries with the plugin name exactly.
 std::vector<std::string> splitList(std::string_view list) {
   std::vector<std::string> out;
   std::size_t pos = 0;
-  while (pos <= list.size()) {
-    std::size_t comma = list.find(',', pos);
-    std::string_view item =
-        list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '"')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '"')) item.remove_suffix(1);
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
+  auto skipSpace = [&] {
+    while (pos < list.size() && (list[pos] == ' ' || list[pos] == '\t' || list[pos] == '\n')) ++pos;
+  };
+  while (true) {
+    skipSpace();
+    std::string item;
+    if (pos < list.size() && list[pos] == '"') {
+      for (++pos; pos < list.size(); ++pos) {
+        if (list[pos] != '"') {
+          item += list[pos];
+        } else if (pos + 1 < list.size() && list[pos + 1] == '"') {
+          item += '"';
+          ++pos;
+        } else {
+          ++pos;
+          break;
+        }
+      }
+    } else {
+      std::size_t end = list.find(',', pos);
+      if (end == std::string_view::npos) end = list.size();
+      item = list.substr(pos, end - pos);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t' || item.back() == '\n'))
+        item.pop_back();
+      pos = end;
+    }
+    if (!item.empty()) out.push_back(std::move(item));
+    skipSpace();
+    if (pos >= list.size() || list[pos] != ',') break;
+    ++pos;
   }
   return out;
+}
+
+// An entry as ALTER SYSTEM SET output_plugin_libraries = ... takes it: a plain lower-case name
+// as it is, anything else in double quotes.
+std::string listEntry(const std::string& item) {
+  bool plain = !item.empty();
+  for (char c : item)
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (plain) return item;
+  std::string quoted = "\"";
+  for (char c : item) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
 }
 
 }  // namespace
@@ -164,12 +199,14 @@ std::vector<std::string> SlotManager::sourceProblems(const std::string& slot) {
   if (plugins.rows() == 1) {
     auto allowed = splitList(plugins.value(0, 0));
     if (std::find(allowed.begin(), allowed.end(), kPlugin) == allowed.end()) {
-      allowed.emplace_back(kPlugin);
+      std::vector<std::string> entries;
+      for (const auto& a : allowed) entries.push_back(listEntry(a));
+      entries.emplace_back(kPlugin);
       problems.push_back(fmt::format(
           "the source does not allow wal2json as an output plugin (output_plugin_libraries = "
           "'{}'): run ALTER SYSTEM SET output_plugin_libraries = {} and SELECT pg_reload_conf() "
           "on the source",
-          plugins.value(0, 0), fmt::join(allowed, ", ")));
+          plugins.value(0, 0), fmt::join(entries, ", ")));
     }
   }
   // Whether wal2json is installed can only be seen with superuser rights (pg_config and
