@@ -72,6 +72,28 @@ std::string listEntry(const std::string& item) {
   return quoted + "\"";
 }
 
+// Whether a CREATE_REPLICATION_SLOT ... LOGICAL wal2json that failed with 42501
+// (insufficient_privilege) was refused because output_plugin_libraries (PostgreSQL 15.19+) does
+// not list wal2json. The server raises that refusal with the generic 42501, so the code alone
+// does not tell it; the setting, asked on the same replication connection, does:
+// - SHOW returns the list: it is that refusal exactly when wal2json is not in it;
+// - SHOW is refused with 42501: the setting exists (15.19+) but this role may not read it
+//   (superusers and pg_read_all_settings only). The role has a walsender, so it has REPLICATION
+//   or is a superuser; the other 42501s of slot creation (no REPLICATION, no CONNECT) are raised
+//   when the connection starts, which leaves this refusal;
+// - anything else (42704 on servers without the setting, a lost connection, a transaction in
+//   error): not known to be that refusal, and the caller passes the original error on.
+bool refusedByOutputPluginLibraries(PgConnection& conn) {
+  try {
+    auto res = conn.exec("SHOW output_plugin_libraries");
+    if (res.rows() != 1 || res.columns() < 1) return false;
+    auto allowed = splitList(res.value(0, 0));
+    return std::find(allowed.begin(), allowed.end(), SlotManager::kPlugin) == allowed.end();
+  } catch (const PgError& e) {
+    return e.sqlstate() == sqlstate::kInsufficientPrivilege;
+  }
+}
+
 }  // namespace
 
 SlotManager::SlotManager(std::string sourceConninfo) : conninfo_(std::move(sourceConninfo)) {}
@@ -129,7 +151,7 @@ CreatedSlot SlotManager::createOn(PgConnection& conn, const std::string& slot,
                                      "is not installed on the source server: install it (Debian: "
                                      "postgresql-<major>-wal2json). ({})",
                                      slot, what));
-    if (what.find("may not be used as an output plugin") != std::string::npos)
+    if (state == sqlstate::kInsufficientPrivilege && refusedByOutputPluginLibraries(conn))
       throw PgmorphError(ErrorClass::Operator,
                          fmt::format("cannot create replication slot \"{}\": the source does not "
                                      "allow wal2json as an output plugin: add wal2json to "

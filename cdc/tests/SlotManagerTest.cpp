@@ -163,6 +163,21 @@ TEST_F(SlotManagerTest, AQuotedListEntryIsOneLibrary) {
   expectRefusedByOutputPluginLibraries(manager);
 }
 
+TEST_F(SlotManagerTest, ARoleThatCannotReadOutputPluginLibrariesIsToldToo) {
+  if (auto why = withoutOutputPluginLibraries(source(), db_)) GTEST_SKIP() << *why;
+  // Only superusers and pg_read_all_settings may read the setting: for this role the server's
+  // 42501 is told from other privilege failures by SHOW being refused with 42501 as well.
+  std::string role = test::uniqueSlotName("repl");
+  source().psql("postgres", fmt::format("CREATE ROLE {} LOGIN REPLICATION", role));
+  source().psql("postgres", fmt::format("ALTER ROLE {} IN DATABASE {} SET "
+                                        "output_plugin_libraries = pgoutput, test_decoding",
+                                        role, db_));
+  SlotManager manager(
+      fmt::format("host=127.0.0.1 port={} user={} dbname={}", source().port(), role, db_));
+  expectRefusedByOutputPluginLibraries(manager);
+  source().psql("postgres", fmt::format("DROP ROLE {}", role));
+}
+
 TEST_F(SlotManagerTest, ARoleWithoutReplicationIsReported) {
   std::string role = test::uniqueSlotName("role");
   source().psql("postgres", fmt::format("CREATE ROLE {} LOGIN", role));
