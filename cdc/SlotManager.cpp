@@ -110,7 +110,7 @@ std::optional<SlotInfo> SlotManager::inspect(const std::string& slot) {
   info.plugin = textOrEmpty(res, 0, 1);
   info.database = textOrEmpty(res, 0, 2);
   info.walStatus = textOrEmpty(res, 0, 3);
-  info.active = res.value(0, 3) == "t";
+  info.active = res.value(0, 4) == "t";
   info.restartLsn = lsnOrZero(res, 0, 5);
   info.confirmedFlush = lsnOrZero(res, 0, 6);
   return info;

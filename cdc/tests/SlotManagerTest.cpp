@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "cdc/ReplicationStream.h"
+#include "cdc/Wal2JsonDecoder.h"
 #include "cdc/pg/PgError.h"
 #include "cdc/tests/CdcTestSupport.h"
 
@@ -57,6 +59,25 @@ TEST_F(SlotManagerTest, CreatesInspectsAndDropsASlot) {
   manager.drop(slot);
   EXPECT_FALSE(manager.inspect(slot).has_value());
   EXPECT_NO_THROW(manager.drop(slot));  // already gone: not an error
+}
+
+TEST_F(SlotManagerTest, InspectSaysWhileAStreamHoldsTheSlot) {
+  SlotManager manager(conninfo());
+  std::string slot = test::uniqueSlotName("held");
+  CreatedSlot created = manager.create(slot);
+  {
+    ReplicationStream stream(conninfo(), slot);
+    stream.start(created.consistentPoint, Wal2JsonDecoder::pluginOptions());
+    auto held = manager.inspect(slot);
+    ASSERT_TRUE(held.has_value());
+    EXPECT_TRUE(held->active);  // the walsender of `stream` holds it
+    EXPECT_EQ(held->walStatus, "reserved");
+    stream.stop();
+  }
+  EXPECT_TRUE(test::waitFor([&] {
+    auto info = manager.inspect(slot);
+    return info && !info->active;
+  }));
 }
 
 TEST_F(SlotManagerTest, CreatingAnExistingSlotSaysWhatToDo) {
