@@ -20,21 +20,78 @@ std::string textOrEmpty(const PgResult& res, int row, int col) {
   return res.isNull(row, col) ? std::string() : std::string(res.value(row, col));
 }
 
-// output_plugin_libraries is a list: "pgoutput, test_decoding" (entries may be quoted).
+// output_plugin_libraries is a list like shared_preload_libraries: entries separated by commas,
+// white space around them ignored, an entry in double quotes may hold commas and spaces ("" is
+// a quote in it). The server compares the entries with the plugin name exactly.
 std::vector<std::string> splitList(std::string_view list) {
   std::vector<std::string> out;
   std::size_t pos = 0;
-  while (pos <= list.size()) {
-    std::size_t comma = list.find(',', pos);
-    std::string_view item =
-        list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '"')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '"')) item.remove_suffix(1);
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
+  auto skipSpace = [&] {
+    while (pos < list.size() && (list[pos] == ' ' || list[pos] == '\t' || list[pos] == '\n')) ++pos;
+  };
+  while (true) {
+    skipSpace();
+    std::string item;
+    if (pos < list.size() && list[pos] == '"') {
+      for (++pos; pos < list.size(); ++pos) {
+        if (list[pos] != '"') {
+          item += list[pos];
+        } else if (pos + 1 < list.size() && list[pos + 1] == '"') {
+          item += '"';
+          ++pos;
+        } else {
+          ++pos;
+          break;
+        }
+      }
+    } else {
+      std::size_t end = list.find(',', pos);
+      if (end == std::string_view::npos) end = list.size();
+      item = list.substr(pos, end - pos);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t' || item.back() == '\n'))
+        item.pop_back();
+      pos = end;
+    }
+    if (!item.empty()) out.push_back(std::move(item));
+    skipSpace();
+    if (pos >= list.size() || list[pos] != ',') break;
+    ++pos;
   }
   return out;
+}
+
+// An entry as ALTER SYSTEM SET output_plugin_libraries = ... takes it: a plain lower-case name
+// as it is, anything else in double quotes.
+std::string listEntry(const std::string& item) {
+  bool plain = !item.empty();
+  for (char c : item)
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (plain) return item;
+  std::string quoted = "\"";
+  for (char c : item) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+// Whether a CREATE_REPLICATION_SLOT ... LOGICAL wal2json that failed with 42501
+// (insufficient_privilege) was refused because output_plugin_libraries (PostgreSQL 15.19+) does
+// not list wal2json. The server raises that refusal with the generic 42501, so the code alone
+// does not tell it; the setting, asked on the same replication connection, does:
+// - SHOW returns the list: it is that refusal exactly when wal2json is not in it;
+// - SHOW is refused with 42501: the setting exists (15.19+) but this role may not read it
+//   (superusers and pg_read_all_settings only). The role has a walsender, so it has REPLICATION
+//   or is a superuser; the other 42501s of slot creation (no REPLICATION, no CONNECT) are raised
+//   when the connection starts, which leaves this refusal;
+// - anything else (42704 on servers without the setting, a lost connection, a transaction in
+//   error): not known to be that refusal, and the caller passes the original error on.
+bool refusedByOutputPluginLibraries(PgConnection& conn) {
+  try {
+    auto res = conn.exec("SHOW output_plugin_libraries");
+    if (res.rows() != 1 || res.columns() < 1) return false;
+    auto allowed = splitList(res.value(0, 0));
+    return std::find(allowed.begin(), allowed.end(), SlotManager::kPlugin) == allowed.end();
+  } catch (const PgError& e) {
+    return e.sqlstate() == sqlstate::kInsufficientPrivilege;
+  }
 }
 
 }  // namespace
@@ -53,7 +110,7 @@ std::optional<SlotInfo> SlotManager::inspect(const std::string& slot) {
   info.plugin = textOrEmpty(res, 0, 1);
   info.database = textOrEmpty(res, 0, 2);
   info.walStatus = textOrEmpty(res, 0, 3);
-  info.active = res.value(0, 3) == "t";
+  info.active = res.value(0, 4) == "t";
   info.restartLsn = lsnOrZero(res, 0, 5);
   info.confirmedFlush = lsnOrZero(res, 0, 6);
   return info;
@@ -94,7 +151,7 @@ CreatedSlot SlotManager::createOn(PgConnection& conn, const std::string& slot,
                                      "is not installed on the source server: install it (Debian: "
                                      "postgresql-<major>-wal2json). ({})",
                                      slot, what));
-    if (what.find("may not be used as an output plugin") != std::string::npos)
+    if (state == sqlstate::kInsufficientPrivilege && refusedByOutputPluginLibraries(conn))
       throw PgmorphError(ErrorClass::Operator,
                          fmt::format("cannot create replication slot \"{}\": the source does not "
                                      "allow wal2json as an output plugin: add wal2json to "
@@ -164,12 +221,14 @@ std::vector<std::string> SlotManager::sourceProblems(const std::string& slot) {
   if (plugins.rows() == 1) {
     auto allowed = splitList(plugins.value(0, 0));
     if (std::find(allowed.begin(), allowed.end(), kPlugin) == allowed.end()) {
-      allowed.emplace_back(kPlugin);
+      std::vector<std::string> entries;
+      for (const auto& a : allowed) entries.push_back(listEntry(a));
+      entries.emplace_back(kPlugin);
       problems.push_back(fmt::format(
           "the source does not allow wal2json as an output plugin (output_plugin_libraries = "
           "'{}'): run ALTER SYSTEM SET output_plugin_libraries = {} and SELECT pg_reload_conf() "
           "on the source",
-          plugins.value(0, 0), fmt::join(allowed, ", ")));
+          plugins.value(0, 0), fmt::join(entries, ", ")));
     }
   }
   // Whether wal2json is installed can only be seen with superuser rights (pg_config and

@@ -28,6 +28,10 @@ inline constexpr std::string_view kInFailedSqlTransaction = "25P02";
 inline constexpr std::string_view kSerializationFailure = "40001";
 inline constexpr std::string_view kDeadlockDetected = "40P01";
 // Class 42: syntax error or access rule violation.
+// 42501 is also how PostgreSQL 15.19+ refuses a logical slot whose plugin output_plugin_libraries
+// does not list (CREATE_REPLICATION_SLOT and pg_create_logical_replication_slot alike, for
+// superusers too): no code of its own, so SlotManager tells it from other privilege failures by
+// asking the setting (SHOW output_plugin_libraries) on the same connection.
 inline constexpr std::string_view kInsufficientPrivilege = "42501";
 inline constexpr std::string_view kDuplicateObject = "42710";
 // Class 53: insufficient resources.

@@ -6,6 +6,11 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <string>
+
+#include "cdc/ReplicationStream.h"
+#include "cdc/Wal2JsonDecoder.h"
 #include "cdc/pg/PgError.h"
 #include "cdc/tests/CdcTestSupport.h"
 
@@ -56,6 +61,25 @@ TEST_F(SlotManagerTest, CreatesInspectsAndDropsASlot) {
   EXPECT_NO_THROW(manager.drop(slot));  // already gone: not an error
 }
 
+TEST_F(SlotManagerTest, InspectSaysWhileAStreamHoldsTheSlot) {
+  SlotManager manager(conninfo());
+  std::string slot = test::uniqueSlotName("held");
+  CreatedSlot created = manager.create(slot);
+  {
+    ReplicationStream stream(conninfo(), slot);
+    stream.start(created.consistentPoint, Wal2JsonDecoder::pluginOptions());
+    auto held = manager.inspect(slot);
+    ASSERT_TRUE(held.has_value());
+    EXPECT_TRUE(held->active);  // the walsender of `stream` holds it
+    EXPECT_EQ(held->walStatus, "reserved");
+    stream.stop();
+  }
+  EXPECT_TRUE(test::waitFor([&] {
+    auto info = manager.inspect(slot);
+    return info && !info->active;
+  }));
+}
+
 TEST_F(SlotManagerTest, CreatingAnExistingSlotSaysWhatToDo) {
   SlotManager manager(conninfo());
   std::string slot = test::uniqueSlotName("dup");
@@ -102,16 +126,36 @@ TEST_F(SlotManagerTest, ASlotOfAnotherPluginOrDatabaseIsReported) {
       << msg;
 }
 
+// Why the source cannot have output_plugin_libraries (it came with 15.19; older 15.x servers
+// refuse a connection that sets it), or nullopt when it has it.
+std::optional<std::string> withoutOutputPluginLibraries(test::PgCluster& cluster,
+                                                        const std::string& db) {
+  if (cluster.scalar(db,
+                     "SELECT count(*) FROM pg_settings"
+                     " WHERE name = 'output_plugin_libraries'") != "0")
+    return std::nullopt;
+  return "server " +
+         cluster.scalar(db,
+                        "SELECT (v / 10000) || '.' || (v % 10000) FROM"
+                        " CAST(current_setting('server_version_num') AS int) v") +
+         " has no output_plugin_libraries (added in 15.19)";
+}
+
+// create() must fail with the sentence that names output_plugin_libraries.
+void expectRefusedByOutputPluginLibraries(SlotManager& manager) {
+  try {
+    manager.create(test::uniqueSlotName("denied"));
+    ADD_FAILURE() << "created a wal2json slot that the server should refuse";
+  } catch (const PgmorphError& e) {
+    EXPECT_EQ(e.errorClass(), ErrorClass::Operator);
+    EXPECT_NE(std::string(e.what()).find("add wal2json to output_plugin_libraries"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(SlotManagerTest, Wal2jsonMissingFromOutputPluginLibrariesIsReported) {
-  // The setting came with 15.19; older 15.x servers refuse a connection that sets it.
-  if (source().scalar(db_,
-                      "SELECT count(*) FROM pg_settings"
-                      " WHERE name = 'output_plugin_libraries'") == "0")
-    GTEST_SKIP() << "server "
-                 << source().scalar(db_,
-                                    "SELECT (v / 10000) || '.' || (v % 10000) FROM"
-                                    " CAST(current_setting('server_version_num') AS int) v")
-                 << " has no output_plugin_libraries (added in 15.19)";
+  if (auto why = withoutOutputPluginLibraries(source(), db_)) GTEST_SKIP() << *why;
   // A superuser may set it for one session: this one sees the 15.19+ default again.
   SlotManager manager(conninfo() + " options='-c output_plugin_libraries=pgoutput,test_decoding'");
   auto problems = manager.sourceProblems();
@@ -120,14 +164,39 @@ TEST_F(SlotManagerTest, Wal2jsonMissingFromOutputPluginLibrariesIsReported) {
                              "test_decoding, wal2json"),
             std::string::npos)
       << problems[0];
-  try {
-    manager.create(test::uniqueSlotName("denied"));
-    FAIL() << "created a wal2json slot that the server should refuse";
-  } catch (const PgmorphError& e) {
-    EXPECT_NE(std::string(e.what()).find("add wal2json to output_plugin_libraries"),
-              std::string::npos)
-        << e.what();
-  }
+  expectRefusedByOutputPluginLibraries(manager);
+}
+
+TEST_F(SlotManagerTest, AQuotedListEntryIsOneLibrary) {
+  if (auto why = withoutOutputPluginLibraries(source(), db_)) GTEST_SKIP() << *why;
+  // One string literal is one entry (like shared_preload_libraries): the server reads
+  // "pgoutput, test_decoding, wal2json" as a library of that name, and refuses wal2json.
+  source().psql("postgres", fmt::format("ALTER DATABASE {} SET output_plugin_libraries = "
+                                        "'pgoutput, test_decoding, wal2json'",
+                                        db_));
+  SlotManager manager(conninfo());
+  auto problems = manager.sourceProblems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("ALTER SYSTEM SET output_plugin_libraries = \"pgoutput, "
+                             "test_decoding, wal2json\", wal2json"),
+            std::string::npos)
+      << problems[0];
+  expectRefusedByOutputPluginLibraries(manager);
+}
+
+TEST_F(SlotManagerTest, ARoleThatCannotReadOutputPluginLibrariesIsToldToo) {
+  if (auto why = withoutOutputPluginLibraries(source(), db_)) GTEST_SKIP() << *why;
+  // Only superusers and pg_read_all_settings may read the setting: for this role the server's
+  // 42501 is told from other privilege failures by SHOW being refused with 42501 as well.
+  std::string role = test::uniqueSlotName("repl");
+  source().psql("postgres", fmt::format("CREATE ROLE {} LOGIN REPLICATION", role));
+  source().psql("postgres", fmt::format("ALTER ROLE {} IN DATABASE {} SET "
+                                        "output_plugin_libraries = pgoutput, test_decoding",
+                                        role, db_));
+  SlotManager manager(
+      fmt::format("host=127.0.0.1 port={} user={} dbname={}", source().port(), role, db_));
+  expectRefusedByOutputPluginLibraries(manager);
+  source().psql("postgres", fmt::format("DROP ROLE {}", role));
 }
 
 TEST_F(SlotManagerTest, ARoleWithoutReplicationIsReported) {
