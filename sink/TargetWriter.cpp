@@ -134,14 +134,6 @@ std::optional<std::string> TargetWriter::bindParams(const TargetWrite& w) {
   return std::nullopt;
 }
 
-void TargetWriter::sendBatch(std::span<const TargetWrite> writes, std::optional<Failure>& local) {
-  for (std::size_t i = 0; i < writes.size(); ++i) {
-    if (!writes[i].plan)
-      throw std::invalid_argument(fmt::format("write {} of the batch has no plan", i));
-    if (!queueWrite(writes[i], i, local)) return;
-  }
-}
-
 bool TargetWriter::queueWrite(const TargetWrite& w, std::size_t index,
                               std::optional<Failure>& local) {
   PGconn* pg = conn_.get();
@@ -316,36 +308,6 @@ void TargetWriter::unqueue() noexcept {
   // on the server: they must be queued again next time.
   for (const Sent& s : sent_)
     if (s.kind == Sent::Kind::Prepare) s.statement->queued = false;
-}
-
-void TargetWriter::apply(std::span<const TargetWrite> writes) {
-  requireOpen("apply");
-  if (writes.empty()) return;
-  sent_.clear();
-  std::optional<Failure> failure;
-  auto writeAt = [&writes](std::size_t i) -> const TargetWrite& { return writes[i]; };
-  try {
-    PipelineScope pipeline(conn_);
-    std::optional<Failure> local;
-    sendBatch(writes, local);
-    pipeline.sync();
-    readResults(writeAt, failure, pendingRows_);
-    pipeline.exit();
-    // A local refusal stops the sending, so any failure the server reported came first.
-    if (!failure) failure = std::move(local);
-  } catch (...) {
-    unqueue();
-    rollbackQuietly();
-    throw;
-  }
-  unqueue();
-  if (!failure) return;
-  // The transaction is in error (or holds a batch we will not commit): end it before the
-  // caller sees the error, so nothing of it can ever be committed.
-  rollbackQuietly();
-  if (!failure->refused) throw PgError(failure->message, failure->sqlstate);
-  explainForeignKey(writes[failure->index], *failure);
-  throw RefusedRowError(std::move(*failure->refused));
 }
 
 namespace {
