@@ -22,6 +22,12 @@
 //    again to go on. A refused write is a RefusedRowError (Operator) naming the source row;
 //    anything else is a PgError classified by its SQLSTATE (a lost connection is Transient).
 //  - One TargetWriter per connection session; the WritePlans of the writes must outlive it.
+//
+// One class in three files: TargetWriter.cpp (the transaction and the checkpoint: begin,
+// commit, commitKeepingCheckpoint, rollback), TargetWriterPipeline.cpp (the libpq pipeline:
+// queueing writes, runs and utilities, reading their results, unqueue) and
+// TargetWriterRefusals.cpp (applyOrdered's passes, which isolate a refused write, and what a
+// refusal says); the wording they share is in TargetWriterMessages.h.
 #pragma once
 
 #include <cstdint>
@@ -115,7 +121,13 @@ class TargetWriter {
     std::string schema, table;          // table the server named in the error
   };
 
+  // The transaction (TargetWriter.cpp).
   void requireOpen(const char* what) const;
+  void rollbackQuietly() noexcept;
+  // COMMIT of the open transaction, checked (see commit()); `what` names it in errors.
+  void commitOpen(std::string_view what);
+
+  // The pipeline (TargetWriterPipeline.cpp).
   // Fills params_ for `w` in the order SqlBuilder documents. Returns the name of a column
   // whose value holds a NUL byte, or nullopt when every value was bound.
   std::optional<std::string> bindParams(const TargetWrite& w);
@@ -128,14 +140,13 @@ class TargetWriter {
                     std::optional<Failure>& local);
   void readResults(const WriteAt& writeAt, std::optional<Failure>& failure, std::uint64_t& rows);
   void unqueue() noexcept;
+
+  // Refusals (TargetWriterRefusals.cpp).
   // Back to the savepoint of applyOrdered(); the transaction goes on. Throws on failure.
   void rollbackToSavepoint();
   Failure failureFrom(const TargetWrite& w, std::size_t index, const PgResult& res) const;
   RefusedRow refusal(const TargetWrite& w, std::size_t index) const;
   void explainForeignKey(const TargetWrite& w, Failure& failure);
-  void rollbackQuietly() noexcept;
-  // COMMIT of the open transaction, checked (see commit()); `what` names it in errors.
-  void commitOpen(std::string_view what);
 
   PgConnection& conn_;
   const CheckpointStore& checkpoints_;
