@@ -8,8 +8,8 @@
 // writes of the OLTP mix: new orders with their jaws (upserts, releases, set-columns) and
 // files, status updates, notifications, patient updates, file deletes):
 //                                      no index on jaws.order_id   with that index
-//   per-row pipeline (apply(): one           5,400 writes/s          24,700 writes/s
-//     prepared statement per write)
+//   per-row pipeline (the former          5,400 writes/s          24,700 writes/s
+//     apply(): one prepared statement per write)
 //   applyOrdered() (~14 statements           43,100 writes/s          44,600 writes/s
 //     per batch, one round trip)
 // Without the index every per-row release scans jaws; a release run joins its arrays with

@@ -21,7 +21,7 @@ struct RefusedRow {
   std::string targetTable;  // "schema.table" as the mapping names it (not quoted)
   WriteOp op = WriteOp::Upsert;
   Lsn lsn;                     // source change position of the write
-  std::size_t writeIndex = 0;  // position of the write in the apply() span
+  std::size_t writeIndex = 0;  // OrderedWrite::source (see RefusalHandler.h)
   // The server's SQLSTATE; for refusals found by the sink itself: "02000" (no data) when a
   // SetColumns touched no row, "22021" when a value holds a NUL byte.
   std::string sqlstate;

@@ -5,32 +5,35 @@
 // applyOrdered()'s passes, and its counters.
 //
 // Contract:
-//  - begin() opens a READ COMMITTED transaction; apply() may be called any number of times
-//    inside it (chunks of one large source transaction); commit() moves the checkpoint in
-//    that same transaction and commits: writes and position are durable together, or
+//  - begin() opens a READ COMMITTED transaction; applyOrdered() may be called any number of
+//    times inside it (chunks of one large source transaction); commit() moves the checkpoint
+//    in that same transaction and commits: writes and position are durable together, or
 //    neither is (exactly-once rests on this).
-//  - apply() sends a whole batch in libpq pipeline mode (one sync, no round trip per row),
-//    each write through a statement prepared once per shape for the connection's life.
-//  - Any error from apply() or commit() rolls the transaction back before it is thrown:
-//    the writes of every apply() since begin() are gone and the checkpoint is unchanged.
-//    Call begin() again to go on. A refused write is a RefusedRowError (Operator) naming
-//    the source row; anything else is a PgError classified by its SQLSTATE (a lost
-//    connection is Transient).
-//  - applyOrdered() is the fast path for a batch ordered by BatchOrderer: runs of
-//    same-shaped writes go as one multi-row statement each (BulkStatements), the rest one
-//    prepared statement per write, all in one pipeline (one round trip) behind a savepoint.
-//    A multi-row statement cannot say which row the target refused: when one fails, the
+//  - applyOrdered() applies a batch ordered by BatchOrderer: runs of same-shaped writes go as
+//    one multi-row statement each (BulkStatements), the rest one statement per write,
+//    prepared once per shape for the connection's life; all in libpq pipeline mode (one
+//    sync, one round trip) behind a savepoint.
+//  - A multi-row statement cannot say which row the target refused: when one fails, the
 //    batch is rolled back to the savepoint and sent again with that run row by row, which
 //    names the refused write exactly; the RefusalHandler then decides (skip it and go on, or
-//    stop). Only a Stop (or any other error) rolls the whole transaction back.
+//    stop). A refusal the handler does not skip, and any other error from applyOrdered() or
+//    commit(), rolls the whole transaction back before it is thrown: the writes of every
+//    applyOrdered() since begin() are gone and the checkpoint is unchanged. Call begin()
+//    again to go on. A refused write is a RefusedRowError (Operator) naming the source row;
+//    anything else is a PgError classified by its SQLSTATE (a lost connection is Transient).
 //  - One TargetWriter per connection session; the WritePlans of the writes must outlive it.
+//
+// One class in three files: TargetWriter.cpp (the transaction and the checkpoint: begin,
+// commit, commitKeepingCheckpoint, rollback), TargetWriterPipeline.cpp (the libpq pipeline:
+// queueing writes, runs and utilities, reading their results, unqueue) and
+// TargetWriterRefusals.cpp (applyOrdered's passes, which isolate a refused write, and what a
+// refusal says); the wording they share is in TargetWriterMessages.h.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -58,17 +61,15 @@ class TargetWriter {
   // BEGIN ISOLATION LEVEL READ COMMITTED. Throws std::logic_error if a transaction is
   // already open on the connection, PgError if the server refuses.
   void begin();
-  // Applies `writes` in order inside the open transaction (see the contract above).
-  // Throws std::logic_error without an open transaction, std::invalid_argument for a write
-  // that does not fit its plan (a transform bug; the transaction is rolled back too).
-  void apply(std::span<const TargetWrite> writes);
   // Applies a batch in the order BatchOrderer gave it, inside the open transaction, with
   // multi-row statements where it can (see the contract above). Segments are applied one
   // after another; a segment's deferred constraints are deferred while it is written and
   // checked at its end (a failure there cannot be pinned on one write: it stops, as a
   // PgError naming the constraint). A refused write goes to `onRefused` with
-  // RefusedRow::writeIndex = its OrderedWrite::source; Skip leaves it out and goes on. Throws
-  // like apply(), after rolling the whole transaction back.
+  // RefusedRow::writeIndex = its OrderedWrite::source; Skip leaves it out and goes on.
+  // Throws std::logic_error without an open transaction; otherwise after rolling the whole
+  // transaction back: std::invalid_argument for a write without a plan or that does not fit
+  // its plan (a transform bug), RefusedRowError for a refusal that stops, PgError for the rest.
   void applyOrdered(const OrderedBatch& batch, const RefusalHandler& onRefused = {});
   // Moves the checkpoint to `endLsn` (adding `transactions` to the applied count) in the
   // open transaction, then COMMIT. When it returns, writes and checkpoint are committed.
@@ -120,12 +121,17 @@ class TargetWriter {
     std::string schema, table;          // table the server named in the error
   };
 
+  // The transaction (TargetWriter.cpp).
   void requireOpen(const char* what) const;
+  void rollbackQuietly() noexcept;
+  // COMMIT of the open transaction, checked (see commit()); `what` names it in errors.
+  void commitOpen(std::string_view what);
+
+  // The pipeline (TargetWriterPipeline.cpp).
   // Fills params_ for `w` in the order SqlBuilder documents. Returns the name of a column
   // whose value holds a NUL byte, or nullopt when every value was bound.
   std::optional<std::string> bindParams(const TargetWrite& w);
   using WriteAt = std::function<const TargetWrite&(std::size_t)>;
-  void sendBatch(std::span<const TargetWrite> writes, std::optional<Failure>& local);
   // Queues one write (its Parse first when its shape is new). False, with `local` set, when
   // a value cannot be sent (NUL byte): the caller stops queueing there.
   bool queueWrite(const TargetWrite& w, std::size_t index, std::optional<Failure>& local);
@@ -134,14 +140,13 @@ class TargetWriter {
                     std::optional<Failure>& local);
   void readResults(const WriteAt& writeAt, std::optional<Failure>& failure, std::uint64_t& rows);
   void unqueue() noexcept;
+
+  // Refusals (TargetWriterRefusals.cpp).
   // Back to the savepoint of applyOrdered(); the transaction goes on. Throws on failure.
   void rollbackToSavepoint();
   Failure failureFrom(const TargetWrite& w, std::size_t index, const PgResult& res) const;
   RefusedRow refusal(const TargetWrite& w, std::size_t index) const;
   void explainForeignKey(const TargetWrite& w, Failure& failure);
-  void rollbackQuietly() noexcept;
-  // COMMIT of the open transaction, checked (see commit()); `what` names it in errors.
-  void commitOpen(std::string_view what);
 
   PgConnection& conn_;
   const CheckpointStore& checkpoints_;

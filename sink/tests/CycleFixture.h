@@ -11,6 +11,7 @@
 
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
+#include "sink/tests/SourceOrder.h"
 #include "state/CheckpointStore.h"
 #include "tests/support/SharedClusters.h"
 #include "transform/BatchOrderer.h"
@@ -94,7 +95,7 @@ class CycleFixture : public ::testing::Test {
   std::optional<RefusedRow> applyInSourceOrder(const std::vector<TargetWrite>& writes) {
     writer_->begin();
     try {
-      writer_->apply(writes);
+      writer_->applyOrdered(sinktest::oneByOneInSourceOrder(writes));
     } catch (const RefusedRowError& e) {
       return e.row();
     } catch (const PgError& e) {

@@ -188,7 +188,7 @@ class OrderingTest : public sinktest::SinkTest {
     auto ordered = naive(writes, how);
     writer_->begin();
     try {
-      writer_->apply(ordered);
+      writer_->applyOrdered(sinktest::oneByOneInSourceOrder(ordered));
     } catch (const RefusedRowError& e) {
       EXPECT_FALSE(writer_->inTransaction());
       return e.row();

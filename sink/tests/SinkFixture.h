@@ -13,6 +13,7 @@
 
 #include "cdc/pg/PgConnection.h"
 #include "sink/TargetWriter.h"
+#include "sink/tests/SourceOrder.h"
 #include "state/CheckpointStore.h"
 #include "tests/support/SharedClusters.h"
 #include "transform/TargetWrite.h"
@@ -229,10 +230,11 @@ class SinkTest : public ::testing::Test {
   }
   std::optional<Checkpoint> checkpoint() { return store_.load(*observer_); }
 
+  // `writes` in the given order, one statement each (see SourceOrder.h), in one transaction.
   void applyAndCommit(const std::vector<TargetWrite>& writes, Lsn end = Lsn::parse("0/100"),
                       std::int64_t transactions = 1) {
     writer_->begin();
-    writer_->apply(writes);
+    writer_->applyOrdered(oneByOneInSourceOrder(writes));
     writer_->commit(end, transactions);
   }
 

@@ -9,14 +9,16 @@ namespace {
 
 class TargetWriterFailureTest : public SinkTest {
  protected:
-  // Runs `writes` as the second apply() of a transaction whose first apply() wrote office 50,
+  // Runs `writes` (in that order, one statement each) as the second batch of a transaction
+  // whose first batch wrote office 50, without a RefusalHandler (every refusal stops),
   // expecting a refusal; returns it.
   RefusedRowError refusedAfterAnEarlierApply(const std::vector<TargetWrite>& writes) {
     writer_->begin();
-    writer_->apply(std::vector<TargetWrite>{upsert(
-        plans_.offices, "50", {"50", "Earlier", Val::null(), "US", "2019-01-01 05:00:00 UTC"})});
+    std::vector<TargetWrite> earlier{upsert(
+        plans_.offices, "50", {"50", "Earlier", Val::null(), "US", "2019-01-01 05:00:00 UTC"})};
+    writer_->applyOrdered(oneByOneInSourceOrder(earlier));
     try {
-      writer_->apply(writes);
+      writer_->applyOrdered(oneByOneInSourceOrder(writes));
     } catch (const RefusedRowError& e) {
       return e;
     }
@@ -169,10 +171,11 @@ TEST_F(TargetWriterFailureTest, CommitMovesTheCheckpointWithTheWritesAndRollback
   seed();
   std::uint64_t rowsBefore = writer_->rowsWritten();
   writer_->begin();
-  writer_->apply(std::vector<TargetWrite>{
+  std::vector<TargetWrite> sixties{
       upsert(plans_.offices, "60", {"60", "Sixty", Val::null(), "US", "2019-01-01 05:00:00 UTC"}),
       upsert(plans_.offices, "61",
-             {"61", "Sixty-one", Val::null(), "US", "2019-01-01 05:00:00 UTC"})});
+             {"61", "Sixty-one", Val::null(), "US", "2019-01-01 05:00:00 UTC"})};
+  writer_->applyOrdered(oneByOneInSourceOrder(sixties));
   // Not visible to another session before the commit: same transaction as the checkpoint.
   EXPECT_EQ(row("offices", idOf("dispatch_office", "60"), "name"), "<no row>");
   writer_->commit(Lsn::parse("0/5000"), 3);
@@ -184,10 +187,11 @@ TEST_F(TargetWriterFailureTest, CommitMovesTheCheckpointWithTheWritesAndRollback
   EXPECT_EQ(writer_->rowsWritten(), rowsBefore + 2);
 
   writer_->begin();
-  writer_->apply(std::vector<TargetWrite>{
+  std::vector<TargetWrite> rolledBack{
       remove(plans_.offices, "60"),
       upsert(plans_.offices, "62",
-             {"62", "Sixty-two", Val::null(), "US", "2019-01-01 05:00:00 UTC"})});
+             {"62", "Sixty-two", Val::null(), "US", "2019-01-01 05:00:00 UTC"})};
+  writer_->applyOrdered(oneByOneInSourceOrder(rolledBack));
   writer_->rollback();
   writer_->rollback();  // harmless when nothing is open
   EXPECT_FALSE(writer_->inTransaction());
@@ -205,7 +209,7 @@ TEST_F(TargetWriterFailureTest, CommitMovesTheCheckpointWithTheWritesAndRollback
 
 TEST_F(TargetWriterFailureTest, CallsOutsideATransactionAreProgrammingErrors) {
   std::vector<TargetWrite> none;
-  EXPECT_THROW(writer_->apply(none), std::logic_error);
+  EXPECT_THROW(writer_->applyOrdered(oneByOneInSourceOrder(none)), std::logic_error);
   EXPECT_THROW(writer_->commit(Lsn::parse("0/1"), 1), std::logic_error);
   writer_->begin();
   EXPECT_THROW(writer_->begin(), std::logic_error);
@@ -215,13 +219,11 @@ TEST_F(TargetWriterFailureTest, CallsOutsideATransactionAreProgrammingErrors) {
 TEST_F(TargetWriterFailureTest, AMalformedWriteMidBatchLeavesTheConnectionUsable) {
   seed();
   writer_->begin();
+  std::vector<TargetWrite> malformed{
+      upsert(plans_.offices, "51", {"51", "Queued", Val::null(), "US", "2019-01-01 05:00:00 UTC"}),
+      release(plans_.upperJaws, "1", {orderId("1").str(), Val::absent()}, std::nullopt)};
   // Commands are already queued in the pipeline when the malformed write is found.
-  EXPECT_THROW(
-      writer_->apply(std::vector<TargetWrite>{
-          upsert(plans_.offices, "51",
-                 {"51", "Queued", Val::null(), "US", "2019-01-01 05:00:00 UTC"}),
-          release(plans_.upperJaws, "1", {orderId("1").str(), Val::absent()}, std::nullopt)}),
-      std::invalid_argument);
+  EXPECT_THROW(writer_->applyOrdered(oneByOneInSourceOrder(malformed)), std::invalid_argument);
   EXPECT_FALSE(writer_->inTransaction());
   EXPECT_EQ(PQpipelineStatus(conn_->get()), PQ_PIPELINE_OFF);
   EXPECT_EQ(PQtransactionStatus(conn_->get()), PQTRANS_IDLE);
@@ -236,10 +238,11 @@ TEST_F(TargetWriterFailureTest, AMappingColumnMissingOnTheTargetIsAnOperatorErro
   seed();
   WritePlan broken = plans_.offices;
   broken.columns[2] = "nmae";
+  std::vector<TargetWrite> typo{
+      upsert(broken, "70", {"70", "Typo", Val::null(), "US", "2019-01-01 05:00:00 UTC"})};
   writer_->begin();
   try {
-    writer_->apply(std::vector<TargetWrite>{
-        upsert(broken, "70", {"70", "Typo", Val::null(), "US", "2019-01-01 05:00:00 UTC"})});
+    writer_->applyOrdered(oneByOneInSourceOrder(typo));
     ADD_FAILURE() << "no error";
   } catch (const RefusedRowError& e) {
     ADD_FAILURE() << "a statement error is not a refused row: " << e.what();
@@ -262,9 +265,10 @@ TEST_F(TargetWriterFailureTest, ALostConnectionIsATransientPgError) {
   std::string pid = std::to_string(PQbackendPID(conn_->get()));
   // The timeout makes pg_terminate_backend wait until the backend is gone.
   ASSERT_EQ(value(fmt::format("SELECT pg_terminate_backend({}, 10000)", pid)), "t");
+  std::vector<TargetWrite> lost{
+      upsert(plans_.offices, "80", {"80", "Lost", Val::null(), "US", "2019-01-01 05:00:00 UTC"})};
   try {
-    writer_->apply(std::vector<TargetWrite>{upsert(
-        plans_.offices, "80", {"80", "Lost", Val::null(), "US", "2019-01-01 05:00:00 UTC"})});
+    writer_->applyOrdered(oneByOneInSourceOrder(lost));
     ADD_FAILURE() << "no error";
   } catch (const RefusedRowError& e) {
     ADD_FAILURE() << e.what();

@@ -242,7 +242,7 @@ TEST_F(TargetWriterWriteTest, WorkThatIsNoSourceTransactionCommitsWithoutMovingT
   std::vector<TargetWrite> more{
       upsert(plans_.offices, "8", {"8", "South", "3 South Rd", "US", "2019-01-01 05:00:00 UTC"})};
   writer_->begin();
-  writer_->apply(more);
+  writer_->applyOrdered(oneByOneInSourceOrder(more));
   writer_->commitKeepingCheckpoint("of a test");
   EXPECT_FALSE(writer_->inTransaction());
   EXPECT_EQ(row("offices", idOf("dispatch_office", "8"), "name"), "South");
