@@ -6,7 +6,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "transform/Uuid.h"
 #include "transform/YamlReader.h"
 

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "cdc/tests/CdcTestSupport.h"
 
 namespace pgmorph {
