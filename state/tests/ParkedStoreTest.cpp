@@ -250,6 +250,21 @@ TEST(ParkedValuesJson, RejectsWhatPgmorphDoesNotWrite) {
   EXPECT_EQ(parseParkKind("null_reference"), ParkKind::NullReference);
 }
 
+// The parked table survives upgrades: what earlier versions stored must read back, and what
+// this version stores must be that same text.
+TEST(ParkedValuesJson, KeepsTheStoredFormat) {
+  using namespace std::string_literals;
+  const std::vector<ParkedValue> values = {
+      {"na\"me\x01", ParkedValue::State::Present, "a\\b\0\xc3\xa9"s},
+      {"gone", ParkedValue::State::Null, ""},
+      {"kept", ParkedValue::State::Absent, ""}};
+  const std::string stored =
+      R"([["na\"me\u0001","P","a\\b\u0000)"s + "\xc3\xa9" + R"("],["gone","N"],["kept","A"]])";
+  EXPECT_EQ(encodeParkedValues(values), stored);
+  EXPECT_EQ(decodeParkedValues(stored), values);
+  EXPECT_EQ(encodeParkedValues({}), "[]");
+}
+
 TEST(ParkedValuesJson, EscapesWhatJsonNeedsAndKeepsEveryOtherByte) {
   using namespace std::string_literals;
   std::string out;
