@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "cdc/model/Errors.h"
-#include "transform/Uuid.h"
+#include "cdc/model/Uuid.h"
 #include "transform/YamlReader.h"
 
 namespace pgmorph {
