@@ -13,6 +13,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "cdc/pg/ArrayLiteral.h"
+
 namespace pgmorph {
 
 std::string_view toString(ParkKind kind) {
@@ -98,22 +100,18 @@ std::vector<ParkedValue> decodeParkedValues(std::string_view json) {
 
 namespace {
 
-// A PostgreSQL array literal of the given elements, each double-quoted.
-template <class Range, class Fn>
-std::string arrayLiteral(const Range& items, Fn&& text) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    const std::string element = text(item);
-    for (char c : element) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
+// Ids as a PostgreSQL array parameter ($n::bigint[], $n::uuid[]).
+std::string idArray(std::span<const std::int64_t> ids) {
+  ArrayLiteral array;
+  for (std::int64_t id : ids) array.add(std::to_string(id));
+  return std::string(array.view());
+}
+
+std::string idArray(std::span<const std::string> ids) {
+  ArrayLiteral array;
+  for (const std::string& id : ids)
+    if (!array.add(id)) throw std::invalid_argument("a parked row id holds a NUL byte");
+  return std::string(array.view());
 }
 
 constexpr const char* kColumns =
@@ -270,7 +268,7 @@ std::int64_t ParkedStore::repark(PgConnection& target, std::int64_t id,
 
 std::size_t ParkedStore::remove(PgConnection& target, std::span<const std::int64_t> ids) const {
   if (ids.empty()) return 0;
-  std::string array = arrayLiteral(ids, [](std::int64_t id) { return std::to_string(id); });
+  std::string array = idArray(ids);
   auto res = target.execParams(
       fmt::format("DELETE FROM {} WHERE pipeline = $1 AND id = ANY($2::bigint[])", table(target)),
       {pipeline_, array});
@@ -316,7 +314,7 @@ std::vector<ParkedRow> ParkedStore::select(PgConnection& target, const std::stri
 std::vector<ParkedRow> ParkedStore::byIds(PgConnection& target,
                                           std::span<const std::int64_t> ids) const {
   if (ids.empty()) return {};
-  std::string array = arrayLiteral(ids, [](std::int64_t id) { return std::to_string(id); });
+  std::string array = idArray(ids);
   std::optional<std::string_view> params[] = {pipeline_, array};
   return select(target, "id = ANY($2::bigint[])", params);
 }
@@ -324,7 +322,7 @@ std::vector<ParkedRow> ParkedStore::byIds(PgConnection& target,
 std::vector<ParkedRow> ParkedStore::onRows(PgConnection& target,
                                            std::span<const std::string> rowIds) const {
   if (rowIds.empty()) return {};
-  std::string array = arrayLiteral(rowIds, [](const std::string& s) { return s; });
+  std::string array = idArray(rowIds);
   std::optional<std::string_view> params[] = {pipeline_, array};
   return select(target, "row_id = ANY($2::uuid[])", params);
 }
@@ -332,7 +330,7 @@ std::vector<ParkedRow> ParkedStore::onRows(PgConnection& target,
 std::vector<ParkedRow> ParkedStore::waitingFor(PgConnection& target, const std::string& tableName,
                                                std::span<const std::string> ids) const {
   if (ids.empty()) return {};
-  std::string array = arrayLiteral(ids, [](const std::string& s) { return s; });
+  std::string array = idArray(ids);
   std::optional<std::string_view> params[] = {pipeline_, tableName, array};
   return select(target, "missing_table = $2 AND missing_id = ANY($3::uuid[])", params);
 }
