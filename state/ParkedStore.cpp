@@ -2,9 +2,7 @@
 
 #include <fmt/format.h>
 
-// Same SIMD settings as the decoder's translation units (one definition of RapidJSON's
-// inline functions per program).
-#include "cdc/RapidJsonSetup.h"
+#include "cdc/json/RapidJsonSetup.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
