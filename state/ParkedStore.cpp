@@ -2,99 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "cdc/json/RapidJsonSetup.h"
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <charconv>
 #include <stdexcept>
 
 #include "cdc/pg/ArrayLiteral.h"
+#include "state/ParkedValuesJson.h"
 
 namespace pgmorph {
-
-std::string_view toString(ParkKind kind) {
-  switch (kind) {
-    case ParkKind::MissingParent:
-      return "missing_parent";
-    case ParkKind::NullReference:
-      return "null_reference";
-    case ParkKind::Refused:
-      return "refused";
-    case ParkKind::Unconvertible:
-      return "unconvertible";
-  }
-  return "refused";
-}
-
-ParkKind parseParkKind(std::string_view name) {
-  for (ParkKind k : {ParkKind::MissingParent, ParkKind::NullReference, ParkKind::Refused,
-                     ParkKind::Unconvertible})
-    if (toString(k) == name) return k;
-  throw std::invalid_argument(fmt::format(
-      "'{}' is not a kind of parked row (missing_parent, null_reference, refused, unconvertible)",
-      name));
-}
-
-void appendJsonString(std::string& out, std::string_view s) {
-  // RapidJSON's writer does the escaping (quotes, backslashes, control characters as \uXXXX;
-  // other bytes pass as they are, like the UTF-8 they are).
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  out.append(buffer.GetString(), buffer.GetSize());
-}
-
-std::string encodeParkedValues(std::span<const ParkedValue> values) {
-  std::string out = "[";
-  for (const auto& v : values) {
-    if (out.size() > 1) out += ',';
-    out += '[';
-    appendJsonString(out, v.column);
-    out += ",\"";
-    out += static_cast<char>(v.state);
-    out += '"';
-    if (v.state == ParkedValue::State::Present) {
-      out += ',';
-      appendJsonString(out, v.text);
-    }
-    out += ']';
-  }
-  out += ']';
-  return out;
-}
-
-std::vector<ParkedValue> decodeParkedValues(std::string_view json) {
-  std::vector<ParkedValue> out;
-  if (json.empty()) return out;
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  auto bad = [&](const char* why) {
-    return std::invalid_argument(
-        fmt::format("parked write values are not what pgmorph stores "
-                    "({}): {:.200}",
-                    why, json));
-  };
-  if (doc.HasParseError() || !doc.IsArray()) throw bad("not a JSON array");
-  for (const auto& item : doc.GetArray()) {
-    if (!item.IsArray() || item.Size() < 2 || !item[0].IsString() || !item[1].IsString() ||
-        item[1].GetStringLength() != 1)
-      throw bad("an item is not [column, state, text]");
-    ParkedValue v;
-    v.column.assign(item[0].GetString(), item[0].GetStringLength());
-    char state = item[1].GetString()[0];
-    if (state != 'P' && state != 'N' && state != 'A') throw bad("unknown value state");
-    v.state = static_cast<ParkedValue::State>(state);
-    if (v.state == ParkedValue::State::Present) {
-      if (item.Size() < 3 || !item[2].IsString()) throw bad("a present value without text");
-      v.text.assign(item[2].GetString(), item[2].GetStringLength());
-    }
-    out.push_back(std::move(v));
-  }
-  return out;
-}
 
 namespace {
 

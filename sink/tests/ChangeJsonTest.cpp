@@ -1,10 +1,11 @@
 // ChangeJson: the exact text a parked source change is stored as. The parked table survives
 // upgrades, so what earlier versions wrote must read back, and this version writes the same.
+#include "sink/ChangeJson.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "sink/ParkedWriteCodec.h"
 #include "transform/tests/TestUtil.h"
 
 namespace pgmorph {
@@ -14,6 +15,34 @@ using namespace std::string_literals;
 using test::makeChange;
 using test::num;
 using test::str;
+
+TEST(ChangeJson, ASourceChangeSurvivesItsJson) {
+  Change c = makeChange(
+      ChangeKind::Update, "dispatch_notification",
+      {num("id", "12345678901234567890"),
+       str("template_context", "{\"note\": \"unterminated\n\t\\ \x01 ü"),
+       test::null("recipient_id"), test::Col{"flag", "true", ValueKind::Bool, "boolean"}},
+      {num("id", "12345678901234567890")});
+  c.xid = 771;
+  Change back;
+  ChangeJson::decode(ChangeJson::encode(c), back);
+  EXPECT_EQ(back.kind, ChangeKind::Update);
+  EXPECT_EQ(back.xid, 771u);
+  EXPECT_EQ(back.lsn, c.lsn);
+  EXPECT_EQ(back.schema(), "public");
+  EXPECT_EQ(back.table(), "dispatch_notification");
+  ASSERT_EQ(back.columnCount(), c.columnCount());
+  for (std::size_t i = 0; i < c.columnCount(); ++i) {
+    EXPECT_EQ(back.column(i).name, c.column(i).name);
+    EXPECT_EQ(back.column(i).type, c.column(i).type);
+    EXPECT_EQ(back.column(i).value, c.column(i).value);
+    EXPECT_EQ(back.column(i).kind, c.column(i).kind);
+  }
+  ASSERT_EQ(back.identityCount(), 1u);
+  EXPECT_EQ(back.identity(0).value, "12345678901234567890");
+  EXPECT_THROW(ChangeJson::decode("{\"k\":\"Z\"}", back), std::invalid_argument);
+  EXPECT_THROW(ChangeJson::decode("not json", back), std::invalid_argument);
+}
 
 TEST(ChangeJson, KeepsTheStoredFormat) {
   Change c = makeChange(ChangeKind::Update, "dispatch_notification",

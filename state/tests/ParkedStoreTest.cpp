@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "cdc/pg/PgError.h"
+#include "state/ParkedValuesJson.h"
 #include "tests/support/SharedClusters.h"
 
 namespace pgmorph {
@@ -267,9 +268,10 @@ TEST(ParkedValuesJson, KeepsTheStoredFormat) {
 
 TEST(ParkedValuesJson, EscapesWhatJsonNeedsAndKeepsEveryOtherByte) {
   using namespace std::string_literals;
-  std::string out;
-  appendJsonString(out, "a\"b\\c\n\t\x01\0\xc3\xa9"s);
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\t\\u0001\\u0000\xc3\xa9\""s);
+  const std::vector<ParkedValue> awkward = {
+      {"c", ParkedValue::State::Present, "a\"b\\c\n\t\x01\0\xc3\xa9"s}};
+  EXPECT_EQ(encodeParkedValues(awkward),
+            "[[\"c\",\"P\",\"a\\\"b\\\\c\\n\\t\\u0001\\u0000\xc3\xa9\"]]"s);
   // And what is written comes back as it was, NUL and all.
   std::string odd = "line\r\nwith \"quotes\", a \\ and a \0 byte \xe2\x82\xac"s;
   ParkedValue v;
