@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "transform/ConfigLoader.h"
 
 namespace pgmorph {

@@ -9,7 +9,7 @@
 #include <csignal>
 #include <cstring>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 
 namespace pgmorph {
 

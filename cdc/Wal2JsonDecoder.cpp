@@ -1,6 +1,6 @@
 #include "cdc/Wal2JsonDecoder.h"
 
-#include "cdc/PaddedInsituStream.h"  // before any other RapidJSON header
+#include "cdc/json/PaddedInsituStream.h"
 
 #include <fmt/format.h>
 #include <rapidjson/error/en.h>

@@ -15,7 +15,7 @@
 // column; keeping them visible to the compiler lets the parse loop inline them.
 #pragma once
 
-#include "cdc/RapidJsonSetup.h"
+#include "cdc/json/RapidJsonSetup.h"
 
 #include <cstdint>
 #include <string>

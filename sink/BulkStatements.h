@@ -32,8 +32,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cdc/pg/ArrayLiteral.h"
 #include "cdc/pg/PgConnection.h"
-#include "sink/ArrayLiteral.h"
 #include "sink/BulkSqlBuilder.h"
 #include "transform/TargetWrite.h"
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "sink/ChangeJson.h"
 #include "sink/ParkedWriteCodec.h"
 #include "transform/IdMapper.h"
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "transform/Uuid.h"
+#include "cdc/model/Uuid.h"
 
 namespace pgmorph {
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 
 namespace pgmorph {
 

@@ -5,7 +5,7 @@
 
 #include <charconv>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 
 namespace pgmorph {
 

@@ -12,8 +12,8 @@
 #include <set>
 #include <thread>
 
+#include "cdc/pg/ArrayLiteral.h"
 #include "cdc/pg/PgError.h"
-#include "sink/ArrayLiteral.h"
 #include "state/NameList.h"
 
 namespace pgmorph {

@@ -26,10 +26,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cdc/model/Uuid.h"
 #include "cdc/pg/PgConnection.h"
 #include "sink/TargetCatalog.h"
 #include "transform/Config.h"
-#include "transform/Uuid.h"
 #include "transform/WritePlan.h"
 
 namespace pgmorph {

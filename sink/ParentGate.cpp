@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "sink/ParkedWriteCodec.h"
 
 namespace pgmorph {

@@ -2,16 +2,8 @@
 
 #include <fmt/format.h>
 
-// Same SIMD settings as the decoder's translation units (one definition of RapidJSON's
-// inline functions per program).
-#include "cdc/RapidJsonSetup.h"
-
-#include <rapidjson/document.h>
-
 #include <algorithm>
 #include <stdexcept>
-
-#include "state/ParkedStore.h"
 
 namespace pgmorph {
 
@@ -179,140 +171,6 @@ bool ParkedWriteCodec::decode(const ParkedRow& row, TargetWrite& out, std::strin
   }
   return true;
 }
-
-namespace ChangeJson {
-
-namespace {
-
-char kindCode(ValueKind k) {
-  switch (k) {
-    case ValueKind::Null:
-      return 'n';
-    case ValueKind::Bool:
-      return 'b';
-    case ValueKind::Number:
-      return '#';
-    case ValueKind::String:
-      return 's';
-  }
-  return 's';
-}
-
-void appendColumns(std::string& out, const Change& c, bool identity) {
-  out += '[';
-  std::size_t n = identity ? c.identityCount() : c.columnCount();
-  for (std::size_t i = 0; i < n; ++i) {
-    ColumnView v = identity ? c.identity(i) : c.column(i);
-    if (i) out += ',';
-    out += '[';
-    appendJsonString(out, v.name);
-    out += ',';
-    appendJsonString(out, v.type);
-    out += ",\"";
-    out += kindCode(v.kind);
-    out += "\",";
-    appendJsonString(out, v.value);
-    out += ']';
-  }
-  out += ']';
-}
-
-std::string_view text(const rapidjson::Value& v) {
-  return std::string_view(v.GetString(), v.GetStringLength());
-}
-
-}  // namespace
-
-std::string encode(const Change& change) {
-  std::string out = "{\"k\":\"";
-  switch (change.kind) {
-    case ChangeKind::Insert:
-      out += 'I';
-      break;
-    case ChangeKind::Update:
-      out += 'U';
-      break;
-    case ChangeKind::Delete:
-      out += 'D';
-      break;
-    case ChangeKind::Truncate:
-      out += 'T';
-      break;
-    default:
-      throw std::invalid_argument(
-          fmt::format("a {} message is not a row change", toString(change.kind)));
-  }
-  out += fmt::format("\",\"x\":{},\"l\":\"{}\",\"s\":", change.xid, change.lsn.str());
-  appendJsonString(out, change.schema());
-  out += ",\"t\":";
-  appendJsonString(out, change.table());
-  out += ",\"c\":";
-  appendColumns(out, change, false);
-  out += ",\"i\":";
-  appendColumns(out, change, true);
-  out += '}';
-  return out;
-}
-
-void decode(std::string_view json, Change& out) {
-  auto bad = [&](const char* why) {
-    return std::invalid_argument(
-        fmt::format("a parked source change is not what pgmorph stores ({}): {:.200}", why, json));
-  };
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) throw bad("not a JSON object");
-  for (const char* f : {"k", "l", "s", "t"})
-    if (!doc.HasMember(f) || !doc[f].IsString()) throw bad("a field is missing");
-  if (!doc.HasMember("c") || !doc["c"].IsArray() || !doc.HasMember("i") || !doc["i"].IsArray())
-    throw bad("columns are missing");
-  out.clear();
-  std::string_view k = text(doc["k"]);
-  if (k == "I")
-    out.kind = ChangeKind::Insert;
-  else if (k == "U")
-    out.kind = ChangeKind::Update;
-  else if (k == "D")
-    out.kind = ChangeKind::Delete;
-  else if (k == "T")
-    out.kind = ChangeKind::Truncate;
-  else
-    throw bad("unknown change kind");
-  if (doc.HasMember("x") && doc["x"].IsUint()) out.xid = doc["x"].GetUint();
-  if (!Lsn::tryParse(text(doc["l"]), out.lsn)) throw bad("bad LSN");
-  out.setSchema(text(doc["s"]));
-  out.setTable(text(doc["t"]));
-  for (bool identity : {false, true}) {
-    for (const auto& c : doc[identity ? "i" : "c"].GetArray()) {
-      if (!c.IsArray() || c.Size() != 4 || !c[0].IsString() || !c[1].IsString() ||
-          !c[2].IsString() || !c[3].IsString() || c[2].GetStringLength() != 1)
-        throw bad("a column is not [name, type, kind, value]");
-      ValueKind kind;
-      switch (c[2].GetString()[0]) {
-        case 'n':
-          kind = ValueKind::Null;
-          break;
-        case 'b':
-          kind = ValueKind::Bool;
-          break;
-        case '#':
-          kind = ValueKind::Number;
-          break;
-        case 's':
-          kind = ValueKind::String;
-          break;
-        default:
-          throw bad("unknown value kind");
-      }
-      if (identity)
-        out.addIdentity(text(c[0]), text(c[1]), text(c[3]), kind);
-      else
-        out.addColumn(text(c[0]), text(c[1]), text(c[3]), kind);
-    }
-  }
-}
-
-}  // namespace ChangeJson
 
 namespace WriteEdits {
 

@@ -9,7 +9,7 @@
 //    state (present, NULL, absent). Re-applying it needs no source data and no transform,
 //    and a later write of the same row merges into it value by value.
 //  - a change that could not be transformed (on_error: park) is kept as the source change
-//    (ChangeJson below) and transformed again when it is retried.
+//    (sink/ChangeJson.h) and transformed again when it is retried.
 // Values are keyed by column name: a parked write whose plan or columns are gone from the
 // mapping does not decode (decode() says which), rather than landing in the wrong columns.
 #pragma once
@@ -50,16 +50,6 @@ class ParkedWriteCodec {
  private:
   std::unordered_map<std::string, const WritePlan*> plans_;
 };
-
-// A source Change as JSON and back (the `source_change` of Unconvertible rows):
-// {"k":"U","x":771,"l":"0/16B3748","s":"public","t":"dispatch_notification",
-//  "c":[["id","bigint","#","1300"],...],"i":[...]} — value kinds: n(ull) b(ool) #(number)
-// s(tring); numbers keep their exact text.
-namespace ChangeJson {
-std::string encode(const Change& change);
-// Throws std::invalid_argument when `json` is not what encode() writes.
-void decode(std::string_view json, Change& out);
-}  // namespace ChangeJson
 
 // Editing writes without touching the original (TargetWrite keeps its text in an arena, so
 // a value is changed by rebuilding the write).

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "cdc/pg/SqlState.h"
 
 namespace pgmorph {

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "cdc/pg/SqlState.h"
 #include "sink/ParkingApplier.h"
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "sink/ArrayLiteral.h"
+#include "cdc/pg/ArrayLiteral.h"
 
 namespace pgmorph {
 

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "cdc/model/Lsn.h"
+#include "cdc/model/Uuid.h"
 #include "sink/ParentChecker.h"
 #include "state/ParkedRow.h"
 #include "transform/TargetWrite.h"
-#include "transform/Uuid.h"
 
 namespace pgmorph {
 

@@ -2,118 +2,28 @@
 
 #include <fmt/format.h>
 
-// Same SIMD settings as the decoder's translation units (one definition of RapidJSON's
-// inline functions per program).
-#include "cdc/RapidJsonSetup.h"
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <charconv>
 #include <stdexcept>
 
+#include "cdc/pg/ArrayLiteral.h"
+#include "state/ParkedValuesJson.h"
+
 namespace pgmorph {
-
-std::string_view toString(ParkKind kind) {
-  switch (kind) {
-    case ParkKind::MissingParent:
-      return "missing_parent";
-    case ParkKind::NullReference:
-      return "null_reference";
-    case ParkKind::Refused:
-      return "refused";
-    case ParkKind::Unconvertible:
-      return "unconvertible";
-  }
-  return "refused";
-}
-
-ParkKind parseParkKind(std::string_view name) {
-  for (ParkKind k : {ParkKind::MissingParent, ParkKind::NullReference, ParkKind::Refused,
-                     ParkKind::Unconvertible})
-    if (toString(k) == name) return k;
-  throw std::invalid_argument(fmt::format(
-      "'{}' is not a kind of parked row (missing_parent, null_reference, refused, unconvertible)",
-      name));
-}
-
-void appendJsonString(std::string& out, std::string_view s) {
-  // RapidJSON's writer does the escaping (quotes, backslashes, control characters as \uXXXX;
-  // other bytes pass as they are, like the UTF-8 they are).
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-  out.append(buffer.GetString(), buffer.GetSize());
-}
-
-std::string encodeParkedValues(std::span<const ParkedValue> values) {
-  std::string out = "[";
-  for (const auto& v : values) {
-    if (out.size() > 1) out += ',';
-    out += '[';
-    appendJsonString(out, v.column);
-    out += ",\"";
-    out += static_cast<char>(v.state);
-    out += '"';
-    if (v.state == ParkedValue::State::Present) {
-      out += ',';
-      appendJsonString(out, v.text);
-    }
-    out += ']';
-  }
-  out += ']';
-  return out;
-}
-
-std::vector<ParkedValue> decodeParkedValues(std::string_view json) {
-  std::vector<ParkedValue> out;
-  if (json.empty()) return out;
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  auto bad = [&](const char* why) {
-    return std::invalid_argument(
-        fmt::format("parked write values are not what pgmorph stores "
-                    "({}): {:.200}",
-                    why, json));
-  };
-  if (doc.HasParseError() || !doc.IsArray()) throw bad("not a JSON array");
-  for (const auto& item : doc.GetArray()) {
-    if (!item.IsArray() || item.Size() < 2 || !item[0].IsString() || !item[1].IsString() ||
-        item[1].GetStringLength() != 1)
-      throw bad("an item is not [column, state, text]");
-    ParkedValue v;
-    v.column.assign(item[0].GetString(), item[0].GetStringLength());
-    char state = item[1].GetString()[0];
-    if (state != 'P' && state != 'N' && state != 'A') throw bad("unknown value state");
-    v.state = static_cast<ParkedValue::State>(state);
-    if (v.state == ParkedValue::State::Present) {
-      if (item.Size() < 3 || !item[2].IsString()) throw bad("a present value without text");
-      v.text.assign(item[2].GetString(), item[2].GetStringLength());
-    }
-    out.push_back(std::move(v));
-  }
-  return out;
-}
 
 namespace {
 
-// A PostgreSQL array literal of the given elements, each double-quoted.
-template <class Range, class Fn>
-std::string arrayLiteral(const Range& items, Fn&& text) {
-  std::string out = "{";
-  for (const auto& item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    const std::string element = text(item);
-    for (char c : element) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
+// Ids as a PostgreSQL array parameter ($n::bigint[], $n::uuid[]).
+std::string idArray(std::span<const std::int64_t> ids) {
+  ArrayLiteral array;
+  for (std::int64_t id : ids) array.add(std::to_string(id));
+  return std::string(array.view());
+}
+
+std::string idArray(std::span<const std::string> ids) {
+  ArrayLiteral array;
+  for (const std::string& id : ids)
+    if (!array.add(id)) throw std::invalid_argument("a parked row id holds a NUL byte");
+  return std::string(array.view());
 }
 
 constexpr const char* kColumns =
@@ -270,7 +180,7 @@ std::int64_t ParkedStore::repark(PgConnection& target, std::int64_t id,
 
 std::size_t ParkedStore::remove(PgConnection& target, std::span<const std::int64_t> ids) const {
   if (ids.empty()) return 0;
-  std::string array = arrayLiteral(ids, [](std::int64_t id) { return std::to_string(id); });
+  std::string array = idArray(ids);
   auto res = target.execParams(
       fmt::format("DELETE FROM {} WHERE pipeline = $1 AND id = ANY($2::bigint[])", table(target)),
       {pipeline_, array});
@@ -316,7 +226,7 @@ std::vector<ParkedRow> ParkedStore::select(PgConnection& target, const std::stri
 std::vector<ParkedRow> ParkedStore::byIds(PgConnection& target,
                                           std::span<const std::int64_t> ids) const {
   if (ids.empty()) return {};
-  std::string array = arrayLiteral(ids, [](std::int64_t id) { return std::to_string(id); });
+  std::string array = idArray(ids);
   std::optional<std::string_view> params[] = {pipeline_, array};
   return select(target, "id = ANY($2::bigint[])", params);
 }
@@ -324,7 +234,7 @@ std::vector<ParkedRow> ParkedStore::byIds(PgConnection& target,
 std::vector<ParkedRow> ParkedStore::onRows(PgConnection& target,
                                            std::span<const std::string> rowIds) const {
   if (rowIds.empty()) return {};
-  std::string array = arrayLiteral(rowIds, [](const std::string& s) { return s; });
+  std::string array = idArray(rowIds);
   std::optional<std::string_view> params[] = {pipeline_, array};
   return select(target, "row_id = ANY($2::uuid[])", params);
 }
@@ -332,7 +242,7 @@ std::vector<ParkedRow> ParkedStore::onRows(PgConnection& target,
 std::vector<ParkedRow> ParkedStore::waitingFor(PgConnection& target, const std::string& tableName,
                                                std::span<const std::string> ids) const {
   if (ids.empty()) return {};
-  std::string array = arrayLiteral(ids, [](const std::string& s) { return s; });
+  std::string array = idArray(ids);
   std::optional<std::string_view> params[] = {pipeline_, tableName, array};
   return select(target, "missing_table = $2 AND missing_id = ANY($3::uuid[])", params);
 }

@@ -94,11 +94,4 @@ class ParkedStore {
   std::string pipeline_;
 };
 
-// JSON of parked write values ([["column","P","text"],["column","N"],...]) and back; the
-// encoding stored in the `write_values` column. decode throws std::invalid_argument.
-std::string encodeParkedValues(std::span<const ParkedValue> values);
-std::vector<ParkedValue> decodeParkedValues(std::string_view json);
-// Appends `s` as a JSON string literal (quotes included) to `out`.
-void appendJsonString(std::string& out, std::string_view s);
-
 }  // namespace pgmorph

@@ -8,9 +8,9 @@
 
 #include <stdexcept>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
+#include "cdc/model/Uuid.h"
 #include "transform/ConfigLoaderParser.h"
-#include "transform/Uuid.h"
 #include "transform/YamlReader.h"
 
 namespace pgmorph {

@@ -31,8 +31,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cdc/model/Uuid.h"
 #include "transform/Sha1.h"
-#include "transform/Uuid.h"
 
 namespace pgmorph {
 

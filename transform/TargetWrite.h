@@ -12,8 +12,8 @@
 
 #include "cdc/model/Change.h"
 #include "cdc/model/Lsn.h"
+#include "cdc/model/Uuid.h"
 #include "transform/Config.h"
-#include "transform/Uuid.h"
 #include "transform/WritePlan.h"
 
 namespace pgmorph {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 
 namespace pgmorph {
 

@@ -6,7 +6,7 @@
 #include <charconv>
 #include <vector>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 
 namespace pgmorph {
 

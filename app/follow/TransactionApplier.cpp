@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "sink/UnindexedForeignKeys.h"
 
 namespace pgmorph {

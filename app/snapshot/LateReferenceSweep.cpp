@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "sink/OrphanSweeper.h"
 #include "sink/ParentChecker.h"
 #include "state/ParkedStore.h"

@@ -9,7 +9,7 @@
 #include <optional>
 #include <set>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "sink/BulkLoadPolicy.h"
 
 namespace pgmorph {

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "transform/ConfigLoader.h"
 
 namespace pgmorph {

@@ -16,7 +16,7 @@
 #include "cdc/ExportedSnapshotSlot.h"
 #include "cdc/ReplicationStream.h"
 #include "cdc/Wal2JsonDecoder.h"
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "cdc/tests/CdcTestSupport.h"
 
 namespace pgmorph {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "sink/TargetCatalog.h"
 #include "tests/support/SharedClusters.h"
 

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "sink/CopyUpdateWriter.h"
 #include "sink/TargetCatalog.h"
 #include "tests/support/SharedClusters.h"

@@ -1,7 +1,7 @@
 // ParkedWriteCodec without a database: a parked write decodes to the same write against the
 // loaded mapping (values by column name, states kept), refuses to decode against a mapping
-// that lost its plan or column, source changes survive their JSON, and the write edits give
-// the net effect the batch orderer gives.
+// that lost its plan or column, and the write edits give the net effect the batch orderer
+// gives. (Source changes and their JSON: ChangeJsonTest.)
 #include "sink/ParkedWriteCodec.h"
 
 #include <gtest/gtest.h>
@@ -114,34 +114,6 @@ TEST_F(ParkedWriteCodecTest, AWriteTheMappingNoLongerHasDoesNotDecode) {
   ParkedRow change = row;
   change.op = "change";
   EXPECT_FALSE(codec.decode(change, back, why));
-}
-
-TEST(ChangeJson, ASourceChangeSurvivesItsJson) {
-  Change c = makeChange(
-      ChangeKind::Update, "dispatch_notification",
-      {num("id", "12345678901234567890"),
-       str("template_context", "{\"note\": \"unterminated\n\t\\ \x01 ü"),
-       test::null("recipient_id"), test::Col{"flag", "true", ValueKind::Bool, "boolean"}},
-      {num("id", "12345678901234567890")});
-  c.xid = 771;
-  Change back;
-  ChangeJson::decode(ChangeJson::encode(c), back);
-  EXPECT_EQ(back.kind, ChangeKind::Update);
-  EXPECT_EQ(back.xid, 771u);
-  EXPECT_EQ(back.lsn, c.lsn);
-  EXPECT_EQ(back.schema(), "public");
-  EXPECT_EQ(back.table(), "dispatch_notification");
-  ASSERT_EQ(back.columnCount(), c.columnCount());
-  for (std::size_t i = 0; i < c.columnCount(); ++i) {
-    EXPECT_EQ(back.column(i).name, c.column(i).name);
-    EXPECT_EQ(back.column(i).type, c.column(i).type);
-    EXPECT_EQ(back.column(i).value, c.column(i).value);
-    EXPECT_EQ(back.column(i).kind, c.column(i).kind);
-  }
-  ASSERT_EQ(back.identityCount(), 1u);
-  EXPECT_EQ(back.identity(0).value, "12345678901234567890");
-  EXPECT_THROW(ChangeJson::decode("{\"k\":\"Z\"}", back), std::invalid_argument);
-  EXPECT_THROW(ChangeJson::decode("not json", back), std::invalid_argument);
 }
 
 TEST_F(ParkedWriteCodecTest, OverlayIsTheNetEffectLaterValuesWinAbsentOnesKeep) {

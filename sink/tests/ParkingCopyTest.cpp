@@ -9,7 +9,7 @@
 
 #include <map>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "sink/ChangeParker.h"
 #include "sink/tests/ParkingFixture.h"
 

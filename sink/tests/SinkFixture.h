@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "cdc/model/Uuid.h"
 #include "cdc/pg/PgConnection.h"
 #include "sink/TargetWriter.h"
 #include "sink/tests/SourceOrder.h"
 #include "state/CheckpointStore.h"
 #include "tests/support/SharedClusters.h"
 #include "transform/TargetWrite.h"
-#include "transform/Uuid.h"
 #include "transform/WritePlan.h"
 
 namespace pgmorph::sinktest {

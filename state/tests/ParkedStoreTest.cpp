@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "cdc/pg/PgError.h"
+#include "state/ParkedValuesJson.h"
 #include "tests/support/SharedClusters.h"
 
 namespace pgmorph {
@@ -250,11 +251,27 @@ TEST(ParkedValuesJson, RejectsWhatPgmorphDoesNotWrite) {
   EXPECT_EQ(parseParkKind("null_reference"), ParkKind::NullReference);
 }
 
+// The parked table survives upgrades: what earlier versions stored must read back, and what
+// this version stores must be that same text.
+TEST(ParkedValuesJson, KeepsTheStoredFormat) {
+  using namespace std::string_literals;
+  const std::vector<ParkedValue> values = {
+      {"na\"me\x01", ParkedValue::State::Present, "a\\b\0\xc3\xa9"s},
+      {"gone", ParkedValue::State::Null, ""},
+      {"kept", ParkedValue::State::Absent, ""}};
+  const std::string stored =
+      R"([["na\"me\u0001","P","a\\b\u0000)"s + "\xc3\xa9" + R"("],["gone","N"],["kept","A"]])";
+  EXPECT_EQ(encodeParkedValues(values), stored);
+  EXPECT_EQ(decodeParkedValues(stored), values);
+  EXPECT_EQ(encodeParkedValues({}), "[]");
+}
+
 TEST(ParkedValuesJson, EscapesWhatJsonNeedsAndKeepsEveryOtherByte) {
   using namespace std::string_literals;
-  std::string out;
-  appendJsonString(out, "a\"b\\c\n\t\x01\0\xc3\xa9"s);
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\t\\u0001\\u0000\xc3\xa9\""s);
+  const std::vector<ParkedValue> awkward = {
+      {"c", ParkedValue::State::Present, "a\"b\\c\n\t\x01\0\xc3\xa9"s}};
+  EXPECT_EQ(encodeParkedValues(awkward),
+            "[[\"c\",\"P\",\"a\\\"b\\\\c\\n\\t\\u0001\\u0000\xc3\xa9\"]]"s);
   // And what is written comes back as it was, NUL and all.
   std::string odd = "line\r\nwith \"quotes\", a \\ and a \0 byte \xe2\x82\xac"s;
   ParkedValue v;

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "cdc/pg/PgError.h"
+#include "cdc/model/Errors.h"
 #include "transform/tests/TestUtil.h"
 
 namespace pgmorph {

@@ -15,7 +15,7 @@
 // same way.
 #pragma once
 
-#include "cdc/RapidJsonSetup.h"  // before any other RapidJSON header
+#include "cdc/json/RapidJsonSetup.h"  // RapidJSON with pgmorph's settings
 
 #include <cstddef>
 

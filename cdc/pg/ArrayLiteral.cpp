@@ -1,4 +1,4 @@
-#include "sink/ArrayLiteral.h"
+#include "cdc/pg/ArrayLiteral.h"
 
 namespace pgmorph {
 

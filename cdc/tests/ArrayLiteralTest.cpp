@@ -1,6 +1,6 @@
 // ArrayLiteral: the exact text of one-dimensional array literals (the server's round trip of
-// awkward values is in OrderingBulkTest).
-#include "sink/ArrayLiteral.h"
+// awkward values is in sink/tests/OrderingBulkTest).
+#include "cdc/pg/ArrayLiteral.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
 // Uuid: 16 bytes, value type, with the canonical text form. UuidV5 derives the
 // deterministic id of a legacy key (RFC 4122 name-based, SHA-1; Boost.Uuid does the hash).
+// Part of the model: the ids transform makes are the ones sink writes and state keeps.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-#include "transform/Uuid.h"
+#include "cdc/model/Uuid.h"
 
 #include <boost/uuid/name_generator_sha1.hpp>
 #include <boost/uuid/uuid.hpp>

@@ -1,7 +1,8 @@
 // ArrayLiteral: the text form of a one-dimensional PostgreSQL array ({"a","b",NULL}) built
-// from text elements: one parameter of a multi-row statement carries one column of a run
-// of writes this way. It owns its buffer and is reused run after run (clear() keeps the
-// capacity), so building parameters allocates nothing once warm.
+// from text elements, for a parameter such as `= ANY($1::uuid[])`: the sink's multi-row
+// statements carry one column of a run of writes this way, the state stores pass lists of
+// ids. It owns its buffer and can be reused (clear() keeps the capacity), so building
+// parameters allocates nothing once warm.
 //
 // Every element is double-quoted, so the empty string, the word NULL, blanks, commas and
 // braces need no special case; inside the quotes a backslash or a double quote is escaped
