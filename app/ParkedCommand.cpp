@@ -111,12 +111,7 @@ int ParkedCommand::retry(bool all, const Selection& selection, std::ostream& out
     if (missing.size() == selection.ids.size()) return status;
   }
   Transformer transformer(config_);
-  std::vector<std::string> tables;
-  for (const WritePlan& p : transformer.plans()) {
-    std::string t = p.targetSchema + "." + p.targetTable;
-    if (std::find(tables.begin(), tables.end(), t) == tables.end()) tables.push_back(t);
-  }
-  TargetCatalog catalog = TargetCatalog::read(target, tables);
+  TargetCatalog catalog = TargetCatalog::read(target, transformer.targetTables());
   BatchOrderer orderer(catalog.graph());
   CheckpointStore checkpoints(config_.target.stateSchema, config_.pipeline);
   TargetWriter writer(target, checkpoints, config_.source.slot);

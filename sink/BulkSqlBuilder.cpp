@@ -19,7 +19,7 @@ constexpr std::string_view kMatched = "pgmorph_m";  // set-columns: the keys who
 BulkSqlBuilder::BulkSqlBuilder(const WritePlan& plan, PlanColumnTypes types,
                                const QuoteIdent& quote)
     : types_(std::move(types)) {
-  std::string name = fmt::format("{}.{}", plan.targetSchema, plan.targetTable);
+  std::string name = plan.targetName();
   if (plan.targetTable.empty() || plan.idColumn.empty())
     throw std::invalid_argument(
         fmt::format("write plan for target table '{}' has no table or id column", name));

@@ -48,7 +48,7 @@ ParentChecker::ParentChecker(const TargetCatalog& catalog, std::span<const Write
                              std::size_t cacheLimit)
     : cacheLimit_(cacheLimit) {
   for (const WritePlan& plan : plans) {
-    std::string child = plan.targetSchema + "." + plan.targetTable;
+    std::string child = plan.targetName();
     PlanRefs refs;
     refs.own.column = ParentRef::kOwnRow;
     refs.own.columnName = plan.idColumn;

@@ -146,7 +146,7 @@ std::string ParentGate::describeMissing(const WriteGroup& g, const TargetWrite& 
   const WritePlan& plan = *g.plan;
   std::string what =
       fmt::format("{} of {} {} into {}", toString(w.op), ParkedWriteCodec::sourceName(plan),
-                  w.legacyKey(), ParkedWriteCodec::targetName(plan));
+                  w.legacyKey(), plan.targetName());
   return describeMissingParent(what, checker_.describeAbsent(plan, ref, id), policy, ref.columnName,
                                "start again; the target transaction was rolled back.");
 }

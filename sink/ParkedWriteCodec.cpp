@@ -16,10 +16,6 @@ std::string ParkedWriteCodec::sourceName(const WritePlan& plan) {
   return plan.source->idName.empty() ? plan.source->sourceTable : plan.source->idName;
 }
 
-std::string ParkedWriteCodec::targetName(const WritePlan& plan) {
-  return plan.targetSchema + "." + plan.targetTable;
-}
-
 std::string ParkedWriteCodec::planKey(const WritePlan& plan) {
   std::string keys;
   bool update = plan.mapping && plan.mapping->mode == TargetMode::Update;
@@ -28,7 +24,7 @@ std::string ParkedWriteCodec::planKey(const WritePlan& plan) {
       if (!keys.empty()) keys += ',';
       keys += k;
     }
-  return fmt::format("{}>{}[{}:{}]", sourceName(plan), targetName(plan),
+  return fmt::format("{}>{}[{}:{}]", sourceName(plan), plan.targetName(),
                      update ? "update" : "upsert", keys);
 }
 
@@ -81,7 +77,7 @@ ParkedRow ParkedWriteCodec::encode(const TargetWrite& w) {
   const WritePlan& plan = *w.plan;
   r.sourceTable = sourceName(plan);
   r.legacyKey = std::string(w.legacyKey());
-  r.targetTable = targetName(plan);
+  r.targetTable = plan.targetName();
   r.plan = planKey(plan);
   r.op = std::string(opName(w.op));
   if (w.op != WriteOp::Truncate && (w.op != WriteOp::Release || w.hasRow)) r.rowId = w.row.str();

@@ -38,7 +38,6 @@ class ParkedWriteCodec {
   static std::string_view opName(WriteOp op);
   // The source table as the state schema names it (the mapping's idName).
   static std::string sourceName(const WritePlan& plan);
-  static std::string targetName(const WritePlan& plan);
 
   // The write's fields of a ParkedRow (kind, reason and what it waits for are the caller's).
   static ParkedRow encode(const TargetWrite& w);

@@ -151,7 +151,7 @@ void ParkingApplier::sweepOrphans() {
       store_.park(target_, r);
       waited_.insert(p.ref->parent);
       ++countsOf(plan).parked;
-      int own = checker_.table(plan.targetSchema + "." + plan.targetTable);
+      int own = checker_.table(plan.targetName());
       if (own < 0) continue;
       checker_.noteGone(own, p.row.row);
       if (sweeper_.watches(own)) gone_[own].push_back(p.row.row);

@@ -55,7 +55,7 @@ void ParkingCopy::write(const TargetWrite& w) {
   if (!open_) throw std::logic_error("ParkingCopy::write without begin()");
   if (w.plan != &plan_ || w.op != WriteOp::Upsert)
     throw std::invalid_argument(fmt::format("ParkingCopy for {} was given a {} of another plan",
-                                            ParkedWriteCodec::targetName(plan_), toString(w.op)));
+                                            plan_.targetName(), toString(w.op)));
   admit(w);
   if (held_.size() >= heldRows_ || sent_.size() >= segmentRows_) boundary();
 }
@@ -306,7 +306,7 @@ std::string ParkingCopy::describe(const TargetWrite& w, const ParentRef& ref, co
                                   RowPolicy policy) const {
   std::string what =
       fmt::format("upsert of {} {} into {} (snapshot)", ParkedWriteCodec::sourceName(plan_),
-                  w.legacyKey(), ParkedWriteCodec::targetName(plan_));
+                  w.legacyKey(), plan_.targetName());
   return describeMissingParent(what, checker_.describeAbsent(plan_, ref, id), policy,
                                ref.columnName, "run the snapshot again.");
 }

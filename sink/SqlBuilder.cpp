@@ -11,7 +11,7 @@ bool SqlBuilder::isUpsertTarget(const WritePlan& plan) {
 }
 
 SqlBuilder::SqlBuilder(const WritePlan& plan, const QuoteIdent& quote) {
-  std::string name = fmt::format("{}.{}", plan.targetSchema, plan.targetTable);
+  std::string name = plan.targetName();
   if (plan.targetTable.empty() || plan.idColumn.empty())
     throw std::invalid_argument(
         fmt::format("write plan for target table '{}' has no table or id column", name));

@@ -28,10 +28,6 @@ inline std::string describeError(const PgResult& res) {
   return out;
 }
 
-inline std::string targetName(const WritePlan& plan) {
-  return fmt::format("{}.{}", plan.targetSchema, plan.targetTable);
-}
-
 inline std::string sourceName(const WritePlan& plan) {
   return plan.source ? plan.source->sourceTable : std::string("(unknown source table)");
 }
@@ -40,7 +36,7 @@ inline std::string sourceName(const WritePlan& plan) {
 inline std::string describeWrite(const TargetWrite& w) {
   std::string out = fmt::format("{} of {}", toString(w.op), sourceName(*w.plan));
   if (!w.legacyKey().empty()) out += fmt::format(" {}", w.legacyKey());
-  return out + fmt::format(" into {} (source LSN {})", targetName(*w.plan), w.lsn.str());
+  return out + fmt::format(" into {} (source LSN {})", w.plan->targetName(), w.lsn.str());
 }
 
 }  // namespace pgmorph::writermessages

@@ -19,7 +19,6 @@ namespace pgmorph {
 using writermessages::describeError;
 using writermessages::describeWrite;
 using writermessages::sourceName;
-using writermessages::targetName;
 
 std::optional<std::string> TargetWriter::bindParams(const TargetWrite& w) {
   params_.clear();
@@ -57,12 +56,12 @@ std::optional<std::string> TargetWriter::bindParams(const TargetWrite& w) {
         throw std::invalid_argument(
             fmt::format("release on {} carries {} owner values for {} owner "
                         "columns",
-                        targetName(plan), values.size(), plan.ownerColumns.size()));
+                        plan.targetName(), values.size(), plan.ownerColumns.size()));
       for (std::size_t i = 0; i < values.size(); ++i) {
         // Leaving an owner condition out would release rows of other source rows.
         if (values[i].state == ValueState::Absent)
           throw std::invalid_argument(
-              fmt::format("release on {} lacks the value of owner column {}", targetName(plan),
+              fmt::format("release on {} lacks the value of owner column {}", plan.targetName(),
                           plan.ownerColumns[i]));
         if (!addValue(values[i])) return plan.ownerColumns[i];
       }
@@ -94,7 +93,7 @@ bool TargetWriter::queueWrite(const TargetWrite& w, std::size_t index,
     return false;
   }
   if (!st.prepared && !st.queued) {
-    spdlog::debug("target: preparing {} for {}: {}", st.name, targetName(*w.plan), st.sql);
+    spdlog::debug("target: preparing {} for {}: {}", st.name, w.plan->targetName(), st.sql);
     if (PQsendPrepare(pg, st.name.c_str(), st.sql.c_str(), 0, nullptr) != 1)
       conn_.throwConnectionError(fmt::format("queueing the statement for {}", describeWrite(w)));
     st.queued = true;
@@ -206,7 +205,7 @@ void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& f
         const TargetWrite& w = writeAt(cmd.index);
         spdlog::warn(
             "target: a multi-row {} of {} rows into {} failed ({}); writing them one by one",
-            toString(w.op), cmd.rows, targetName(*w.plan), describeError(res));
+            toString(w.op), cmd.rows, w.plan->targetName(), describeError(res));
       }
       // A set-columns run that found fewer rows than it names misses a row: which one, only
       // the one-row statements can say.
@@ -249,7 +248,7 @@ void TargetWriter::readResults(const WriteAt& writeAt, std::optional<Failure>& f
         f.refused->sqlstate = std::string(sqlstate::kNoData);
         f.refused->message =
             fmt::format("the {} row {} that {} {} completes does not exist on the target",
-                        targetName(*w.plan), w.row.str(), sourceName(*w.plan), w.legacyKey());
+                        w.plan->targetName(), w.row.str(), sourceName(*w.plan), w.legacyKey());
         failure = std::move(f);
       }
       // A SetColumns with nothing to write only checked that its row exists.

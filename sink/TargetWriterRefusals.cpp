@@ -21,7 +21,6 @@ using writermessages::describeError;
 using writermessages::describeWrite;
 using writermessages::errorField;
 using writermessages::sourceName;
-using writermessages::targetName;
 
 namespace {
 constexpr const char* kSavepoint = "pgmorph_batch";
@@ -145,7 +144,7 @@ RefusedRow TargetWriter::refusal(const TargetWrite& w, std::size_t index) const 
   RefusedRow r;
   r.sourceTable = sourceName(*w.plan);
   r.legacyKey = std::string(w.legacyKey());
-  r.targetTable = targetName(*w.plan);
+  r.targetTable = w.plan->targetName();
   r.op = w.op;
   r.lsn = w.lsn;
   r.writeIndex = index;

@@ -33,7 +33,7 @@ void WriteGroups::build(std::span<const TargetWrite> writes, const ParentChecker
   std::unordered_map<int, std::uint32_t> tableEpoch;
   for (std::size_t i = 0; i < n; ++i) {
     const TargetWrite& w = writes[i];
-    const int t = checker.table(ParkedWriteCodec::targetName(*w.plan));
+    const int t = checker.table(w.plan->targetName());
     tableOf_[i] = t;
     const RowKey rk{t, w.row};
     switch (w.op) {

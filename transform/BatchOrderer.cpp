@@ -36,7 +36,7 @@ bool shareColumn(const WritePlan& upsert, const WritePlan& partial) {
 
 int BatchOrderer::tableOf(const WritePlan& plan) {
   if (auto it = planTable_.find(&plan); it != planTable_.end()) return it->second;
-  std::string name = plan.targetSchema + "." + plan.targetTable;
+  std::string name = plan.targetName();
   int index;
   if (auto it = tableIndex_.find(name); it != tableIndex_.end()) {
     index = it->second;

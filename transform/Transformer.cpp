@@ -91,6 +91,15 @@ TransformOutcome Transformer::transformNullingErrors(const Change& change, Write
   return outcome;
 }
 
+std::vector<std::string> Transformer::targetTables() const {
+  std::vector<std::string> out;
+  for (const WritePlan& p : plans_) {
+    std::string name = p.targetName();
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+  }
+  return out;
+}
+
 TransformOutcome Transformer::transformWithPolicy(const Change& change, WriteBatch& out) {
   TransformOutcome outcome = transform(change, out);
   if (outcome.status != TransformOutcome::Status::Failed || outcome.policy != RowPolicy::Null)

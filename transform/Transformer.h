@@ -91,6 +91,8 @@ class Transformer {
   TransformOutcome transformWithPolicy(const Change& change, WriteBatch& out);
 
   const std::vector<WritePlan>& plans() const { return plans_; }
+  // "schema.table" of every table the plans write, each once, in plan order.
+  std::vector<std::string> targetTables() const;
   const PipelineConfig& config() const { return config_; }
   const IdMapper& ids() const { return ids_; }
 

@@ -34,6 +34,8 @@ struct WritePlan {
   std::string targetSchema;
   std::string targetTable;
   std::string idColumn;
+  // "schema.table" of the target, as catalogs and messages name it.
+  std::string targetName() const { return targetSchema + "." + targetTable; }
   // Upsert: idColumn, then legacyIdColumn (if any), mapped columns, `set` constants.
   // Update (partial): mapped columns, then `set` constants.
   std::vector<std::string> columns;

@@ -18,15 +18,6 @@ std::int64_t nowMicros() {
   ::gettimeofday(&tv, nullptr);
   return static_cast<std::int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
 }
-
-std::vector<std::string> targetTables(const Transformer& transformer) {
-  std::vector<std::string> out;
-  for (const WritePlan& p : transformer.plans()) {
-    std::string name = p.targetSchema + "." + p.targetTable;
-    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
-  }
-  return out;
-}
 }  // namespace
 
 TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer& transformer,
@@ -35,7 +26,7 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
       transformer_(transformer),
       writer_(writer),
       stats_(stats),
-      catalog_(TargetCatalog::read(writer.connection(), targetTables(transformer))),
+      catalog_(TargetCatalog::read(writer.connection(), transformer.targetTables())),
       orderer_(catalog_.graph()),
       parked_(config.target.stateSchema, config.pipeline),
       parking_(writer.connection(), transformer.plans(), writer, catalog_, orderer_, parked_,
@@ -46,7 +37,7 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
   stats_.checkpoint = checkpoint;
   // Said once per run: with the target's constraints enforced, nothing pgmorph does can avoid
   // these scans; an index can (see sink/UnindexedForeignKeys.h).
-  for (const auto& fk : findUnindexedForeignKeys(writer.connection(), targetTables(transformer)))
+  for (const auto& fk : findUnindexedForeignKeys(writer.connection(), transformer.targetTables()))
     spdlog::warn("{}", fk.describe());
 }
 

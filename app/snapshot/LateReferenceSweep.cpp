@@ -25,8 +25,7 @@ void sweepLateReferences(PgConnection& target, const PipelineConfig& config,
       OrphanSweeper::Result found;
       for (const auto& [table, column] : plan.lateChecks())
         for (const WritePlan& p : transformer.plans())
-          if (p.targetSchema + "." + p.targetTable == table)
-            sweeper.sweepColumn(target, p, column, found);
+          if (p.targetName() == table) sweeper.sweepColumn(target, p, column, found);
       if (!found.failed.empty())
         throw PgmorphError(ErrorClass::Operator,
                            sweeper.describe(found.failed.front(), "run the snapshot again."));

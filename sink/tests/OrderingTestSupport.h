@@ -140,9 +140,7 @@ class OrderingTest : public sinktest::SinkTest {
 
   std::vector<TargetWrite> naive(const std::vector<TargetWrite>& writes, Naive how) const {
     const FkGraph& g = catalog_->graph();
-    auto rank = [&](const TargetWrite& w) {
-      return g.rank(w.plan->targetSchema + "." + w.plan->targetTable);
-    };
+    auto rank = [&](const TargetWrite& w) { return g.rank(w.plan->targetName()); };
     std::vector<std::size_t> order(writes.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     switch (how) {

@@ -137,12 +137,8 @@ class ParkingTest : public ::testing::Test {
     config_ = std::make_unique<PipelineConfig>(
         ConfigLoader::fromString(yaml, "mapping.yaml", test::noEnv()));
     transformer_ = std::make_unique<Transformer>(*config_);
-    std::vector<std::string> tables;
-    for (const WritePlan& p : transformer_->plans()) {
-      std::string t = p.targetSchema + "." + p.targetTable;
-      if (std::find(tables.begin(), tables.end(), t) == tables.end()) tables.push_back(t);
-    }
-    catalog_ = std::make_unique<TargetCatalog>(TargetCatalog::read(*conn_, tables));
+    catalog_ =
+        std::make_unique<TargetCatalog>(TargetCatalog::read(*conn_, transformer_->targetTables()));
     orderer_ = std::make_unique<BatchOrderer>(catalog_->graph());
     writer_ = std::make_unique<TargetWriter>(*conn_, checkpoints_, "slot");
     parking_ = std::make_unique<ParkingApplier>(*conn_, transformer_->plans(), *writer_, *catalog_,
