@@ -1,6 +1,7 @@
 // pgmorph: the command line. Parses arguments, loads the pipeline file, sets up logging,
-// and hands over to FollowCommand (follow), SnapshotCommand (snapshot, run) or ParkedCli
-// (parked ...). follow, snapshot and run decide about their own errors (RetryLoop).
+// and hands over to CheckCommand (check), FollowCommand (follow), SnapshotCommand (snapshot, run)
+// or ParkedCli (parked ...). follow, snapshot and run decide about their own errors (RetryLoop);
+// check has exit codes of its own (0 nothing blocks, 1 problems found, 2 could not check).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 
 #include "app/ConfigFile.h"
 #include "app/ParkedCli.h"
+#include "app/check/CheckCommand.h"
 #include "app/follow/FollowCommand.h"
 #include "app/snapshot/SnapshotCommand.h"
 
@@ -35,6 +37,14 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--log-level", logLevel, "debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  auto* check = app.add_subcommand(
+      "check",
+      "check the pipeline file against both databases' catalogs and print every problem, then "
+      "the plan (exit 0 nothing blocks, 1 problems found, 2 could not check)");
+  check->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+  bool checkJson = false;
+  check->add_flag("--json", checkJson, "print the report as JSON");
 
   auto* follow = app.add_subcommand(
       "follow", "stream changes from the slot into the target, from the stored checkpoint on");
@@ -81,6 +91,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   setupLogging(logLevel);
 
+  if (*check) return pgmorph::CheckCommand::run(configPath, checkJson, std::cout);
   try {
     pgmorph::PipelineConfig config = pgmorph::loadConfigFile(configPath);
     if (*follow) {

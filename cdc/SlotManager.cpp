@@ -246,34 +246,46 @@ std::vector<std::string> SlotManager::sourceProblems(const std::string& slot) {
                       res.value(0, 7)));
   }
   if (!slot.empty()) {
-    auto s = conn.execParams(
-        "SELECT slot_type, plugin, database, wal_status FROM pg_replication_slots"
-        " WHERE slot_name = $1",
-        {slot});
-    if (s.rows() == 1) {
-      std::string dropIt = fmt::format(
-          "drop it (SELECT pg_drop_replication_slot('{}')) or choose "
-          "another slot name",
-          slot);
-      if (s.value(0, 0) != "logical")
-        problems.push_back(
-            fmt::format("replication slot \"{}\" is a {} slot, not a logical one: {}", slot,
-                        s.value(0, 0), dropIt));
-      else if (s.value(0, 1) != kPlugin)
-        problems.push_back(
-            fmt::format("replication slot \"{}\" uses the plugin {}, not wal2json: {}", slot,
-                        s.value(0, 1), dropIt));
-      else if (s.value(0, 2) != database)
-        problems.push_back(
-            fmt::format("replication slot \"{}\" belongs to database \"{}\", not to "
-                        "the source database \"{}\": {}",
-                        slot, s.value(0, 2), database, dropIt));
-      if (s.value(0, 3) == "lost")
-        problems.push_back(fmt::format(
-            "replication slot \"{}\" is lost: the source removed WAL it still needed, so changes "
-            "were missed; drop the slot and take a new snapshot",
-            slot));
-    }
+    auto more = slotProblemsOn(conn, slot, database);
+    problems.insert(problems.end(), more.begin(), more.end());
+  }
+  return problems;
+}
+
+std::vector<std::string> SlotManager::slotProblems(const std::string& slot) {
+  PgConnection conn(conninfo_, "source");
+  std::string database(conn.exec("SELECT current_database()").value(0, 0));
+  return slotProblemsOn(conn, slot, database);
+}
+
+std::vector<std::string> SlotManager::slotProblemsOn(PgConnection& conn, const std::string& slot,
+                                                     const std::string& database) {
+  std::vector<std::string> problems;
+  auto s = conn.execParams(
+      "SELECT slot_type, plugin, database, wal_status FROM pg_replication_slots"
+      " WHERE slot_name = $1",
+      {slot});
+  if (s.rows() == 1) {
+    std::string dropIt = fmt::format(
+        "drop it (SELECT pg_drop_replication_slot('{}')) or choose "
+        "another slot name",
+        slot);
+    if (s.value(0, 0) != "logical")
+      problems.push_back(fmt::format("replication slot \"{}\" is a {} slot, not a logical one: {}",
+                                     slot, s.value(0, 0), dropIt));
+    else if (s.value(0, 1) != kPlugin)
+      problems.push_back(fmt::format("replication slot \"{}\" uses the plugin {}, not wal2json: {}",
+                                     slot, s.value(0, 1), dropIt));
+    else if (s.value(0, 2) != database)
+      problems.push_back(
+          fmt::format("replication slot \"{}\" belongs to database \"{}\", not to "
+                      "the source database \"{}\": {}",
+                      slot, s.value(0, 2), database, dropIt));
+    if (s.value(0, 3) == "lost")
+      problems.push_back(fmt::format(
+          "replication slot \"{}\" is lost: the source removed WAL it still needed, so changes "
+          "were missed; drop the slot and take a new snapshot",
+          slot));
   }
   return problems;
 }

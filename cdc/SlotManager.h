@@ -53,6 +53,10 @@ class SlotManager {
   // not lost. Empty when all is well.
   std::vector<std::string> sourceProblems(const std::string& slot = {});
 
+  // The part of sourceProblems(slot) about the slot alone: when `slot` exists, that it is a
+  // wal2json slot of this database that is not lost. Empty when it does not exist.
+  std::vector<std::string> slotProblems(const std::string& slot);
+
   // Throws PgmorphError (Operator) listing every problem of sourceProblems(slot).
   void checkSource(const std::string& slot = {});
 
@@ -62,6 +66,9 @@ class SlotManager {
   // until every reader has imported the snapshot (the next command ends it).
   CreatedSlot createOn(PgConnection& replicationConn, const std::string& slot,
                        std::string_view snapshotAction);
+
+  std::vector<std::string> slotProblemsOn(PgConnection& conn, const std::string& slot,
+                                          const std::string& database);
 
   std::string conninfo_;
 };

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "app/RetryLoop.h"
+#include "app/check/CheckCommand.h"
 #include "app/follow/Follower.h"
 #include "cdc/pg/PgConnection.h"
 #include "cdc/pg/PgError.h"
@@ -21,7 +22,14 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   asio::io_context io;
   StopSignals signals(io, stop_, "finishing the current target transaction");
   RetryLoop retry(io, stop_, "the stream");
+  bool checked = !options.checkFirst;
   auto status = retry.run([&] {
+    // Once per command, before anything is created; a database that cannot be reached yet is
+    // retried like any other transient failure, a problem found ends the command (2).
+    if (!checked) {
+      CheckCommand::preflight(config_, CheckPurpose::Follow);
+      checked = true;
+    }
     if (untilCaughtUp && !options.untilLsn) {
       PgConnection source(config_.source.conninfo, "source");
       // The insert position, not the flush position: a transaction committed with

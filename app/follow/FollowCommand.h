@@ -1,7 +1,8 @@
 // FollowCommand: the `follow` command. Runs Follower sessions through RetryLoop (the one
 // place that decides about errors: transient ones retried with backoff and jitter, the ones
 // that need an operator end the command with 2) and owns the stop flag, which SIGINT and
-// SIGTERM set (StopSignals), and the run's statistics across sessions.
+// SIGTERM set (StopSignals), and the run's statistics across sessions. Before the first session
+// it runs `pgmorph check`'s checks (CheckCommand::preflight) and refuses to start on an error.
 #pragma once
 
 #include "app/StopFlag.h"

@@ -13,6 +13,9 @@ struct FollowOptions {
   // --until-lsn, or by --until-caught-up from pg_current_wal_lsn() at start).
   std::optional<Lsn> untilLsn;
   std::chrono::seconds progressInterval{5};
+  // Run `pgmorph check`'s checks before anything moves (CheckCommand::preflight); `run` has run
+  // them before its snapshot already.
+  bool checkFirst = true;
 };
 
 enum class FollowEnd { Stopped, ReachedTarget };

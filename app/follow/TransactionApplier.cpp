@@ -8,7 +8,6 @@
 #include <algorithm>
 
 #include "cdc/model/Errors.h"
-#include "sink/UnindexedForeignKeys.h"
 
 namespace pgmorph {
 
@@ -35,10 +34,6 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
       checkpoint_(checkpoint) {
   changes_.load();
   stats_.checkpoint = checkpoint;
-  // Said once per run: with the target's constraints enforced, nothing pgmorph does can avoid
-  // these scans; an index can (see sink/UnindexedForeignKeys.h).
-  for (const auto& fk : findUnindexedForeignKeys(writer.connection(), transformer.targetTables()))
-    spdlog::warn("{}", fk.describe());
 }
 
 bool TransactionApplier::batchFull() const {

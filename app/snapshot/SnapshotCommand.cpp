@@ -5,6 +5,7 @@
 
 #include "app/RetryLoop.h"
 #include "app/StopFlag.h"
+#include "app/check/CheckCommand.h"
 #include "app/follow/FollowCommand.h"
 #include "app/snapshot/SnapshotRunner.h"
 #include "cdc/pg/PgError.h"
@@ -23,7 +24,15 @@ int SnapshotCommand::snapshot(const SnapshotOptions& options) {
 
   SnapshotRunner runner(config_, options, stop, poll);
   RetryLoop retry(io, stop, "the snapshot");
-  auto status = retry.run([&] { return runner.run() == SnapshotEnd::Interrupted ? 1 : 0; });
+  bool checked = false;
+  auto status = retry.run([&] {
+    // Once per command, before anything is created (see FollowCommand).
+    if (!checked) {
+      CheckCommand::preflight(config_, CheckPurpose::Snapshot);
+      checked = true;
+    }
+    return runner.run() == SnapshotEnd::Interrupted ? 1 : 0;
+  });
   if (status) return *status;
   spdlog::info("snapshot stopped; run it again to resume");
   return 1;
@@ -33,8 +42,10 @@ int SnapshotCommand::run(const SnapshotOptions& options, const FollowOptions& fo
                          bool untilCaughtUp) {
   int status = snapshot(options);
   if (status != 0) return status;
+  FollowOptions followOptions = follow;
+  followOptions.checkFirst = false;  // checked before the snapshot
   FollowCommand runner(config_);
-  return runner.follow(follow, untilCaughtUp);
+  return runner.follow(followOptions, untilCaughtUp);
 }
 
 }  // namespace pgmorph

@@ -3,7 +3,8 @@
 // lost, an exported snapshot gone) are retried with backoff and jitter — the next attempt
 // resumes, or starts over when it must — and the ones that need an operator end it with 2. It turns
 // SIGINT/SIGTERM into a stop request: workers abandon their open copies (nothing half-done commits)
-// and the run ends.
+// and the run ends. Before anything is created it runs `pgmorph check`'s checks
+// (CheckCommand::preflight) and refuses to start on an error.
 #pragma once
 
 #include "app/follow/FollowOptions.h"
