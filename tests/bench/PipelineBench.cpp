@@ -18,6 +18,9 @@
 // measured. Items/s = source row changes per second.
 //
 // Decode-only and transform-only variants of both show where the time goes.
+//
+// Over 400 lines on purpose: most of it is the two corpus generators, which must stay beside
+// the benchmarks that check and time them.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 

@@ -7,6 +7,9 @@
 // and restarted. Afterwards the target equals an independent SQL projection of the source —
 // the mapping written by hand in SQL — and every parked entry is one that projection explains
 // (a note whose person does not exist on the source).
+//
+// One file of ~400 lines on purpose: the schema, the writer and the projection are one
+// contract — a change to one needs the others beside it.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -1,3 +1,6 @@
+// The Transformer, op by op, on the example mapping: what each change becomes, and the
+// failures with their policies. Over 400 lines: one fixture and its change builders serve every
+// case; partial targets have a file of their own (PartialTargetTest).
 #include "transform/Transformer.h"
 
 #include <gtest/gtest.h>
