@@ -67,7 +67,7 @@ int ParkedCommand::list(const Selection& selection, std::ostream& out) {
   for (const ParkedRow& r : rows) {
     ++byKind[std::string(toString(r.kind))];
     std::string missing =
-        r.missingId ? fmt::format("{} {}", r.missingTable, *r.missingId) : std::string("-");
+        r.missingId ? fmt::format("{} {}", r.missingTable, r.missingId->str()) : std::string("-");
     table.push_back({std::to_string(r.id), std::string(toString(r.kind)), r.targetTable,
                      r.sourceTable, r.legacyKey.empty() ? "-" : r.legacyKey,
                      std::to_string(r.attempts), seconds(r.firstSeen), missing,

@@ -206,7 +206,7 @@ ParkedRow OrphanSweeper::parkedRow(const Nulled& n, Lsn lsn) const {
   ParkedRow r = ParkedWriteCodec::encode(fill);
   r.kind = ParkKind::NullReference;
   r.missingTable = checker_.tableName(n.ref->parent);
-  r.missingId = n.parentId;
+  r.missingId = Uuid::parse(n.parentId);  // read from a uuid column
   r.missingColumn = n.ref->columnName;
   r.reason = fmt::format(
       "{}.{} names {} {} (a {} row), which is not on the target; written as NULL, filled in when "
@@ -221,7 +221,7 @@ ParkedRow OrphanSweeper::parkedRow(Parked& p, Lsn lsn) const {
   ParkedRow r = ParkedWriteCodec::encode(p.row);
   r.kind = ParkKind::MissingParent;
   r.missingTable = checker_.tableName(p.ref->parent);
-  r.missingId = p.parentId;
+  r.missingId = Uuid::parse(p.parentId);  // read from a uuid column
   r.missingColumn = p.ref->columnName;
   r.reason = fmt::format(
       "{}.{} names {} {} (a {} row), which is not on the target; the row is parked until it "

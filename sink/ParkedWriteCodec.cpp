@@ -80,7 +80,7 @@ ParkedRow ParkedWriteCodec::encode(const TargetWrite& w) {
   r.targetTable = plan.targetName();
   r.plan = planKey(plan);
   r.op = std::string(opName(w.op));
-  if (w.op != WriteOp::Truncate && (w.op != WriteOp::Release || w.hasRow)) r.rowId = w.row.str();
+  if (w.op != WriteOp::Truncate && (w.op != WriteOp::Release || w.hasRow)) r.rowId = w.row;
   r.hasRow = w.hasRow;
   const auto& columns = valueColumns(plan, w.op);
   auto values = w.values();
@@ -130,14 +130,7 @@ bool ParkedWriteCodec::decode(const ParkedRow& row, TargetWrite& out, std::strin
   out.hasRow = row.hasRow;
   out.lsn = row.lsn;
   out.setLegacyKey(row.legacyKey);
-  if (row.rowId) {
-    try {
-      out.row = Uuid::parse(*row.rowId);
-    } catch (const std::invalid_argument&) {
-      why = fmt::format("parked entry {} has a row id that is not a UUID: {}", row.id, *row.rowId);
-      return false;
-    }
-  }
+  if (row.rowId) out.row = *row.rowId;
   const auto& columns = valueColumns(*p, op);
   std::vector<const ParkedValue*> byColumn(columns.size(), nullptr);
   for (const auto& v : row.values) {

@@ -128,16 +128,13 @@ bool ParkingApplier::nextRound() {
   if (anyParked_) {
     for (auto& [table, ids] : arrivals_) {
       if (!waited_.count(table)) continue;
-      std::vector<std::string> text;
-      text.reserve(ids.size());
-      for (const Uuid& id : ids) text.push_back(id.str());
-      for (ParkedRow& e : store_.waitingFor(target_, checker_.tableName(table), text)) {
+      for (ParkedRow& e : store_.waitingFor(target_, checker_.tableName(table), ids)) {
         if (!handled_.insert(e.id).second) continue;
         TargetWrite w;
         std::string why;
         if (!codec_.decode(e, w, why)) {
           spdlog::warn("parked entry {} waited for {} {}, which arrived, but stays parked: {}",
-                       e.id, e.missingTable, e.missingId.value_or(""), why);
+                       e.id, e.missingTable, e.missingId ? e.missingId->str() : "", why);
           continue;
         }
         writes.push_back(std::move(w));
@@ -228,7 +225,7 @@ void ParkingApplier::parkGroup(WriteGroup& g, const TargetWrite& w, ParkKind kin
   r.kind = kind;
   if (kind == ParkKind::MissingParent && g.missing) {
     r.missingTable = checker_.tableName(g.missing->parent);
-    r.missingId = g.missingId.str();
+    r.missingId = g.missingId;
     r.missingColumn = g.missing->columnName;
     r.reason = gate_.describeMissing(g, w, *g.missing, g.missingId, RowPolicy::Park);
     waited_.insert(g.missing->parent);
@@ -259,7 +256,7 @@ void ParkingApplier::parkNullReference(const WriteGroup& g, const WriteGroup::Nu
   ParkedRow r = ParkedWriteCodec::encode(fill);
   r.kind = ParkKind::NullReference;
   r.missingTable = checker_.tableName(n.ref->parent);
-  r.missingId = n.id.str();
+  r.missingId = n.id;
   r.missingColumn = n.ref->columnName;
   r.reason = gate_.describeMissing(g, w, *n.ref, n.id, RowPolicy::Null);
   store_.park(target_, r);

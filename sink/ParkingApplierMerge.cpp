@@ -14,26 +14,21 @@
 namespace pgmorph {
 
 void ParkingApplier::takeParkedEntries(std::span<TargetWrite> writes) {
-  std::vector<std::string> ids;
+  std::vector<Uuid> ids;
   std::unordered_set<Uuid, UuidHash> seen;
   std::unordered_map<RowKey, std::size_t, RowKeyHash> firstDelete;
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const TargetWrite& w = writes[i];
     if (w.op != WriteOp::Upsert && w.op != WriteOp::SetColumns && w.op != WriteOp::Delete) continue;
     if (w.op == WriteOp::Delete) firstDelete.try_emplace(RowKey{groups_.tableOf(i), w.row}, i);
-    if (seen.insert(w.row).second) ids.push_back(w.row.str());
+    if (seen.insert(w.row).second) ids.push_back(w.row);
   }
   std::vector<ParkedRow> moot;
   for (ParkedRow& e : store_.onRows(target_, ids)) {
     if (e.kind == ParkKind::Unconvertible || handled_.count(e.id) || !e.rowId) continue;
     const int t = checker_.table(e.targetTable);
     if (t < 0) continue;
-    Uuid row;
-    try {
-      row = Uuid::parse(*e.rowId);
-    } catch (const std::invalid_argument&) {
-      continue;
-    }
+    const Uuid row = *e.rowId;
     const RowKey rk{t, row};
     const WritePlan* plan = codec_.plan(e.plan);
     auto del = firstDelete.find(rk);
@@ -98,7 +93,7 @@ void ParkingApplier::takeParkedEntries(std::span<TargetWrite> writes) {
       it->second = store_.ofPlan(target_, ParkedWriteCodec::planKey(*rel.plan), "set_columns");
     for (ParkedRow& e : it->second) {
       if (handled_.count(e.id)) continue;
-      if (rel.hasRow && e.rowId == rel.row.str()) continue;
+      if (rel.hasRow && e.rowId == rel.row) continue;
       bool match = true;
       auto owners = rel.values();
       for (std::size_t k = 0; k < rel.plan->ownerColumns.size() && match; ++k) {

@@ -120,7 +120,7 @@ void ParkingCopy::admit(const TargetWrite& w) {
     ParkedRow r = ParkedWriteCodec::encode(w);
     r.kind = ParkKind::MissingParent;
     r.missingTable = checker_.tableName(missing->parent);
-    r.missingId = missingId.str();
+    r.missingId = missingId;
     r.missingColumn = missing->columnName;
     r.reason = describe(w, *missing, missingId, RowPolicy::Park);
     pending_.push_back(std::move(r));
@@ -221,7 +221,7 @@ void ParkingCopy::endSegment() {
     ParkedRow r = ParkedWriteCodec::encode(fill);
     r.kind = ParkKind::NullReference;
     r.missingTable = checker_.tableName(f.ref->parent);
-    r.missingId = f.id.str();
+    r.missingId = f.id;
     r.missingColumn = f.ref->columnName;
     r.reason = describe(w, *f.ref, f.id, RowPolicy::Null);
     pending_.push_back(std::move(r));

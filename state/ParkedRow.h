@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cdc/model/Lsn.h"
+#include "cdc/model/Uuid.h"
 
 namespace pgmorph {
 
@@ -54,18 +55,18 @@ struct ParkedRow {
   // Identity of the mapping target that made the write (ParkedWriteCodec::planKey), "" for
   // Unconvertible rows.
   std::string plan;
-  std::string op;  // "upsert", "delete", "set_columns", "release", "truncate"; "change"
-  std::optional<std::string> rowId;      // target row (uuid text), when the write names one
-  bool hasRow = true;                    // release: whether rowId is a row to keep
-  std::vector<ParkedValue> values;       // write values (upsert, set_columns: plan columns;
-                                         // release: owner columns)
-  std::string change;                    // Unconvertible: the source change as JSON
-  std::string reason;                    // the database's message, or the transform's problem
-  std::string sqlstate;                  // the database's code ("" when not from the database)
-  std::string missingTable;              // MissingParent/NullReference: "public.profiles"
-  std::optional<std::string> missingId;  // ... and the parent row's id (uuid text)
-  std::string missingColumn;             // the target column that references it
-  Lsn lsn;                               // source position of the (latest) change
+  std::string op;             // "upsert", "delete", "set_columns", "release", "truncate"; "change"
+  std::optional<Uuid> rowId;  // target row, when the write names one
+  bool hasRow = true;         // release: whether rowId is a row to keep
+  std::vector<ParkedValue> values;  // write values (upsert, set_columns: plan columns;
+                                    // release: owner columns)
+  std::string change;               // Unconvertible: the source change as JSON
+  std::string reason;               // the database's message, or the transform's problem
+  std::string sqlstate;             // the database's code ("" when not from the database)
+  std::string missingTable;         // MissingParent/NullReference: "public.profiles"
+  std::optional<Uuid> missingId;    // ... and the parent row's id
+  std::string missingColumn;        // the target column that references it
+  Lsn lsn;                          // source position of the (latest) change
   int attempts = 1;
   std::string firstSeen, lastTried;  // timestamptz text (read only)
 };

@@ -19,11 +19,20 @@ std::string idArray(std::span<const std::int64_t> ids) {
   return std::string(array.view());
 }
 
-std::string idArray(std::span<const std::string> ids) {
+std::string idArray(std::span<const Uuid> ids) {
   ArrayLiteral array;
-  for (const std::string& id : ids)
-    if (!array.add(id)) throw std::invalid_argument("a parked row id holds a NUL byte");
+  for (const Uuid& id : ids) array.add(id.str());
   return std::string(array.view());
+}
+
+std::optional<std::string> textOf(const std::optional<Uuid>& id) {
+  if (!id) return std::nullopt;
+  return id->str();
+}
+
+std::optional<Uuid> optUuid(const PgResult& res, int r, int c) {
+  if (res.isNull(r, c)) return std::nullopt;
+  return Uuid::parse(res.value(r, c));  // a uuid column: always canonical text
 }
 
 constexpr const char* kColumns =
@@ -31,11 +40,6 @@ constexpr const char* kColumns =
     " write_values::text, source_change::text, reason, sqlstate, missing_table,"
     " missing_id::text, missing_column, source_lsn::text, attempts, first_seen::text,"
     " last_tried::text";
-
-std::optional<std::string> optText(const PgResult& res, int r, int c) {
-  if (res.isNull(r, c)) return std::nullopt;
-  return std::string(res.value(r, c));
-}
 
 template <class T>
 T number(std::string_view s) {
@@ -115,6 +119,7 @@ std::int64_t ParkedStore::park(PgConnection& target, const ParkedRow& row) const
       row.values.empty() && row.op == "change" ? std::string() : encodeParkedValues(row.values);
   std::string lsn = row.lsn.str();
   std::string attempts = std::to_string(row.attempts);
+  std::optional<std::string> rowId = textOf(row.rowId), missingId = textOf(row.missingId);
   std::optional<std::string_view> params[] = {pipeline_,
                                               toString(row.kind),
                                               row.sourceTable,
@@ -122,14 +127,14 @@ std::int64_t ParkedStore::park(PgConnection& target, const ParkedRow& row) const
                                               row.targetTable,
                                               row.plan,
                                               row.op,
-                                              orNull(row.rowId),
+                                              orNull(rowId),
                                               row.hasRow ? "t" : "f",
                                               orNull(values),
                                               orNull(row.change),
                                               row.reason,
                                               row.sqlstate,
                                               orNull(row.missingTable),
-                                              orNull(row.missingId),
+                                              orNull(missingId),
                                               orNull(row.missingColumn),
                                               lsn,
                                               attempts};
@@ -151,18 +156,19 @@ std::int64_t ParkedStore::repark(PgConnection& target, std::int64_t id,
       row.values.empty() && row.op == "change" ? std::string() : encodeParkedValues(row.values);
   std::string lsn = row.lsn.str();
   std::string idText = std::to_string(id);
+  std::optional<std::string> rowId = textOf(row.rowId), missingId = textOf(row.missingId);
   std::optional<std::string_view> params[] = {idText,
                                               pipeline_,
                                               toString(row.kind),
                                               row.legacyKey,
-                                              orNull(row.rowId),
+                                              orNull(rowId),
                                               row.hasRow ? "t" : "f",
                                               orNull(values),
                                               orNull(row.change),
                                               row.reason,
                                               row.sqlstate,
                                               orNull(row.missingTable),
-                                              orNull(row.missingId),
+                                              orNull(missingId),
                                               orNull(row.missingColumn),
                                               lsn};
   auto res = target.execParams(
@@ -205,14 +211,14 @@ std::vector<ParkedRow> ParkedStore::select(PgConnection& target, const std::stri
     p.targetTable = res.value(r, 4);
     p.plan = res.value(r, 5);
     p.op = res.value(r, 6);
-    p.rowId = optText(res, r, 7);
+    p.rowId = optUuid(res, r, 7);
     p.hasRow = res.value(r, 8) == "t";
     if (!res.isNull(r, 9)) p.values = decodeParkedValues(res.value(r, 9));
     if (!res.isNull(r, 10)) p.change = res.value(r, 10);
     p.reason = res.value(r, 11);
     p.sqlstate = res.value(r, 12);
     if (!res.isNull(r, 13)) p.missingTable = res.value(r, 13);
-    p.missingId = optText(res, r, 14);
+    p.missingId = optUuid(res, r, 14);
     if (!res.isNull(r, 15)) p.missingColumn = res.value(r, 15);
     if (!res.isNull(r, 16)) p.lsn = Lsn::parse(res.value(r, 16));
     p.attempts = number<int>(res.value(r, 17));
@@ -232,7 +238,7 @@ std::vector<ParkedRow> ParkedStore::byIds(PgConnection& target,
 }
 
 std::vector<ParkedRow> ParkedStore::onRows(PgConnection& target,
-                                           std::span<const std::string> rowIds) const {
+                                           std::span<const Uuid> rowIds) const {
   if (rowIds.empty()) return {};
   std::string array = idArray(rowIds);
   std::optional<std::string_view> params[] = {pipeline_, array};
@@ -240,7 +246,7 @@ std::vector<ParkedRow> ParkedStore::onRows(PgConnection& target,
 }
 
 std::vector<ParkedRow> ParkedStore::waitingFor(PgConnection& target, const std::string& tableName,
-                                               std::span<const std::string> ids) const {
+                                               std::span<const Uuid> ids) const {
   if (ids.empty()) return {};
   std::string array = idArray(ids);
   std::optional<std::string_view> params[] = {pipeline_, tableName, array};

@@ -46,12 +46,12 @@ class ParkedStore {
   std::size_t remove(PgConnection& target, std::span<const std::int64_t> ids) const;
 
   std::vector<ParkedRow> byIds(PgConnection& target, std::span<const std::int64_t> ids) const;
-  // Entries whose target row is one of `rowIds` (uuid text), whatever their table: callers
-  // compare targetTable themselves (one index probe per id, one statement).
-  std::vector<ParkedRow> onRows(PgConnection& target, std::span<const std::string> rowIds) const;
+  // Entries whose target row is one of `rowIds`, whatever their table: callers compare
+  // targetTable themselves (one index probe per id, one statement).
+  std::vector<ParkedRow> onRows(PgConnection& target, std::span<const Uuid> rowIds) const;
   // MissingParent and NullReference entries waiting for one of `ids` of `table`.
   std::vector<ParkedRow> waitingFor(PgConnection& target, const std::string& table,
-                                    std::span<const std::string> ids) const;
+                                    std::span<const Uuid> ids) const;
   // Entries of one mapping target (ParkedRow::plan) and op ("" = any op).
   std::vector<ParkedRow> ofPlan(PgConnection& target, const std::string& plan,
                                 const std::string& op = "") const;

@@ -62,7 +62,7 @@ TEST_F(ParkedWriteCodecTest, AParkedWriteDecodesToTheSameWrite) {
   EXPECT_EQ(row.op, "upsert");
   EXPECT_EQ(row.sourceTable, "dispatch_notification");
   EXPECT_EQ(row.targetTable, "public.system_messages");
-  EXPECT_EQ(row.rowId, w.row.str());
+  EXPECT_EQ(row.rowId, w.row);
   TargetWrite back;
   std::string why;
   ASSERT_TRUE(codec.decode(row, back, why)) << why;

@@ -46,9 +46,9 @@ TEST_F(ParkingApplierTest, AnOrphanIsParkedBeforeWritingAndAppliedWhenItsParentA
   EXPECT_EQ(r.legacyKey, "101");
   EXPECT_EQ(r.targetTable, "public.system_messages");
   EXPECT_EQ(r.missingTable, "public.profiles");
-  EXPECT_EQ(r.missingId, idOf("dispatch_user", "1001").str());
+  EXPECT_EQ(r.missingId, idOf("dispatch_user", "1001"));
   EXPECT_EQ(r.missingColumn, "recipient_id");
-  EXPECT_EQ(r.rowId, idOf("dispatch_notification", "101").str());
+  EXPECT_EQ(r.rowId, idOf("dispatch_notification", "101"));
   EXPECT_NE(r.reason.find("system_messages.recipient_id names public.profiles"), std::string::npos)
       << r.reason;
   EXPECT_NE(r.reason.find("a dispatch_user row"), std::string::npos) << r.reason;
@@ -110,7 +110,7 @@ TEST_F(ParkingApplierTest, OnMissingNullWritesNullNowAndFillsTheReferenceWhenThe
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].kind, ParkKind::NullReference);
   EXPECT_EQ(rows[0].missingTable, "public.doctors");
-  EXPECT_EQ(rows[0].missingId, idOf("dispatch_doctor", "5").str());
+  EXPECT_EQ(rows[0].missingId, idOf("dispatch_doctor", "5"));
   EXPECT_EQ(rows[0].missingColumn, "doctor_id");
   EXPECT_NE(rows[0].reason.find("on_missing: null"), std::string::npos) << rows[0].reason;
 

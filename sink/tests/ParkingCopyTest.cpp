@@ -174,7 +174,7 @@ TEST_F(ParkingCopyTest, MissingParentsAreFoundBeforeTheCopyAndParkedOrNulled) {
   EXPECT_EQ(lastParked_, 5u);
   auto waiting = parked({"system_messages", "", ParkKind::MissingParent});
   ASSERT_EQ(waiting.size(), 4u);
-  EXPECT_EQ(waiting[0].missingId, idOf("dispatch_user", "77").str());
+  EXPECT_EQ(waiting[0].missingId, idOf("dispatch_user", "77"));
   EXPECT_EQ(parked({"system_messages", "", ParkKind::Unconvertible}).size(), 1u);
 
   // patients.doctor_id is on_missing: null: the row lands, the reference waits.

@@ -14,12 +14,12 @@
 namespace pgmorph {
 namespace {
 
-const std::string kUser50 = "0b6d8a0e-8c47-5f0b-9d6c-111111111150";
-const std::string kUser7 = "0b6d8a0e-8c47-5f0b-9d6c-111111111107";
-const std::string kMsg1 = "2c1f0000-0000-5000-8000-000000000001";
-const std::string kMsg2 = "2c1f0000-0000-5000-8000-000000000002";
+const Uuid kUser50 = Uuid::parse("0b6d8a0e-8c47-5f0b-9d6c-111111111150");
+const Uuid kUser7 = Uuid::parse("0b6d8a0e-8c47-5f0b-9d6c-111111111107");
+const Uuid kMsg1 = Uuid::parse("2c1f0000-0000-5000-8000-000000000001");
+const Uuid kMsg2 = Uuid::parse("2c1f0000-0000-5000-8000-000000000002");
 
-ParkedRow waitingMessage(const std::string& rowId, const std::string& recipient) {
+ParkedRow waitingMessage(const Uuid& rowId, const Uuid& recipient) {
   ParkedRow r;
   r.kind = ParkKind::MissingParent;
   r.sourceTable = "dispatch_notification";
@@ -28,11 +28,12 @@ ParkedRow waitingMessage(const std::string& rowId, const std::string& recipient)
   r.plan = "dispatch_notification>public.system_messages[upsert:id]";
   r.op = "upsert";
   r.rowId = rowId;
-  r.values = {{"id", ParkedValue::State::Present, rowId},
-              {"recipient_id", ParkedValue::State::Present, recipient},
+  r.values = {{"id", ParkedValue::State::Present, rowId.str()},
+              {"recipient_id", ParkedValue::State::Present, recipient.str()},
               {"context", ParkedValue::State::Null, ""},
               {"notes", ParkedValue::State::Absent, ""}};
-  r.reason = "system_messages.recipient_id names profiles " + recipient + ", not on the target";
+  r.reason =
+      "system_messages.recipient_id names profiles " + recipient.str() + ", not on the target";
   r.missingTable = "public.profiles";
   r.missingId = recipient;
   r.missingColumn = "recipient_id";
@@ -129,7 +130,7 @@ TEST_F(ParkedStoreTest, ReparkCountsTheAttemptAndKeepsFirstSeen) {
   EXPECT_GT(after.lastTried, before.lastTried);
   EXPECT_EQ(after.reason, "still missing");
   EXPECT_EQ(after.missingId, kUser7);
-  EXPECT_EQ(after.values[1].text, kUser7);
+  EXPECT_EQ(after.values[1].text, kUser7.str());
 }
 
 TEST_F(ParkedStoreTest, ReparkingAnEntryRemovedMeanwhileParksItAnew) {
@@ -147,15 +148,14 @@ TEST_F(ParkedStoreTest, LookupsFindExactlyTheRowsAsked) {
   std::int64_t a = store_.park(*conn_, waitingMessage(kMsg1, kUser50));
   std::int64_t b = store_.park(*conn_, waitingMessage(kMsg2, kUser7));
 
-  auto on = store_.onRows(*conn_, std::vector<std::string>{kMsg2, kUser50});
+  auto on = store_.onRows(*conn_, std::vector<Uuid>{kMsg2, kUser50});
   ASSERT_EQ(on.size(), 1u);
   EXPECT_EQ(on[0].id, b);
 
-  auto waiting = store_.waitingFor(*conn_, "public.profiles", std::vector<std::string>{kUser50});
+  auto waiting = store_.waitingFor(*conn_, "public.profiles", std::vector<Uuid>{kUser50});
   ASSERT_EQ(waiting.size(), 1u);
   EXPECT_EQ(waiting[0].id, a);
-  EXPECT_TRUE(
-      store_.waitingFor(*conn_, "public.offices", std::vector<std::string>{kUser50}).empty());
+  EXPECT_TRUE(store_.waitingFor(*conn_, "public.offices", std::vector<Uuid>{kUser50}).empty());
 
   EXPECT_EQ(store_.ofPlan(*conn_, "dispatch_notification>public.system_messages[upsert:id]").size(),
             2u);
@@ -168,7 +168,7 @@ TEST_F(ParkedStoreTest, LookupsFindExactlyTheRowsAsked) {
   EXPECT_EQ(store_.list(*conn_, {"public.system_messages", "", {}}).size(), 2u);
   EXPECT_EQ(store_.list(*conn_, {"dispatch_notification", "", {}}).size(), 2u);
   EXPECT_TRUE(store_.list(*conn_, {"profiles", "", {}}).empty());
-  auto byReason = store_.list(*conn_, {"", kUser7.substr(24), {}});
+  auto byReason = store_.list(*conn_, {"", kUser7.str().substr(24), {}});
   ASSERT_EQ(byReason.size(), 1u);
   EXPECT_EQ(byReason[0].id, b);
   EXPECT_EQ(store_.list(*conn_, {"", "", ParkKind::Refused}).size(), 0u);
@@ -197,7 +197,7 @@ TEST_F(ParkedStoreTest, PipelinesDoNotSeeEachOther) {
   EXPECT_EQ(other.count(*conn_), 1);
   EXPECT_EQ(other.remove(*conn_, std::vector<std::int64_t>{mine}), 0u);
   EXPECT_TRUE(other.byIds(*conn_, std::vector<std::int64_t>{mine}).empty());
-  EXPECT_EQ(store_.onRows(*conn_, std::vector<std::string>{kMsg1}).size(), 1u);
+  EXPECT_EQ(store_.onRows(*conn_, std::vector<Uuid>{kMsg1}).size(), 1u);
 }
 
 TEST_F(ParkedStoreTest, ParkingCommitsOrVanishesWithTheCallersTransaction) {
