@@ -5,11 +5,15 @@
 // checkpoint, no slot, exit 0); after `run --until-caught-up` (the checkpoint as stored, lag 0,
 // parked counts per table and reason, snapshot state per table), then with source writes not
 // yet followed (lag bytes as pg_wal_lsn_diff computes them), then followed again (the source
-// commit time of the last applied transaction, lag 0); --json carries the same numbers; an
+// commit time of the last applied transaction, lag 0); --json carries the same numbers; a
+// `pgmorph follow` running as its own process shows as the slot's active pid; an
 // unreachable target is exit 2, named, with the source's facts and without the password.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -17,6 +21,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "app/ConfigFile.h"
 #include "app/follow/FollowCommand.h"
@@ -305,6 +310,37 @@ TEST_F(StatusCommandTest, JsonCarriesTheSameNumbers) {
   EXPECT_EQ(tables, (std::map<std::string, std::string>{{"public.parents", "done 2"},
                                                         {"public.children", "done 1"}}));
   EXPECT_EQ(doc["suspended_ddl"]["count"].GetUint64(), 0u);
+}
+
+TEST_F(StatusCommandTest, ARunningPgmorphIsSeenThroughTheSlot) {
+  ASSERT_EQ(runUntilCaughtUp(), 0);
+  // `pgmorph follow` as a separate process, its output to /dev/null.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
+    execl(PGMORPH_BINARY, PGMORPH_BINARY, "follow", "-c", path_.c_str(), nullptr);
+    _exit(127);
+  }
+  std::string pid;
+  for (int i = 0; i < 300 && (pid.empty() || pid == "0"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    pid = test::sharedSource().scalar(
+        "postgres", fmt::format("SELECT coalesce(max(active_pid), 0) FROM pg_replication_slots "
+                                "WHERE slot_name = '{}' AND active",
+                                slot_));
+  }
+  auto doc = statusJson();
+  std::string out;
+  EXPECT_EQ(status(out), 0) << out;
+  kill(child, SIGINT);
+  int wstatus = 0;
+  waitpid(child, &wstatus, 0);
+  ASSERT_NE(pid, "0") << "pgmorph follow never became active on the slot";
+  EXPECT_TRUE(doc["slot"]["active"].GetBool());
+  EXPECT_EQ(std::to_string(doc["slot"]["active_pid"].GetInt()), pid);
+  expectHas(out, row("state", "active, pid " + pid + ": a pgmorph"));
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << wstatus;
 }
 
 TEST_F(StatusCommandTest, UnreachableTargetIsExitTwoNamedWithoutThePassword) {
