@@ -1,7 +1,8 @@
 // pgmorph: the command line. Parses arguments, loads the pipeline file, sets up logging,
-// and hands over to CheckCommand (check), FollowCommand (follow), SnapshotCommand (snapshot, run)
-// or ParkedCli (parked ...). follow, snapshot and run decide about their own errors (RetryLoop);
-// check has exit codes of its own (0 nothing blocks, 1 problems found, 2 could not check).
+// and hands over to CheckCommand (check), StatusCommand (status), FollowCommand (follow),
+// SnapshotCommand (snapshot, run) or ParkedCli (parked ...). follow, snapshot and run decide
+// about their own errors (RetryLoop); check has exit codes of its own (0 nothing blocks, 1
+// problems found, 2 could not check), and so has status (0 both databases answered, 2 not).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include "app/check/CheckCommand.h"
 #include "app/follow/FollowCommand.h"
 #include "app/snapshot/SnapshotCommand.h"
+#include "app/status/StatusCommand.h"
 
 namespace {
 
@@ -45,6 +47,14 @@ int main(int argc, char** argv) {
   check->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
   bool checkJson = false;
   check->add_flag("--json", checkJson, "print the report as JSON");
+
+  auto* status = app.add_subcommand(
+      "status",
+      "show the checkpoint, the lag, the slot, parked rows and snapshot progress, whether or not "
+      "pgmorph runs (exit 0, or 2 when a database cannot be reached)");
+  status->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+  bool statusJson = false;
+  status->add_flag("--json", statusJson, "print the report as JSON");
 
   auto* follow = app.add_subcommand(
       "follow", "stream changes from the slot into the target, from the stored checkpoint on");
@@ -92,6 +102,7 @@ int main(int argc, char** argv) {
   setupLogging(logLevel);
 
   if (*check) return pgmorph::CheckCommand::run(configPath, checkJson, std::cout);
+  if (*status) return pgmorph::StatusCommand::run(configPath, statusJson, std::cout);
   try {
     pgmorph::PipelineConfig config = pgmorph::loadConfigFile(configPath);
     if (*follow) {

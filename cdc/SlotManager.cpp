@@ -101,8 +101,8 @@ SlotManager::SlotManager(std::string sourceConninfo) : conninfo_(std::move(sourc
 std::optional<SlotInfo> SlotManager::inspect(const std::string& slot) {
   PgConnection conn(conninfo_, "source");
   auto res = conn.execParams(
-      "SELECT slot_name, plugin, database, wal_status, active, restart_lsn, confirmed_flush_lsn"
-      " FROM pg_replication_slots WHERE slot_name = $1",
+      "SELECT slot_name, plugin, database, wal_status, active, restart_lsn, confirmed_flush_lsn,"
+      " active_pid, safe_wal_size FROM pg_replication_slots WHERE slot_name = $1",
       {slot});
   if (res.rows() == 0) return std::nullopt;
   SlotInfo info;
@@ -113,6 +113,8 @@ std::optional<SlotInfo> SlotManager::inspect(const std::string& slot) {
   info.active = res.value(0, 4) == "t";
   info.restartLsn = lsnOrZero(res, 0, 5);
   info.confirmedFlush = lsnOrZero(res, 0, 6);
+  if (!res.isNull(0, 7)) info.activePid = std::stoi(std::string(res.value(0, 7)));
+  if (!res.isNull(0, 8)) info.safeWalSize = std::stoll(std::string(res.value(0, 8)));
   return info;
 }
 

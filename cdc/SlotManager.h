@@ -4,6 +4,7 @@
 // CREATE_REPLICATION_SLOT) and keeps none open; streaming is ReplicationStream's job.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,7 +18,11 @@ namespace pgmorph {
 struct SlotInfo {
   std::string name, plugin, database, walStatus;  // walStatus "" when the server has none
   bool active = false;
+  int activePid = 0;               // the walsender streaming from it; 0 when not active
   Lsn restartLsn, confirmedFlush;  // 0 when NULL (e.g. a lost slot)
+  // Bytes of WAL that can still be written before the slot is in danger of being lost
+  // (max_slot_wal_keep_size); nullopt when unlimited or the slot is lost.
+  std::optional<std::int64_t> safeWalSize;
 };
 
 struct CreatedSlot {

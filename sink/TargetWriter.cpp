@@ -46,11 +46,11 @@ void TargetWriter::begin() {
   pendingRows_ = 0;
 }
 
-void TargetWriter::commit(Lsn endLsn, std::int64_t transactions) {
+void TargetWriter::commit(Lsn endLsn, std::int64_t transactions, std::int64_t sourceCommitMicros) {
   requireOpen("commit");
   try {
     // Same transaction as the writes: the position and the rows commit or vanish together.
-    checkpoints_.save(conn_, endLsn, slot_, transactions);
+    checkpoints_.save(conn_, endLsn, slot_, transactions, sourceCommitMicros);
   } catch (...) {
     rollbackQuietly();
     throw;

@@ -71,9 +71,10 @@ class TargetWriter {
   // transaction back: std::invalid_argument for a write without a plan or that does not fit
   // its plan (a transform bug), RefusedRowError for a refusal that stops, PgError for the rest.
   void applyOrdered(const OrderedBatch& batch, const RefusalHandler& onRefused = {});
-  // Moves the checkpoint to `endLsn` (adding `transactions` to the applied count) in the
+  // Moves the checkpoint to `endLsn` (adding `transactions` to the applied count, and
+  // recording `sourceCommitMicros`, the last carried source commit's time, 0 = none) in the
   // open transaction, then COMMIT. When it returns, writes and checkpoint are committed.
-  void commit(Lsn endLsn, std::int64_t transactions);
+  void commit(Lsn endLsn, std::int64_t transactions, std::int64_t sourceCommitMicros = 0);
   // COMMIT of work that is not a source transaction (`pgmorph parked retry`): the writes
   // commit, the checkpoint stays where it is. Fails like commit().
   void commitKeepingCheckpoint(std::string_view what);

@@ -305,6 +305,19 @@ std::int64_t ParkedStore::count(PgConnection& target) const {
   return number<std::int64_t>(res.value(0, 0));
 }
 
+std::vector<ParkedStore::TableCount> ParkedStore::countByTable(PgConnection& target) const {
+  auto res = target.execParams(
+      fmt::format("SELECT target_table, kind, count(*) FROM {} WHERE pipeline = $1"
+                  " GROUP BY target_table, kind ORDER BY target_table, kind",
+                  table(target)),
+      {pipeline_});
+  std::vector<TableCount> out;
+  for (int r = 0; r < res.rows(); ++r)
+    out.push_back({std::string(res.value(r, 0)), parseParkKind(res.value(r, 1)),
+                   number<std::int64_t>(res.value(r, 2))});
+  return out;
+}
+
 bool ParkedStore::any(PgConnection& target) const {
   auto res = target.execParams(
       fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE pipeline = $1)", table(target)),

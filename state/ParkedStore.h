@@ -75,6 +75,13 @@ class ParkedStore {
   std::vector<ParkedRow> list(PgConnection& target, const Filter& filter,
                               std::size_t limit = 0) const;
   std::int64_t count(PgConnection& target) const;
+  // How many entries each (target table, kind) has, ordered by target table then kind.
+  struct TableCount {
+    std::string targetTable;
+    ParkKind kind = ParkKind::Refused;
+    std::int64_t rows = 0;
+  };
+  std::vector<TableCount> countByTable(PgConnection& target) const;
   // Whether anything is parked for the pipeline (one index probe).
   bool any(PgConnection& target) const;
   // Target tables that parked rows wait for (missing_table of MissingParent/NullReference).

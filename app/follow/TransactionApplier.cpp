@@ -163,7 +163,8 @@ const TableMapping* TransactionApplier::mappingOf(const Change& change) {
 bool TransactionApplier::commitIfPossible() {
   if (inSource_ || !targetOpen_ || pendingCommits_ == 0) return false;
   applyBuffered();
-  writer_.commit(pendingEnd_, pendingCommits_);
+  // The last carried commit's source time goes with the checkpoint (`pgmorph status` reads it).
+  writer_.commit(pendingEnd_, pendingCommits_, pendingCommitTime_);
   targetOpen_ = false;
   checkpoint_ = pendingEnd_;
   stats_.checkpoint = checkpoint_;

@@ -44,6 +44,8 @@ TEST_F(ApplierTest, SkipsATransactionWhoseCommitEndIsAtOrBelowTheCheckpoint) {
   Checkpoint cp = stored();
   EXPECT_EQ(cp.lsn, Lsn::parse("0/5001"));
   EXPECT_EQ(cp.appliedTransactions, 1);
+  // The carried source commit's time goes with the position (`pgmorph status` reads it).
+  EXPECT_EQ(cp.sourceCommitMicros, 1735725600000000);
 }
 
 TEST_F(ApplierTest, WithoutAnEndOnBeginSkipsWhenTheCommitLsnIsBelowTheCheckpoint) {

@@ -66,4 +66,53 @@ TEST_F(CheckpointStoreTest, PipelinesAndSchemasAreSeparate) {
   EXPECT_FALSE(a.load(conn).has_value());
 }
 
+TEST_F(CheckpointStoreTest, KeepsTheLastAppliedSourceCommitTime) {
+  auto conn = connect();
+  CheckpointStore store("pgmorph", "dispatch");
+  store.ensureSchema(conn);
+  store.save(conn, Lsn::parse("0/100"), "s", 0);  // e.g. a snapshot's consistent point
+  EXPECT_EQ(store.load(conn)->sourceCommitMicros, 0);
+  EXPECT_EQ(store.load(conn)->lastAppliedMicros, 0);  // no transaction carried yet
+  EXPECT_GT(store.load(conn)->updatedAtMicros, 0);
+  const std::int64_t t1 = 1735725600123457;  // 2025-01-01 10:00:00.123457 UTC, exactly
+  store.save(conn, Lsn::parse("0/200"), "s", 1, t1);
+  EXPECT_EQ(store.load(conn)->sourceCommitMicros, t1);
+  const std::int64_t applied = store.load(conn)->lastAppliedMicros;
+  EXPECT_GT(applied, 0);
+  EXPECT_EQ(test::sharedTarget().scalar(
+                db_, "SELECT source_commit_time AT TIME ZONE 'UTC' FROM pgmorph.checkpoint"),
+            "2025-01-01 10:00:00.123457");
+  // An idle advance carries no commit time: the last applied one stays.
+  store.save(conn, Lsn::parse("0/300"), "s", 0);
+  EXPECT_EQ(store.load(conn)->sourceCommitMicros, t1);
+  EXPECT_EQ(store.load(conn)->lastAppliedMicros, applied);
+  // A save behind the checkpoint moves neither the position nor the time.
+  store.save(conn, Lsn::parse("0/250"), "s", 1, t1 + 5);
+  EXPECT_EQ(store.load(conn)->lsn, Lsn::parse("0/300"));
+  EXPECT_EQ(store.load(conn)->sourceCommitMicros, t1);
+}
+
+TEST_F(CheckpointStoreTest, ReadsAndUpgradesATableOfAnOlderVersion) {
+  // The checkpoint table as pgmorph created it before source_commit_time existed.
+  test::sharedTarget().psql(db_, R"sql(
+CREATE SCHEMA pgmorph;
+CREATE TABLE pgmorph.checkpoint (pipeline text PRIMARY KEY, lsn pg_lsn NOT NULL,
+  slot text NOT NULL, applied_transactions bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO pgmorph.checkpoint (pipeline, lsn, slot, applied_transactions)
+  VALUES ('dispatch', '0/500', 's', 7);
+)sql");
+  auto conn = connect();
+  CheckpointStore store("pgmorph", "dispatch");
+  auto old = store.load(conn);  // read-only: no column added
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->lsn, Lsn::parse("0/500"));
+  EXPECT_EQ(old->sourceCommitMicros, 0);
+  store.ensureSchema(conn);
+  EXPECT_EQ(store.load(conn)->sourceCommitMicros, 0);  // the old row reads NULL
+  EXPECT_EQ(store.load(conn)->appliedTransactions, 7);
+  store.save(conn, Lsn::parse("0/600"), "s", 1, 1735725600000000);
+  EXPECT_EQ(store.load(conn)->sourceCommitMicros, 1735725600000000);
+}
+
 }  // namespace pgmorph
