@@ -6,6 +6,7 @@
 #include "app/RetryLoop.h"
 #include "app/check/CheckCommand.h"
 #include "app/follow/Follower.h"
+#include "app/metrics/PipelineMetrics.h"
 #include "cdc/pg/PgConnection.h"
 #include "cdc/pg/PgError.h"
 
@@ -14,6 +15,32 @@ namespace pgmorph {
 namespace asio = boost::asio;
 
 FollowCommand::FollowCommand(const PipelineConfig& config) : config_(config) {}
+
+FollowEnd FollowCommand::runReporting(Follower& follower, const FollowOptions& options) {
+  PipelineMetrics* metrics = options.metrics;
+  if (!metrics) return follower.run(options);
+  metrics->health().starting("connecting");
+  try {
+    FollowEnd end = follower.run(options);
+    metrics->registry().set("pgmorph_streaming", 0);
+    metrics->health().starting(end == FollowEnd::ReachedTarget ? "reached the requested point"
+                                                               : "stopping");
+    return end;
+  } catch (const std::exception& e) {
+    // Health says what RetryLoop will decide: a transient failure is retried (a side is down),
+    // anything else stops the command.
+    metrics->registry().set("pgmorph_streaming", 0);
+    auto* known = dynamic_cast<const PgmorphError*>(&e);
+    if (known && known->errorClass() == ErrorClass::Transient) {
+      std::string reason = Health::describeFailure(e.what());
+      metrics->health().down(reason);
+      metrics->onReconnect(reason.rfind("target", 0) == 0 ? "target" : "source");
+    } else {
+      metrics->health().stopped(e.what());
+    }
+    throw;
+  }
+}
 
 int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   // One io_context for the whole run: SIGINT/SIGTERM request the stop whether a session is
@@ -41,7 +68,7 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
                    options.untilLsn->str());
     }
     Follower follower(config_, io, stop_, stats_);
-    FollowEnd end = follower.run(options);
+    FollowEnd end = runReporting(follower, options);
     if (end == FollowEnd::ReachedTarget)
       spdlog::info("caught up: checkpoint {} reached {}", stats_.checkpoint.str(),
                    options.untilLsn->str());

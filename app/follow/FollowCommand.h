@@ -12,6 +12,8 @@
 
 namespace pgmorph {
 
+class Follower;
+
 class FollowCommand {
  public:
   explicit FollowCommand(const PipelineConfig& config);
@@ -21,6 +23,9 @@ class FollowCommand {
   int follow(FollowOptions options, bool untilCaughtUp);
 
  private:
+  // One session, reported to options.metrics (health, reconnects) when it is set.
+  FollowEnd runReporting(Follower& follower, const FollowOptions& options);
+
   const PipelineConfig& config_;
   StopFlag stop_;
   ApplyStats stats_;
