@@ -390,9 +390,6 @@ TEST(ConfigLoader, SnapshotDeferIndexesIsOnByDefaultAndCanBeTurnedOff) {
   EXPECT_NE(errorOf(kBase + "snapshot: { jobs: 3 }\n").find("snapshot"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace pgmorph
-
 TEST(ConfigLoader, MetricsSection) {
   PipelineConfig off = load(kBase);
   EXPECT_EQ(off.metrics.listen, "");
@@ -411,3 +408,6 @@ TEST(ConfigLoader, MetricsSection) {
   EXPECT_NE(errorOf(kBase + "metrics:\n  port: 1\n").find("mapping.yaml:15: metrics"),
             std::string::npos);
 }
+
+}  // namespace
+}  // namespace pgmorph
