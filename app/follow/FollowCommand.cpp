@@ -16,16 +16,15 @@ namespace asio = boost::asio;
 
 FollowCommand::FollowCommand(const PipelineConfig& config) : config_(config) {}
 
-FollowEnd FollowCommand::runReporting(Follower& follower, const FollowOptions& options) {
+int FollowCommand::runReporting(const FollowOptions& options, const std::function<int()>& attempt) {
   PipelineMetrics* metrics = options.metrics;
-  if (!metrics) return follower.run(options);
-  metrics->health().starting("connecting");
+  if (!metrics) return attempt();
+  metrics->health().connecting();
   try {
-    FollowEnd end = follower.run(options);
+    int status = attempt();
     metrics->registry().set("pgmorph_streaming", 0);
-    metrics->health().starting(end == FollowEnd::ReachedTarget ? "reached the requested point"
-                                                               : "stopping");
-    return end;
+    metrics->health().starting("the stream has ended");
+    return status;
   } catch (const std::exception& e) {
     // Health says what RetryLoop will decide: a transient failure is retried (a side is down),
     // anything else stops the command.
@@ -51,30 +50,32 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   RetryLoop retry(io, stop_, "the stream");
   bool checked = !options.checkFirst;
   auto status = retry.run([&] {
-    // Once per command, before anything is created; a database that cannot be reached yet is
-    // retried like any other transient failure, a problem found ends the command (2).
-    if (!checked) {
-      CheckCommand::preflight(config_, CheckPurpose::Follow);
-      checked = true;
-    }
-    if (untilCaughtUp && !options.untilLsn) {
-      PgConnection source(config_.source.conninfo, "source");
-      // The insert position, not the flush position: a transaction committed with
-      // synchronous_commit = off before we started may still sit in the WAL buffers, above
-      // pg_current_wal_lsn(), and "caught up" must include it.
-      options.untilLsn =
-          Lsn::parse(source.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0));
-      spdlog::info("following until caught up with the source's position at start, {}",
-                   options.untilLsn->str());
-    }
-    Follower follower(config_, io, stop_, stats_);
-    FollowEnd end = runReporting(follower, options);
-    if (end == FollowEnd::ReachedTarget)
-      spdlog::info("caught up: checkpoint {} reached {}", stats_.checkpoint.str(),
-                   options.untilLsn->str());
-    else
-      spdlog::info("stopped at checkpoint {}", stats_.checkpoint.str());
-    return 0;
+    return runReporting(options, [&] {
+      // Once per command, before anything is created; a database that cannot be reached yet is
+      // retried like any other transient failure, a problem found ends the command (2).
+      if (!checked) {
+        CheckCommand::preflight(config_, CheckPurpose::Follow);
+        checked = true;
+      }
+      if (untilCaughtUp && !options.untilLsn) {
+        PgConnection source(config_.source.conninfo, "source");
+        // The insert position, not the flush position: a transaction committed with
+        // synchronous_commit = off before we started may still sit in the WAL buffers, above
+        // pg_current_wal_lsn(), and "caught up" must include it.
+        options.untilLsn =
+            Lsn::parse(source.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0));
+        spdlog::info("following until caught up with the source's position at start, {}",
+                     options.untilLsn->str());
+      }
+      Follower follower(config_, io, stop_, stats_);
+      FollowEnd end = follower.run(options);
+      if (end == FollowEnd::ReachedTarget)
+        spdlog::info("caught up: checkpoint {} reached {}", stats_.checkpoint.str(),
+                     options.untilLsn->str());
+      else
+        spdlog::info("stopped at checkpoint {}", stats_.checkpoint.str());
+      return 0;
+    });
   });
   if (status) return *status;
   spdlog::info("stopped at checkpoint {}", stats_.checkpoint.str());

@@ -5,14 +5,14 @@
 // it runs `pgmorph check`'s checks (CheckCommand::preflight) and refuses to start on an error.
 #pragma once
 
+#include <functional>
+
 #include "app/StopFlag.h"
 #include "app/follow/ApplyStats.h"
 #include "app/follow/FollowOptions.h"
 #include "transform/Config.h"
 
 namespace pgmorph {
-
-class Follower;
 
 class FollowCommand {
  public:
@@ -23,8 +23,9 @@ class FollowCommand {
   int follow(FollowOptions options, bool untilCaughtUp);
 
  private:
-  // One session, reported to options.metrics (health, reconnects) when it is set.
-  FollowEnd runReporting(Follower& follower, const FollowOptions& options);
+  // One attempt (preflight, session), reported to options.metrics (health, reconnects) when it
+  // is set; its exceptions go on to RetryLoop.
+  int runReporting(const FollowOptions& options, const std::function<int()>& attempt);
 
   const PipelineConfig& config_;
   StopFlag stop_;

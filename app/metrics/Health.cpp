@@ -20,6 +20,13 @@ void Health::starting(const std::string& what) {
   reason_ = "not streaming yet: " + oneLine(what);
 }
 
+void Health::connecting() {
+  std::lock_guard lock(mutex_);
+  if (phase_ == Phase::Down) return;
+  phase_ = Phase::Starting;
+  reason_ = "not streaming yet: connecting";
+}
+
 void Health::streaming() {
   std::lock_guard lock(mutex_);
   phase_ = Phase::Streaming;

@@ -21,7 +21,10 @@ class Health {
     std::string reason;  // one line; "streaming" when healthy
   };
 
-  void starting(const std::string& what);   // before streaming (snapshot, connecting)
+  void starting(const std::string& what);  // before streaming (snapshot, connecting)
+  // A new attempt to connect: keeps the reason of a side that was down (it still is until the
+  // stream runs again), otherwise as starting("connecting").
+  void connecting();
   void streaming();                         // connected to both sides, stream started
   void down(const std::string& reason);     // a session failed; the command will retry
   void stopped(const std::string& reason);  // the command gave up (needs an operator)

@@ -112,6 +112,9 @@ TEST(Health, SaysWhyItIsNotHealthy) {
   h.down(Health::describeFailure("cannot connect to the target database (host=x):\nrefused"));
   EXPECT_EQ(h.verdict().reason,
             "target down: cannot connect to the target database (host=x): refused");
+  h.connecting();  // a retry: still down until it streams
+  EXPECT_EQ(h.verdict().reason,
+            "target down: cannot connect to the target database (host=x): refused");
   EXPECT_EQ(Health::describeFailure("the source server ended the replication stream"),
             "source down: the source server ended the replication stream");
   h.stopped("slot is lost");
