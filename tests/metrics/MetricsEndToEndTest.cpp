@@ -121,6 +121,15 @@ tables:
 
   std::string scrape() { return get(port_, "/metrics").body; }
 
+  std::unique_ptr<e2e::ChildProcess> start(const std::string& command, int port,
+                                           const std::string& log) {
+    return std::make_unique<e2e::ChildProcess>(
+        std::vector<std::string>{PGMORPH_BINARY, command, "-c", config_, "--log-level", "info",
+                                 "--metrics-address", fmt::format("127.0.0.1:{}", port),
+                                 "--progress-interval", "1"},
+        workDir_ + "/" + log);
+  }
+
   test::PgCluster& source_ = test::sharedSource();
   std::unique_ptr<test::PgCluster> target_;
   std::string pipeline_, slot_, sourceDb_, targetDb_, workDir_, config_;
@@ -130,11 +139,7 @@ tables:
 
 TEST_F(MetricsEndToEnd, CountersMatchTheTargetAndHealthFollowsTheTarget) {
   port_ = test::freePort();
-  pgmorph_ = std::make_unique<e2e::ChildProcess>(
-      std::vector<std::string>{PGMORPH_BINARY, "follow", "-c", config_, "--log-level", "info",
-                               "--metrics-address", fmt::format("127.0.0.1:{}", port_),
-                               "--progress-interval", "1"},
-      workDir_ + "/follow");
+  pgmorph_ = start("follow", port_, "follow");
   ASSERT_TRUE(pollUntil(60s, [&] { return get(port_, "/healthz").status == 200; }))
       << "/healthz: " << get(port_, "/healthz").body;
   EXPECT_EQ(get(port_, "/healthz").body, "ok: streaming\n");
@@ -200,6 +205,37 @@ TEST_F(MetricsEndToEnd, CountersMatchTheTargetAndHealthFollowsTheTarget) {
   EXPECT_EQ(health.body.find('\n'), health.body.size() - 1) << "one line: " << health.body;
   EXPECT_GE(sample(scrape(), R"(pgmorph_reconnects_total{side="target"})").value_or(0), 1);
   EXPECT_EQ(sample(scrape(), "pgmorph_streaming").value_or(-1), 0);
+
+  pgmorph_->signal(SIGINT);
+  EXPECT_TRUE(pgmorph_->waitFor(30s).has_value());
+}
+
+TEST_F(MetricsEndToEnd, RunPublishesTheSnapshotsRowsAndABusyAddressStopsASecondPgmorph) {
+  source_.psql(sourceDb_, "INSERT INTO item SELECT g, 'n' || g, g FROM generate_series(1, 250) g");
+  port_ = test::freePort();
+  pgmorph_ = start("run", port_, "run");
+  ASSERT_TRUE(pollUntil(120s, [&] { return get(port_, "/healthz").status == 200; }))
+      << "/healthz: " << get(port_, "/healthz").body;
+  EXPECT_EQ(target_->scalar(targetDb_, "SELECT count(*) FROM item"), "250");
+  std::string body = scrape();
+  // One copy task for the one table; its label is "<target> <- <source>"-like: match the name.
+  std::optional<double> copied;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("pgmorph_snapshot_rows_copied_total{", 0) == 0)
+      copied = std::stod(line.substr(line.rfind(' ') + 1));
+  EXPECT_EQ(copied.value_or(-1), 250) << body;
+
+  // The address is taken: a second pgmorph says so and stops at once with 2.
+  auto second = start("follow", port_, "second");
+  auto status = second->waitFor(30s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 2);
+  EXPECT_NE(second->stderrText().find(fmt::format("cannot serve metrics on 127.0.0.1:{}", port_)),
+            std::string::npos)
+      << second->stderrText();
+  EXPECT_NE(second->stderrText().find("in use"), std::string::npos) << second->stderrText();
+  EXPECT_EQ(get(port_, "/healthz").status, 200);  // the first one still serves
 
   pgmorph_->signal(SIGINT);
   EXPECT_TRUE(pgmorph_->waitFor(30s).has_value());
