@@ -13,6 +13,7 @@
 #include "app/ParkedCli.h"
 #include "app/check/CheckCommand.h"
 #include "app/follow/FollowCommand.h"
+#include "app/metrics/MetricsEndpoint.h"
 #include "app/snapshot/SnapshotCommand.h"
 #include "app/status/StatusCommand.h"
 
@@ -67,6 +68,13 @@ int main(int argc, char** argv) {
   follow->add_option("--until-lsn", untilLsn, "stop once this source LSN has been applied");
   follow->add_option("--progress-interval", progressSeconds, "seconds between progress lines")
       ->check(CLI::PositiveNumber);
+  std::string metricsAddress;
+  auto addMetricsOption = [&](CLI::App* cmd) {
+    cmd->add_option(
+        "--metrics-address", metricsAddress,
+        "serve /metrics and /healthz over HTTP on HOST:PORT (overrides metrics.listen)");
+  };
+  addMetricsOption(follow);
 
   // snapshot / run: the initial copy (and, for run, follow after it).
   pgmorph::SnapshotOptions snapshotOptions;
@@ -92,6 +100,7 @@ int main(int argc, char** argv) {
                      "the slot exists without a finished snapshot: drop and re-create it");
   auto* run = app.add_subcommand("run", "snapshot if none was taken yet, then follow");
   addSnapshotOptions(run);
+  addMetricsOption(run);
   run->add_flag("--until-caught-up", untilCaughtUp,
                 "stop following once the source's WAL position at the start of follow is applied");
 
@@ -106,7 +115,9 @@ int main(int argc, char** argv) {
   try {
     pgmorph::PipelineConfig config = pgmorph::loadConfigFile(configPath);
     if (*follow) {
+      pgmorph::MetricsEndpoint endpoint(config.metrics, metricsAddress, config.file);
       pgmorph::FollowOptions options;
+      options.metrics = endpoint.metrics();
       if (!untilLsn.empty()) options.untilLsn = pgmorph::Lsn::parse(untilLsn);
       options.progressInterval = std::chrono::seconds(progressSeconds);
       pgmorph::FollowCommand runner(config);
@@ -116,6 +127,8 @@ int main(int argc, char** argv) {
     snapshotOptions.progressInterval = std::chrono::seconds(snapshotProgressSeconds);
     if (*snapshot) return pgmorph::SnapshotCommand(config).snapshot(snapshotOptions);
     if (*run) {
+      pgmorph::MetricsEndpoint endpoint(config.metrics, metricsAddress, config.file);
+      snapshotOptions.metrics = endpoint.metrics();
       pgmorph::FollowOptions options;
       options.progressInterval = std::chrono::seconds(progressSeconds);
       return pgmorph::SnapshotCommand(config).run(snapshotOptions, options, untilCaughtUp);

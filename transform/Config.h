@@ -121,6 +121,15 @@ struct SnapshotConfig {
   bool deferIndexes = true;
 };
 
+// `metrics:` section: the HTTP endpoint of follow and run (/metrics, /healthz). Off unless
+// `listen` is set here or --metrics-address is given.
+struct MetricsConfig {
+  std::string listen;  // "HOST:PORT" ("" = off)
+  int line = 0;        // of `listen`, for the message when it cannot be bound
+  // /healthz answers 503 once the source commit -> target commit delay exceeds this.
+  double maxLagSeconds = 60;
+};
+
 struct PipelineConfig {
   std::string file;  // where it was loaded from (for messages)
   std::string pipeline;
@@ -129,6 +138,7 @@ struct PipelineConfig {
   std::string idNamespace;  // UUID text
   ApplyConfig apply;
   SnapshotConfig snapshot;
+  MetricsConfig metrics;
   std::vector<TableMapping> tables;
 
   const TableMapping* findTable(std::string_view schema, std::string_view table) const;

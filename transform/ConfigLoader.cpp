@@ -1,6 +1,6 @@
 // ConfigLoader: the entry point and the pipeline-level sections of a pipeline file (pipeline,
-// source, target, ids, apply, snapshot) and the first pass over its tables. A table's target
-// entries are parsed in ConfigLoaderMappings.cpp, the checks across entries are in
+// source, target, ids, apply, snapshot, metrics) and the first pass over its tables. A table's
+// target entries are parsed in ConfigLoaderMappings.cpp, the checks across entries are in
 // ConfigLoaderChecks.cpp; the parser they share is in ConfigLoaderParser.h.
 #include "transform/ConfigLoader.h"
 
@@ -21,7 +21,8 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
   if (!root.IsDefined() || root.IsNull())
     r_.fail(1, "", "the file is empty; expected pipeline, source, target, ids and tables");
   r_.expectMap(root, "");
-  r_.checkKeys(root, "", {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot"});
+  r_.checkKeys(root, "",
+               {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot", "metrics"});
 
   PipelineConfig cfg;
   cfg.file = r_.file();
@@ -47,6 +48,8 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
     parseApply(apply, cfg.apply);
   if (YAML::Node snap = r_.optionalNode(root, "snapshot", "", "a map"); snap.IsDefined())
     parseSnapshot(snap, cfg.snapshot);
+  if (YAML::Node m = r_.optionalNode(root, "metrics", "", "a map"); m.IsDefined())
+    parseMetrics(m, cfg.metrics);
 
   YAML::Node tables = r_.requiredNode(root, "tables", "", "a map");
   r_.expectMap(tables, "tables");
@@ -137,6 +140,38 @@ void Parser::parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const 
     else
       r_.fail(n["defer_indexes"], "snapshot.defer_indexes",
               fmt::format("'{}' is not a boolean (expected true or false)", *v));
+  }
+}
+
+void Parser::parseMetrics(const YAML::Node& n, MetricsConfig& metrics) const {
+  r_.expectMap(n, "metrics");
+  r_.checkKeys(n, "metrics", {"listen", "max_lag_seconds"});
+  if (auto v = r_.optional(n, "listen", "metrics")) {
+    auto colon = v->rfind(':');
+    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < v->size();
+    std::uint64_t port = 0;
+    for (std::size_t i = ok ? colon + 1 : v->size(); i < v->size(); ++i) {
+      ok = ok && (*v)[i] >= '0' && (*v)[i] <= '9' && port < 100000;
+      port = port * 10 + static_cast<std::uint64_t>((*v)[i] - '0');
+    }
+    if (!ok || port == 0 || port > 65535)
+      r_.fail(n["listen"], "metrics.listen",
+              fmt::format("'{}' is not HOST:PORT (e.g. 127.0.0.1:9187)", *v));
+    metrics.listen = *v;
+    metrics.line = YamlReader::line(n["listen"]);
+  }
+  if (auto v = r_.optional(n, "max_lag_seconds", "metrics")) {
+    double seconds = 0;
+    std::size_t used = 0;
+    try {
+      seconds = std::stod(*v, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != v->size() || !(seconds > 0))
+      r_.fail(n["max_lag_seconds"], "metrics.max_lag_seconds",
+              fmt::format("'{}' is not a positive number of seconds", *v));
+    metrics.maxLagSeconds = seconds;
   }
 }
 

@@ -1,7 +1,7 @@
 // ConfigLoaderParser: the parser behind ConfigLoader (ConfigLoader.h states the format and the
 // checks), shared by the three files that implement it and private to them:
 //   ConfigLoader.cpp         the file as a whole and its pipeline-level sections (pipeline,
-//                            source, target, ids, apply, snapshot) and the list of tables;
+//                            source, target, ids, apply, snapshot, metrics) and the list of tables;
 //   ConfigLoaderMappings.cpp one target entry of a table: target, key, columns, set, where;
 //   ConfigLoaderChecks.cpp   the checks that need more than one entry (target columns written
 //                            twice, ref and key.table arity, owner columns).
@@ -47,6 +47,7 @@ class Parser {
   void parseTarget(const YAML::Node& n, PipelineConfig& cfg) const;
   void parseApply(const YAML::Node& n, ApplyConfig& apply) const;
   void parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const;
+  void parseMetrics(const YAML::Node& n, MetricsConfig& metrics) const;
   void collectTables(const YAML::Node& tables, PipelineConfig& cfg);
   TargetMapping parseMapping(const YAML::Node& n, const std::string& path) const;
   void parseKey(const YAML::Node& n, const std::string& path, TargetMapping& m) const;

@@ -1,7 +1,10 @@
 // ApplyStats: counters of one pipeline run, read by the progress log and the final summary.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "cdc/model/Lsn.h"
 #include "sink/TableCounts.h"
@@ -19,6 +22,11 @@ struct ApplyStats {
   double lastApplyDelaySeconds = 0;       // source commit -> target commit, last transaction
   // Per source table: applied, filtered, parked (and later applied or discarded) changes.
   TableCountsMap tables;
+  // Per source table (as the mapping names it): the source row changes committed on the
+  // target, by op — insert, update, delete, truncate (ApplyOp).
+  std::map<std::string, std::array<std::uint64_t, 4>> ops;
 };
+
+enum ApplyOp : std::size_t { OpInsert = 0, OpUpdate = 1, OpDelete = 2, OpTruncate = 3 };
 
 }  // namespace pgmorph

@@ -6,6 +6,7 @@
 #include "app/RetryLoop.h"
 #include "app/check/CheckCommand.h"
 #include "app/follow/Follower.h"
+#include "app/metrics/PipelineMetrics.h"
 #include "cdc/pg/PgConnection.h"
 #include "cdc/pg/PgError.h"
 
@@ -14,6 +15,31 @@ namespace pgmorph {
 namespace asio = boost::asio;
 
 FollowCommand::FollowCommand(const PipelineConfig& config) : config_(config) {}
+
+int FollowCommand::runReporting(const FollowOptions& options, const std::function<int()>& attempt) {
+  PipelineMetrics* metrics = options.metrics;
+  if (!metrics) return attempt();
+  metrics->health().connecting();
+  try {
+    int status = attempt();
+    metrics->registry().set("pgmorph_streaming", 0);
+    metrics->health().starting("the stream has ended");
+    return status;
+  } catch (const std::exception& e) {
+    // Health says what RetryLoop will decide: a transient failure is retried (a side is down),
+    // anything else stops the command.
+    metrics->registry().set("pgmorph_streaming", 0);
+    auto* known = dynamic_cast<const PgmorphError*>(&e);
+    if (known && known->errorClass() == ErrorClass::Transient) {
+      std::string reason = Health::describeFailure(e.what());
+      metrics->health().down(reason);
+      metrics->onReconnect(reason.rfind("target", 0) == 0 ? "target" : "source");
+    } else {
+      metrics->health().stopped(e.what());
+    }
+    throw;
+  }
+}
 
 int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   // One io_context for the whole run: SIGINT/SIGTERM request the stop whether a session is
@@ -24,30 +50,32 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   RetryLoop retry(io, stop_, "the stream");
   bool checked = !options.checkFirst;
   auto status = retry.run([&] {
-    // Once per command, before anything is created; a database that cannot be reached yet is
-    // retried like any other transient failure, a problem found ends the command (2).
-    if (!checked) {
-      CheckCommand::preflight(config_, CheckPurpose::Follow);
-      checked = true;
-    }
-    if (untilCaughtUp && !options.untilLsn) {
-      PgConnection source(config_.source.conninfo, "source");
-      // The insert position, not the flush position: a transaction committed with
-      // synchronous_commit = off before we started may still sit in the WAL buffers, above
-      // pg_current_wal_lsn(), and "caught up" must include it.
-      options.untilLsn =
-          Lsn::parse(source.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0));
-      spdlog::info("following until caught up with the source's position at start, {}",
-                   options.untilLsn->str());
-    }
-    Follower follower(config_, io, stop_, stats_);
-    FollowEnd end = follower.run(options);
-    if (end == FollowEnd::ReachedTarget)
-      spdlog::info("caught up: checkpoint {} reached {}", stats_.checkpoint.str(),
-                   options.untilLsn->str());
-    else
-      spdlog::info("stopped at checkpoint {}", stats_.checkpoint.str());
-    return 0;
+    return runReporting(options, [&] {
+      // Once per command, before anything is created; a database that cannot be reached yet is
+      // retried like any other transient failure, a problem found ends the command (2).
+      if (!checked) {
+        CheckCommand::preflight(config_, CheckPurpose::Follow);
+        checked = true;
+      }
+      if (untilCaughtUp && !options.untilLsn) {
+        PgConnection source(config_.source.conninfo, "source");
+        // The insert position, not the flush position: a transaction committed with
+        // synchronous_commit = off before we started may still sit in the WAL buffers, above
+        // pg_current_wal_lsn(), and "caught up" must include it.
+        options.untilLsn =
+            Lsn::parse(source.exec("SELECT pg_current_wal_insert_lsn()::text").value(0, 0));
+        spdlog::info("following until caught up with the source's position at start, {}",
+                     options.untilLsn->str());
+      }
+      Follower follower(config_, io, stop_, stats_);
+      FollowEnd end = follower.run(options);
+      if (end == FollowEnd::ReachedTarget)
+        spdlog::info("caught up: checkpoint {} reached {}", stats_.checkpoint.str(),
+                     options.untilLsn->str());
+      else
+        spdlog::info("stopped at checkpoint {}", stats_.checkpoint.str());
+      return 0;
+    });
   });
   if (status) return *status;
   spdlog::info("stopped at checkpoint {}", stats_.checkpoint.str());

@@ -5,6 +5,8 @@
 // it runs `pgmorph check`'s checks (CheckCommand::preflight) and refuses to start on an error.
 #pragma once
 
+#include <functional>
+
 #include "app/StopFlag.h"
 #include "app/follow/ApplyStats.h"
 #include "app/follow/FollowOptions.h"
@@ -21,6 +23,10 @@ class FollowCommand {
   int follow(FollowOptions options, bool untilCaughtUp);
 
  private:
+  // One attempt (preflight, session), reported to options.metrics (health, reconnects) when it
+  // is set; its exceptions go on to RetryLoop.
+  int runReporting(const FollowOptions& options, const std::function<int()>& attempt);
+
   const PipelineConfig& config_;
   StopFlag stop_;
   ApplyStats stats_;

@@ -7,6 +7,10 @@
 #include "cdc/model/Lsn.h"
 
 namespace pgmorph {
+class PipelineMetrics;
+}
+
+namespace pgmorph {
 
 struct FollowOptions {
   // Stop once the target's checkpoint has reached this source position (set by
@@ -16,6 +20,8 @@ struct FollowOptions {
   // Run `pgmorph check`'s checks before anything moves (CheckCommand::preflight); `run` has run
   // them before its snapshot already.
   bool checkFirst = true;
+  // Where to publish metrics and health (MetricsEndpoint); nullptr when not served.
+  PipelineMetrics* metrics = nullptr;
 };
 
 enum class FollowEnd { Stopped, ReachedTarget };

@@ -13,6 +13,7 @@
 
 #include "app/follow/ProgressMeter.h"
 #include "app/follow/TransactionApplier.h"
+#include "app/metrics/PipelineMetrics.h"
 #include "cdc/ReplicationStream.h"
 #include "cdc/SlotManager.h"
 #include "cdc/Wal2JsonDecoder.h"
@@ -141,6 +142,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
   Transformer transformer(config_);
   TargetWriter writer(target, store, config_.source.slot);
   TransactionApplier applier(config_, transformer, writer, checkpoint, stats_);
+  applier.setMetrics(options.metrics);
   ReplicationStream stream(config_.source.conninfo, config_.source.slot);
   stream.setFlushed(checkpoint);
   stream.start(checkpoint, Wal2JsonDecoder::pluginOptions());
@@ -148,6 +150,10 @@ FollowEnd Follower::run(const FollowOptions& options) {
                options.untilLsn ? fmt::format(" until {}", options.untilLsn->str()) : "");
 
   PgConnection sourceSql(config_.source.conninfo, "source");
+  if (options.metrics) {
+    options.metrics->health().streaming();
+    options.metrics->registry().set("pgmorph_streaming", 1);
+  }
   ProgressMeter progress(stats_);
   Wal2JsonDecoder decoder;
   Change change;
@@ -155,7 +161,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
   asio::io_context& io = io_;
   io.restart();
   asio::posix::stream_descriptor socket(io, ::dup(stream.socket()));
-  asio::steady_timer statusTimer(io), progressTimer(io), stopTimer(io);
+  asio::steady_timer statusTimer(io), progressTimer(io), stopTimer(io), metricsTimer(io);
   FollowEnd end = FollowEnd::Stopped;
   bool finished = false;
 
@@ -243,6 +249,22 @@ FollowEnd Follower::run(const FollowOptions& options) {
       armProgress();
     });
   };
+  // With metrics served: lag and the slot's retained WAL every second (one source query).
+  std::function<void()> armMetrics = [&] {
+    metricsTimer.expires_after(1s);
+    metricsTimer.async_wait([&](boost::system::error_code ec) {
+      if (ec || finished) return;
+      // The slot name is checked by the loader ([a-z0-9_]): safe as a literal.
+      PgResult r = sourceSql.exec(fmt::format(
+          "SELECT pg_current_wal_lsn()::text, (SELECT (pg_current_wal_lsn() - restart_lsn)::text "
+          "FROM pg_replication_slots WHERE slot_name = '{}')",
+          config_.source.slot));
+      std::optional<std::uint64_t> retained;
+      if (!r.isNull(0, 1)) retained = std::stoull(std::string(r.value(0, 1)));
+      options.metrics->onProgress(stats_, Lsn::parse(r.value(0, 0)), retained);
+      armMetrics();
+    });
+  };
   std::function<void()> armStop = [&] {
     stopTimer.expires_after(100ms);
     stopTimer.async_wait([&](boost::system::error_code ec) {
@@ -256,6 +278,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
   armStatus();
   armProgress();
   armStop();
+  if (options.metrics) armMetrics();
   // Runs the handlers still queued (cancelled waits, a posted drain) while everything they
   // refer to is alive; with `finished` set they return at once.
   auto quiesce = [&] {
@@ -264,6 +287,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
     statusTimer.cancel();
     progressTimer.cancel();
     stopTimer.cancel();
+    metricsTimer.cancel();
     socket.cancel(ignored);
     io.restart();
     io.poll();

@@ -123,6 +123,15 @@ void TransactionApplier::onChange(const Change& change) {
   }
   ++stats_.changesApplied;
   changesInTarget_ += 1;
+  if (lastTable_ && lastTable_->sourceTable == change.table() &&
+      lastTable_->sourceSchema == change.schema()) {
+    // Written implies mapped: mappingOf() has just answered with this change's table.
+    std::size_t op = change.kind == ChangeKind::Insert   ? OpInsert
+                     : change.kind == ChangeKind::Update ? OpUpdate
+                     : change.kind == ChangeKind::Delete ? OpDelete
+                                                         : OpTruncate;
+    ++pendingOps_[lastTable_][op];
+  }
   // Bounded memory: a long source transaction is written in chunks into the open target
   // transaction; only its commit decides whether the target transaction may commit.
   if (batch_.size() >= config_.apply.batchChanges) applyBuffered();
@@ -170,8 +179,17 @@ bool TransactionApplier::commitIfPossible() {
   stats_.checkpoint = checkpoint_;
   stats_.transactionsApplied += static_cast<std::uint64_t>(pendingCommits_);
   ++stats_.targetCommits;
-  if (pendingCommitTime_ != 0)
-    stats_.lastApplyDelaySeconds = static_cast<double>(nowMicros() - pendingCommitTime_) / 1e6;
+  std::optional<double> delay;
+  if (pendingCommitTime_ != 0) {
+    delay = static_cast<double>(nowMicros() - pendingCommitTime_) / 1e6;
+    stats_.lastApplyDelaySeconds = *delay;
+  }
+  for (const auto& [table, counts] : pendingOps_) {
+    auto& total = stats_.ops[table->idName];
+    for (std::size_t i = 0; i < counts.size(); ++i) total[i] += counts[i];
+  }
+  pendingOps_.clear();
+  if (metrics_) metrics_->onTargetCommit(stats_, changesInTarget_, delay);
   pendingCommits_ = 0;
   changesInTarget_ = 0;
   return true;
@@ -194,6 +212,7 @@ void TransactionApplier::abort() {
   skipping_ = false;
   pendingCommits_ = 0;
   changesInTarget_ = 0;
+  pendingOps_.clear();
   batch_.clear();
 }
 

@@ -26,11 +26,14 @@
 // (on_missing / on_error) stops the stream.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "app/follow/ApplyStats.h"
+#include "app/metrics/PipelineMetrics.h"
 #include "cdc/model/Change.h"
 #include "sink/ChangeParker.h"
 #include "sink/ParkingApplier.h"
@@ -69,6 +72,8 @@ class TransactionApplier {
   void abort();
 
   Lsn checkpoint() const { return checkpoint_; }
+  // Publish to `metrics` after each target commit (nullptr: none). Not owned; outlives this.
+  void setMetrics(PipelineMetrics* metrics) { metrics_ = metrics; }
 
  private:
   void beginTargetIfNeeded();
@@ -100,6 +105,10 @@ class TransactionApplier {
   std::int64_t pendingCommitTime_ = 0;
   std::size_t changesInTarget_ = 0;
   std::chrono::steady_clock::time_point targetOpenedAt_;
+  // Source row changes written in the open target transaction, by table and op: added to
+  // ApplyStats::ops when it commits, dropped when it rolls back.
+  std::unordered_map<const TableMapping*, std::array<std::uint64_t, 4>> pendingOps_;
+  PipelineMetrics* metrics_ = nullptr;
 };
 
 }  // namespace pgmorph

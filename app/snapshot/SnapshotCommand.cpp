@@ -7,6 +7,7 @@
 #include "app/StopFlag.h"
 #include "app/check/CheckCommand.h"
 #include "app/follow/FollowCommand.h"
+#include "app/metrics/PipelineMetrics.h"
 #include "app/snapshot/SnapshotRunner.h"
 #include "cdc/pg/PgError.h"
 
@@ -22,6 +23,7 @@ int SnapshotCommand::snapshot(const SnapshotOptions& options) {
   StopSignals signals(io, stop, "stopping the snapshot (copies in flight are abandoned)");
   auto poll = [&] { io.poll(); };
 
+  if (options.metrics) options.metrics->health().starting("snapshot in progress");
   SnapshotRunner runner(config_, options, stop, poll);
   RetryLoop retry(io, stop, "the snapshot");
   bool checked = false;
@@ -43,6 +45,7 @@ int SnapshotCommand::run(const SnapshotOptions& options, const FollowOptions& fo
   int status = snapshot(options);
   if (status != 0) return status;
   FollowOptions followOptions = follow;
+  followOptions.metrics = options.metrics;
   followOptions.checkFirst = false;  // checked before the snapshot
   FollowCommand runner(config_);
   return runner.follow(followOptions, untilCaughtUp);

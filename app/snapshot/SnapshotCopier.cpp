@@ -102,7 +102,8 @@ SnapshotEnd SnapshotCopier::run(PgConnection& control, const SnapshotRecord& rec
   }
   for (auto& r : store_.tasks(control)) states_[r.task] = r;
 
-  SnapshotProgress progress(SnapshotProgress::stderrIsTerminal(), options_.progressInterval);
+  SnapshotProgress progress(SnapshotProgress::stderrIsTerminal(), options_.progressInterval,
+                            options_.metrics);
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     auto& p = progress.add(tasks[i].id, estimates_[i], !tasks[i].partial);
     const auto& state = states_[tasks[i].id];

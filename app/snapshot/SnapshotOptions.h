@@ -5,6 +5,10 @@
 #include <cstdint>
 
 namespace pgmorph {
+class PipelineMetrics;
+}
+
+namespace pgmorph {
 
 struct SnapshotOptions {
   // Copy workers: each has one source session (importing the exported snapshot) and one
@@ -19,6 +23,8 @@ struct SnapshotOptions {
   std::int64_t splitRows = 200'000;
   // Plain log lines (no terminal): one per running table every interval.
   std::chrono::seconds progressInterval{5};
+  // Where to publish rows copied and health (MetricsEndpoint); nullptr when not served.
+  PipelineMetrics* metrics = nullptr;
 };
 
 }  // namespace pgmorph

@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "app/metrics/PipelineMetrics.h"
+
 namespace pgmorph {
 
 namespace {
@@ -41,8 +43,15 @@ void SnapshotProgress::Task::done() {
   state.store(2);
 }
 
-SnapshotProgress::SnapshotProgress(bool live, std::chrono::seconds interval)
-    : live_(live), interval_(interval), lastLog_(Clock::now()) {}
+SnapshotProgress::SnapshotProgress(bool live, std::chrono::seconds interval,
+                                   PipelineMetrics* metrics)
+    : live_(live), interval_(interval), lastLog_(Clock::now()), metrics_(metrics) {}
+
+void SnapshotProgress::publish() const {
+  if (!metrics_) return;
+  for (const auto& t : tasks_)
+    if (!t->rebuild) metrics_->onSnapshotRows(t->label, t->rowsWritten.load());
+}
 
 bool SnapshotProgress::stderrIsTerminal() {
   return ::isatty(STDERR_FILENO) == 1;
@@ -92,6 +101,7 @@ std::string SnapshotProgress::line(const Task& t, Clock::time_point) const {
 }
 
 void SnapshotProgress::tick() {
+  publish();
   auto now = Clock::now();
   if (live_) {
     // Redraw in place: move up over the lines drawn last time, rewrite each one.
@@ -110,6 +120,7 @@ void SnapshotProgress::tick() {
 }
 
 void SnapshotProgress::summary(double wallSeconds) {
+  publish();
   if (live_) tick();
   // Rows inserted in this run: partial targets update rows already counted, and tasks done
   // by an earlier run took none of this run's time.

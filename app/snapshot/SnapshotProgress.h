@@ -18,6 +18,8 @@
 
 namespace pgmorph {
 
+class PipelineMetrics;
+
 class SnapshotProgress {
  public:
   using Clock = std::chrono::steady_clock;
@@ -37,7 +39,8 @@ class SnapshotProgress {
     void done();  // last part committed
   };
 
-  SnapshotProgress(bool live, std::chrono::seconds interval);
+  // `metrics` (nullable, not owned): tick() and summary() publish each copy task's rows there.
+  SnapshotProgress(bool live, std::chrono::seconds interval, PipelineMetrics* metrics = nullptr);
   // Adds a task to show; the reference stays valid for the life of this object.
   Task& add(std::string label, double estimate, bool inserts, bool rebuild = false);
 
@@ -57,6 +60,8 @@ class SnapshotProgress {
   Clock::time_point lastLog_;
   std::size_t drawnLines_ = 0;
   std::size_t width_ = 24;  // label column
+  PipelineMetrics* metrics_ = nullptr;
+  void publish() const;
 };
 
 }  // namespace pgmorph

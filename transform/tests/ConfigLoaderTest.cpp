@@ -390,5 +390,24 @@ TEST(ConfigLoader, SnapshotDeferIndexesIsOnByDefaultAndCanBeTurnedOff) {
   EXPECT_NE(errorOf(kBase + "snapshot: { jobs: 3 }\n").find("snapshot"), std::string::npos);
 }
 
+TEST(ConfigLoader, MetricsSection) {
+  PipelineConfig off = load(kBase);
+  EXPECT_EQ(off.metrics.listen, "");
+  EXPECT_EQ(off.metrics.maxLagSeconds, 60);
+  PipelineConfig cfg =
+      load(kBase + "metrics:\n  listen: \"127.0.0.1:9187\"\n  max_lag_seconds: 2.5\n");
+  EXPECT_EQ(cfg.metrics.listen, "127.0.0.1:9187");
+  EXPECT_EQ(cfg.metrics.line, 15);
+  EXPECT_EQ(cfg.metrics.maxLagSeconds, 2.5);
+  EXPECT_EQ(errorOf(kBase + "metrics:\n  listen: \"localhost\"\n"),
+            "mapping.yaml:15: metrics.listen: 'localhost' is not HOST:PORT (e.g. 127.0.0.1:9187)");
+  EXPECT_EQ(errorOf(kBase + "metrics:\n  listen: \"h:70000\"\n"),
+            "mapping.yaml:15: metrics.listen: 'h:70000' is not HOST:PORT (e.g. 127.0.0.1:9187)");
+  EXPECT_EQ(errorOf(kBase + "metrics:\n  max_lag_seconds: soon\n"),
+            "mapping.yaml:15: metrics.max_lag_seconds: 'soon' is not a positive number of seconds");
+  EXPECT_NE(errorOf(kBase + "metrics:\n  port: 1\n").find("mapping.yaml:15: metrics"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgmorph

@@ -1,0 +1,72 @@
+#include "app/metrics/Health.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace pgmorph {
+
+namespace {
+std::string oneLine(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+}  // namespace
+
+void Health::starting(const std::string& what) {
+  std::lock_guard lock(mutex_);
+  phase_ = Phase::Starting;
+  reason_ = "not streaming yet: " + oneLine(what);
+}
+
+void Health::connecting() {
+  std::lock_guard lock(mutex_);
+  if (phase_ == Phase::Down) return;
+  phase_ = Phase::Starting;
+  reason_ = "not streaming yet: connecting";
+}
+
+void Health::streaming() {
+  std::lock_guard lock(mutex_);
+  phase_ = Phase::Streaming;
+  reason_.clear();
+}
+
+void Health::down(const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  phase_ = Phase::Down;
+  reason_ = oneLine(reason);
+}
+
+void Health::stopped(const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  phase_ = Phase::Stopped;
+  reason_ = "stopped on an error: " + oneLine(reason);
+}
+
+void Health::setLagSeconds(double seconds) {
+  std::lock_guard lock(mutex_);
+  lagSeconds_ = seconds;
+}
+
+Health::Verdict Health::verdict() const {
+  std::lock_guard lock(mutex_);
+  if (phase_ != Phase::Streaming) return {false, reason_};
+  if (lagSeconds_ > maxLagSeconds_)
+    return {false, fmt::format("lag too high: {:.1f} s behind the source (max_lag_seconds {})",
+                               lagSeconds_, maxLagSeconds_)};
+  return {true, "streaming"};
+}
+
+std::string Health::describeFailure(const std::string& message) {
+  // PgConnection prefixes its errors with its role ("target database: ...", "cannot connect to
+  // the target database ..."); the replication stream's name the source or the slot.
+  auto target = message.find("target");
+  auto source = std::min({message.find("source"), message.find("replication")});
+  const char* side = target < source ? "target down: " : "source down: ";
+  if (target == std::string::npos && source == std::string::npos) side = "retrying: ";
+  return side + oneLine(message);
+}
+
+}  // namespace pgmorph

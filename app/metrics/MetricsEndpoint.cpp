@@ -1,0 +1,32 @@
+#include "app/metrics/MetricsEndpoint.h"
+
+#include <fmt/format.h>
+
+namespace pgmorph {
+
+MetricsEndpoint::MetricsEndpoint(const MetricsConfig& config, const std::string& addressOverride,
+                                 const std::string& file) {
+  std::string address = addressOverride.empty() ? config.listen : addressOverride;
+  if (address.empty()) return;
+  std::string what = addressOverride.empty()
+                         ? fmt::format("metrics.listen at {}:{}", file, config.line)
+                         : std::string("--metrics-address");
+  metrics_ = std::make_unique<PipelineMetrics>(config.maxLagSeconds);
+  PipelineMetrics* m = metrics_.get();
+  server_ = std::make_unique<MetricsServer>(
+      address, [m](const std::string& target) { return answer(*m, target); }, what);
+}
+
+HttpAnswer MetricsEndpoint::answer(PipelineMetrics& metrics, const std::string& target) {
+  std::string path = target.substr(0, target.find('?'));
+  if (path == "/metrics")
+    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.registry().render()};
+  if (path == "/healthz") {
+    Health::Verdict v = metrics.health().verdict();
+    return {v.healthy ? 200 : 503, "text/plain; charset=utf-8",
+            (v.healthy ? "ok: " : "") + v.reason + "\n"};
+  }
+  return {404, "text/plain; charset=utf-8", "not found: try /metrics or /healthz\n"};
+}
+
+}  // namespace pgmorph

@@ -1,0 +1,119 @@
+#include "app/metrics/PipelineMetrics.h"
+
+#include <sys/time.h>
+
+namespace pgmorph {
+
+namespace {
+double nowSeconds() {
+  timeval tv;
+  ::gettimeofday(&tv, nullptr);
+  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+}  // namespace
+
+PipelineMetrics::PipelineMetrics(double maxLagSeconds) : health_(maxLagSeconds) {
+  Metrics& m = registry_;
+  m.declareGauge("pgmorph_start_time_seconds", "Start time of the process, Unix seconds.");
+  m.set("pgmorph_start_time_seconds", nowSeconds());
+  m.declareGauge("pgmorph_lag_bytes",
+                 "Source WAL bytes not yet committed on the target (source's current WAL "
+                 "position minus the checkpoint), at the last progress tick.");
+  m.declareGauge("pgmorph_lag_seconds",
+                 "Source commit to target commit delay of the last applied transaction; 0 when "
+                 "caught up.");
+  m.declareGauge(
+      "pgmorph_checkpoint_lsn",
+      "The checkpoint committed on the target, as a WAL byte position (pg_lsn - '0/0').");
+  m.declareGauge("pgmorph_slot_retained_wal_bytes",
+                 "WAL the source keeps for the slot (current WAL position minus restart_lsn).");
+  m.declareGauge("pgmorph_streaming", "1 while streaming and connected to both sides, else 0.");
+  m.set("pgmorph_streaming", 0);
+  m.declareCounter("pgmorph_source_transactions_applied_total",
+                   "Source transactions committed on the target.");
+  m.declareCounter("pgmorph_source_transactions_skipped_total",
+                   "Source transactions skipped as already applied (at or below the checkpoint).");
+  m.declareCounter("pgmorph_target_commits_total", "Target transactions committed.");
+  m.declareCounter("pgmorph_row_changes_applied_total",
+                   "Source row changes turned into target writes and committed, by source table "
+                   "and op (insert, update, delete, truncate).");
+  m.declareCounter("pgmorph_row_changes_unmapped_total",
+                   "Source row changes of tables the mapping does not name.");
+  m.declareCounter("pgmorph_target_writes_applied_total",
+                   "Target writes that landed, by source table.");
+  m.declareCounter("pgmorph_rows_parked_total",
+                   "Rows parked, by source table and reason (parked: refused or not "
+                   "convertible; unparked: parked then applied; discarded: parked then made moot; "
+                   "nulled: references written as NULL).");
+  m.declareCounter(
+      "pgmorph_row_changes_filtered_total",
+      "Source row changes no target takes (where:, unmapped tables), by source table.");
+  m.declareCounter("pgmorph_snapshot_rows_copied_total",
+                   "Rows the snapshot stored on the target, by task (target <- source table).");
+  m.declareCounter("pgmorph_reconnects_total",
+                   "Sessions that failed and were retried, by the side the error named.");
+  m.declareHistogram("pgmorph_batch_size_changes", "Source row changes per target transaction.",
+                     {1, 10, 100, 1000, 5000, 10000, 50000});
+  m.declareHistogram("pgmorph_apply_latency_seconds",
+                     "Source commit to target commit delay, per target transaction.",
+                     {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300});
+}
+
+void PipelineMetrics::publishTotals(const ApplyStats& stats) {
+  Metrics& m = registry_;
+  m.set("pgmorph_source_transactions_applied_total",
+        static_cast<double>(stats.transactionsApplied));
+  m.set("pgmorph_source_transactions_skipped_total",
+        static_cast<double>(stats.transactionsSkipped));
+  m.set("pgmorph_target_commits_total", static_cast<double>(stats.targetCommits));
+  m.set("pgmorph_row_changes_unmapped_total", static_cast<double>(stats.changesUnmapped));
+  m.set("pgmorph_checkpoint_lsn", static_cast<double>(stats.checkpoint.value()));
+  for (const auto& [table, ops] : stats.ops) {
+    static constexpr const char* kOps[] = {"insert", "update", "delete", "truncate"};
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      if (ops[i] != 0)
+        m.set("pgmorph_row_changes_applied_total", {{"table", table}, {"op", kOps[i]}},
+              static_cast<double>(ops[i]));
+  }
+  for (const auto& [table, c] : stats.tables) {
+    if (c.applied) m.set("pgmorph_target_writes_applied_total", {{"table", table}}, c.applied);
+    if (c.filtered) m.set("pgmorph_row_changes_filtered_total", {{"table", table}}, c.filtered);
+    std::pair<const char*, std::uint64_t> parked[] = {{"parked", c.parked},
+                                                      {"unparked", c.unparked},
+                                                      {"discarded", c.discarded},
+                                                      {"nulled", c.nulled}};
+    for (const auto& [reason, n] : parked)
+      if (n) m.set("pgmorph_rows_parked_total", {{"table", table}, {"reason", reason}}, n);
+  }
+}
+
+void PipelineMetrics::onTargetCommit(const ApplyStats& stats, std::size_t batchChanges,
+                                     std::optional<double> applyDelaySeconds) {
+  publishTotals(stats);
+  registry_.observe("pgmorph_batch_size_changes", static_cast<double>(batchChanges));
+  if (applyDelaySeconds) registry_.observe("pgmorph_apply_latency_seconds", *applyDelaySeconds);
+}
+
+void PipelineMetrics::onProgress(const ApplyStats& stats, Lsn sourceCurrent,
+                                 std::optional<std::uint64_t> slotRetainedBytes) {
+  publishTotals(stats);
+  std::uint64_t lagBytes =
+      sourceCurrent > stats.checkpoint ? sourceCurrent.value() - stats.checkpoint.value() : 0;
+  // Idle means caught up: the lag is 0, not the age of the last change.
+  double lagSeconds = lagBytes == 0 ? 0.0 : stats.lastApplyDelaySeconds;
+  registry_.set("pgmorph_lag_bytes", static_cast<double>(lagBytes));
+  registry_.set("pgmorph_lag_seconds", lagSeconds);
+  if (slotRetainedBytes)
+    registry_.set("pgmorph_slot_retained_wal_bytes", static_cast<double>(*slotRetainedBytes));
+  health_.setLagSeconds(lagSeconds);
+}
+
+void PipelineMetrics::onReconnect(const std::string& side) {
+  registry_.add("pgmorph_reconnects_total", {{"side", side}}, 1);
+}
+
+void PipelineMetrics::onSnapshotRows(const std::string& task, std::uint64_t rows) {
+  registry_.set("pgmorph_snapshot_rows_copied_total", {{"table", task}}, static_cast<double>(rows));
+}
+
+}  // namespace pgmorph

@@ -1,0 +1,51 @@
+// PipelineMetrics: pgmorph's metrics (names, labels, units: README "Metrics and health") on a
+// Metrics registry, and the places that feed them. The apply path already keeps its counts
+// (ApplyStats, TableCounts, ApplyOpCounts); they are published here at natural points — after
+// each target commit (when they are true), at each progress tick, at the snapshot's progress
+// tick — never per change.
+//
+// Thread-safety: as Metrics (every call locks the registry); the writers are the follow thread
+// and the snapshot's orchestrator thread, the reader is the HTTP thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "app/follow/ApplyStats.h"
+#include "app/metrics/Health.h"
+#include "app/metrics/Metrics.h"
+#include "cdc/model/Lsn.h"
+
+namespace pgmorph {
+
+class PipelineMetrics {
+ public:
+  explicit PipelineMetrics(double maxLagSeconds);
+
+  Metrics& registry() { return registry_; }
+  Health& health() { return health_; }
+
+  // After a target commit: the run's totals (ApplyStats) and one observation of the batch
+  // (source row changes in it) and of the apply latency (last source commit -> target commit).
+  void onTargetCommit(const ApplyStats& stats, std::size_t batchChanges,
+                      std::optional<double> applyDelaySeconds);
+  // At a progress tick: the lag behind `sourceCurrent` (0 when caught up, also when idle),
+  // the WAL the slot makes the source keep (when known), and the totals again (idle advances
+  // of the checkpoint commit nothing else).
+  void onProgress(const ApplyStats& stats, Lsn sourceCurrent,
+                  std::optional<std::uint64_t> slotRetainedBytes);
+  // A failed session that will be retried: a reconnect of `side` ("source" or "target").
+  void onReconnect(const std::string& side);
+  // The snapshot's rows stored so far for one task ("target <- source").
+  void onSnapshotRows(const std::string& task, std::uint64_t rows);
+
+ private:
+  void publishTotals(const ApplyStats& stats);  // counters, checkpoint
+
+  Metrics registry_;
+  Health health_;
+};
+
+}  // namespace pgmorph

@@ -1,0 +1,176 @@
+// Metrics registry, its Prometheus text renderer, Health, and the HTTP server (on a free port
+// of 127.0.0.1, with a Beast client): no database.
+#include <gtest/gtest.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <stdexcept>
+
+#include "app/metrics/Health.h"
+#include "app/metrics/Metrics.h"
+#include "app/metrics/MetricsEndpoint.h"
+#include "app/metrics/MetricsServer.h"
+#include "app/metrics/PipelineMetrics.h"
+#include "cdc/model/Errors.h"
+
+namespace pgmorph {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+TEST(Metrics, RendersCountersAndGaugesWithEscapedLabels) {
+  Metrics m;
+  m.declareCounter("pgmorph_changes_total", "Changes, by table\\op.\nSecond line.");
+  m.declareGauge("pgmorph_lag_bytes", "Lag.");
+  m.add("pgmorph_changes_total", {{"table", "a\"b\\c\nd"}, {"op", "insert"}}, 2);
+  m.add("pgmorph_changes_total", {{"table", "a\"b\\c\nd"}, {"op", "insert"}}, 3);
+  m.set("pgmorph_changes_total", {{"table", "plain"}, {"op", "delete"}}, 7);
+  m.set("pgmorph_lag_bytes", 1.5);
+  EXPECT_EQ(m.render(),
+            "# HELP pgmorph_changes_total Changes, by table\\\\op.\\nSecond line.\n"
+            "# TYPE pgmorph_changes_total counter\n"
+            "pgmorph_changes_total{table=\"a\\\"b\\\\c\\nd\",op=\"insert\"} 5\n"
+            "pgmorph_changes_total{table=\"plain\",op=\"delete\"} 7\n"
+            "# HELP pgmorph_lag_bytes Lag.\n"
+            "# TYPE pgmorph_lag_bytes gauge\n"
+            "pgmorph_lag_bytes 1.5\n");
+  EXPECT_EQ(m.value("pgmorph_changes_total", {{"table", "plain"}, {"op", "delete"}}), 7);
+}
+
+TEST(Metrics, RendersHistogramsCumulatively) {
+  Metrics m;
+  m.declareHistogram("pgmorph_batch_size_changes", "Batch.", {1, 10, 100});
+  for (double v : {1.0, 5.0, 10.0, 11.0, 1000.0}) m.observe("pgmorph_batch_size_changes", v);
+  EXPECT_EQ(m.render(),
+            "# HELP pgmorph_batch_size_changes Batch.\n"
+            "# TYPE pgmorph_batch_size_changes histogram\n"
+            "pgmorph_batch_size_changes_bucket{le=\"1\"} 1\n"
+            "pgmorph_batch_size_changes_bucket{le=\"10\"} 3\n"
+            "pgmorph_batch_size_changes_bucket{le=\"100\"} 4\n"
+            "pgmorph_batch_size_changes_bucket{le=\"+Inf\"} 5\n"
+            "pgmorph_batch_size_changes_sum 1027\n"
+            "pgmorph_batch_size_changes_count 5\n");
+  m.observe("pgmorph_batch_size_changes", {{"side", "x"}}, 0.5);
+  EXPECT_NE(m.render().find("pgmorph_batch_size_changes_bucket{side=\"x\",le=\"1\"} 1\n"),
+            std::string::npos);
+}
+
+TEST(Metrics, RefusesUndeclaredOrMistypedFamilies) {
+  Metrics m;
+  m.declareGauge("g", "G.");
+  EXPECT_THROW(m.set("nope", 1), std::logic_error);
+  EXPECT_THROW(m.observe("g", 1), std::logic_error);
+  EXPECT_THROW(m.declareCounter("g", "again"), std::logic_error);
+  // A family declared without series shows its HELP and TYPE only.
+  EXPECT_EQ(m.render(), "# HELP g G.\n# TYPE g gauge\n");
+}
+
+TEST(PipelineMetrics, PublishesApplyStatsAfterACommit) {
+  PipelineMetrics pm(60);
+  ApplyStats stats;
+  stats.transactionsApplied = 3;
+  stats.targetCommits = 2;
+  stats.checkpoint = Lsn::parse("0/1A2B");
+  stats.ops["orders"] = {5, 2, 1, 0};
+  stats.tables["orders"].parked = 4;
+  pm.onTargetCommit(stats, 8, 0.02);
+  Metrics& m = pm.registry();
+  EXPECT_EQ(m.value("pgmorph_source_transactions_applied_total"), 3);
+  EXPECT_EQ(m.value("pgmorph_row_changes_applied_total", {{"table", "orders"}, {"op", "insert"}}),
+            5);
+  EXPECT_EQ(m.value("pgmorph_row_changes_applied_total", {{"table", "orders"}, {"op", "delete"}}),
+            1);
+  EXPECT_EQ(m.value("pgmorph_rows_parked_total", {{"table", "orders"}, {"reason", "parked"}}), 4);
+  EXPECT_EQ(m.value("pgmorph_checkpoint_lsn"), 0x1A2B);
+  EXPECT_EQ(m.value("pgmorph_batch_size_changes"), 1);
+  EXPECT_EQ(m.value("pgmorph_apply_latency_seconds"), 1);
+  // Caught up: the lag reads 0 whatever the last transaction's delay was.
+  stats.lastApplyDelaySeconds = 9;
+  pm.onProgress(stats, Lsn::parse("0/1A2B"), 4096);
+  EXPECT_EQ(m.value("pgmorph_lag_bytes"), 0);
+  EXPECT_EQ(m.value("pgmorph_lag_seconds"), 0);
+  EXPECT_EQ(m.value("pgmorph_slot_retained_wal_bytes"), 4096);
+  pm.onProgress(stats, Lsn::parse("0/1B2B"), std::nullopt);
+  EXPECT_EQ(m.value("pgmorph_lag_bytes"), 0x100);
+  EXPECT_EQ(m.value("pgmorph_lag_seconds"), 9);
+}
+
+TEST(Health, SaysWhyItIsNotHealthy) {
+  Health h(5);
+  EXPECT_FALSE(h.verdict().healthy);
+  EXPECT_EQ(h.verdict().reason, "not streaming yet");
+  h.streaming();
+  EXPECT_TRUE(h.verdict().healthy);
+  h.setLagSeconds(6);
+  EXPECT_FALSE(h.verdict().healthy);
+  EXPECT_EQ(h.verdict().reason, "lag too high: 6.0 s behind the source (max_lag_seconds 5)");
+  h.setLagSeconds(1);
+  h.down(Health::describeFailure("cannot connect to the target database (host=x):\nrefused"));
+  EXPECT_EQ(h.verdict().reason,
+            "target down: cannot connect to the target database (host=x): refused");
+  h.connecting();  // a retry: still down until it streams
+  EXPECT_EQ(h.verdict().reason,
+            "target down: cannot connect to the target database (host=x): refused");
+  EXPECT_EQ(Health::describeFailure("the source server ended the replication stream"),
+            "source down: the source server ended the replication stream");
+  h.stopped("slot is lost");
+  EXPECT_EQ(h.verdict().reason, "stopped on an error: slot is lost");
+}
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+Reply get(unsigned short port, const std::string& target) {
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return {static_cast<int>(res.result_int()), res.body()};
+}
+
+TEST(MetricsServer, ServesMetricsAndHealthAndRefusesABusyAddress) {
+  MetricsEndpoint endpoint(MetricsConfig{}, "127.0.0.1:0", "p.yaml");
+  ASSERT_NE(endpoint.metrics(), nullptr);
+  unsigned short port = endpoint.port();
+  ASSERT_NE(port, 0);
+  Reply health = get(port, "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(health.body, "not streaming yet\n");
+  endpoint.metrics()->health().streaming();
+  health = get(port, "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok: streaming\n");
+  Reply metrics = get(port, "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(
+      metrics.body.find("# TYPE pgmorph_start_time_seconds gauge\npgmorph_start_time_seconds "),
+      std::string::npos);
+  EXPECT_EQ(get(port, "/other").status, 404);
+
+  try {
+    MetricsEndpoint again(MetricsConfig{}, "127.0.0.1:" + std::to_string(port), "p.yaml");
+    FAIL() << "bound a busy port";
+  } catch (const PgmorphError& e) {
+    EXPECT_EQ(e.errorClass(), ErrorClass::Operator);
+    EXPECT_NE(std::string(e.what()).find("cannot serve metrics on 127.0.0.1:"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("(--metrics-address)"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("in use"), std::string::npos) << e.what();
+  }
+  MetricsEndpoint off(MetricsConfig{}, "", "p.yaml");
+  EXPECT_EQ(off.metrics(), nullptr);
+}
+
+}  // namespace
+}  // namespace pgmorph
