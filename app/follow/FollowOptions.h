@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 
 #include "cdc/model/Lsn.h"
@@ -16,6 +17,9 @@ struct FollowOptions {
   // Run `pgmorph check`'s checks before anything moves (CheckCommand::preflight); `run` has run
   // them before its snapshot already.
   bool checkFirst = true;
+  // Called once a session has both databases connected and the stream started (RetryLoop ends
+  // the outage in progress there, with its "back after" line).
+  std::function<void()> onStreaming;
 };
 
 enum class FollowEnd { Stopped, ReachedTarget };

@@ -148,6 +148,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
                options.untilLsn ? fmt::format(" until {}", options.untilLsn->str()) : "");
 
   PgConnection sourceSql(config_.source.conninfo, "source");
+  if (options.onStreaming) options.onStreaming();
   ProgressMeter progress(stats_);
   Wal2JsonDecoder decoder;
   Change change;
