@@ -16,6 +16,27 @@ namespace pgmorph {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// libpq's messages span lines ("server closed the connection unexpectedly\n\tThis probably
+// means..."): one log line each.
+std::string oneLine(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 RetryLoop::RetryLoop(asio::io_context& io, StopFlag& stop, std::string what, Backoff backoff,
                      std::uint32_t seed)
     : io_(io), stop_(stop), what_(std::move(what)), backoff_(backoff), rng_(seed) {}
@@ -46,11 +67,13 @@ std::optional<int> RetryLoop::run(const std::function<int()>& attempt) {
         outageOf_ = pg ? pg->side() : "";
         outageAttempts_ = 1;
         if (outageOf_.empty())
-          spdlog::warn("{} failed: {}; retrying with backoff", what_, e.what());
+          spdlog::warn("{} failed: {}; retrying with backoff", what_, oneLine(e.what()));
         else
-          spdlog::warn("{} lost: {}; retrying {} with backoff", outageOf_, e.what(), what_);
+          spdlog::warn("{} lost: {}; retrying {} with backoff", outageOf_, oneLine(e.what()),
+                       what_);
       }
-      spdlog::debug("{} — retrying {} in {:.1f} s", e.what(), what_, pause.count() / 1000.0);
+      spdlog::debug("{} — retrying {} in {:.1f} s", oneLine(e.what()), what_,
+                    pause.count() / 1000.0);
       pauses_.push_back(pause);
       wait(pause);
       next = std::min(next * 2, backoff_.max);
