@@ -10,10 +10,32 @@
 #include <cstring>
 
 #include "cdc/model/Errors.h"
+#include "cdc/pg/PgError.h"
 
 namespace pgmorph {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// libpq's messages span lines ("server closed the connection unexpectedly\n\tThis probably
+// means..."): one log line each.
+std::string oneLine(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
 
 RetryLoop::RetryLoop(asio::io_context& io, StopFlag& stop, std::string what, Backoff backoff,
                      std::uint32_t seed)
@@ -23,8 +45,11 @@ std::optional<int> RetryLoop::run(const std::function<int()>& attempt) {
   std::chrono::milliseconds next = backoff_.initial;
   while (!stop_.requested()) {
     auto started = std::chrono::steady_clock::now();
+    if (outageSince_) ++outageAttempts_;
     try {
-      return attempt();
+      int status = attempt();
+      recovered();
+      return status;
     } catch (const std::exception& e) {
       auto* known = dynamic_cast<const PgmorphError*>(&e);
       if (!known || known->errorClass() != ErrorClass::Transient) {
@@ -36,13 +61,34 @@ std::optional<int> RetryLoop::run(const std::function<int()>& attempt) {
         next = backoff_.initial;
       std::uniform_int_distribution<long> jitter(0, next.count() / 2);
       auto pause = next + std::chrono::milliseconds(jitter(rng_));
-      spdlog::warn("{} — retrying {} in {:.1f} s", e.what(), what_, pause.count() / 1000.0);
+      if (!outageSince_) {
+        auto* pg = dynamic_cast<const PgError*>(&e);
+        outageSince_ = std::chrono::steady_clock::now();
+        outageOf_ = pg ? pg->side() : "";
+        outageAttempts_ = 1;
+        if (outageOf_.empty())
+          spdlog::warn("{} failed: {}; retrying with backoff", what_, oneLine(e.what()));
+        else
+          spdlog::warn("{} lost: {}; retrying {} with backoff", outageOf_, oneLine(e.what()),
+                       what_);
+      }
+      spdlog::debug("{} — retrying {} in {:.1f} s", oneLine(e.what()), what_,
+                    pause.count() / 1000.0);
       pauses_.push_back(pause);
       wait(pause);
       next = std::min(next * 2, backoff_.max);
     }
   }
   return std::nullopt;
+}
+
+void RetryLoop::recovered() {
+  if (!outageSince_) return;
+  std::chrono::duration<double> lasted = std::chrono::steady_clock::now() - *outageSince_;
+  spdlog::info("{} after {:.1f} s ({} attempt{})",
+               outageOf_.empty() ? what_ + " running again" : outageOf_ + " back", lasted.count(),
+               outageAttempts_, outageAttempts_ == 1 ? "" : "s");
+  outageSince_.reset();
 }
 
 void RetryLoop::wait(std::chrono::milliseconds pause) {

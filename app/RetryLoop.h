@@ -6,6 +6,11 @@
 // starts over from `initial` after an attempt that ran for `healthyAfter`; anything else is
 // logged as the error it is and ends the command with exit code 2. The pause runs on the
 // command's io_context, so a signal (StopSignals) ends it at once.
+//
+// An outage is logged twice, not once per retry: its first failure at warn ("target lost:
+// <reason>; retrying the stream with backoff"), its end at info ("target back after 12.3 s
+// (5 attempts)") when the command reports that it is working again (recovered()) or an
+// attempt returns; the retries in between at debug.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -38,6 +43,10 @@ class RetryLoop {
   // needs an operator (2), or a stop is requested (nullopt: the caller says where it stopped).
   std::optional<int> run(const std::function<int()>& attempt);
 
+  // The command is working again (its connections are up): ends the outage in progress, if
+  // any, with its "back after" line. Cheap; call it once per attempt.
+  void recovered();
+
   // Pauses taken so far (for tests and the log).
   const std::vector<std::chrono::milliseconds>& pauses() const { return pauses_; }
 
@@ -51,6 +60,11 @@ class RetryLoop {
   Backoff backoff_;
   std::mt19937 rng_;
   std::vector<std::chrono::milliseconds> pauses_;
+  // The outage in progress: when its first failure happened, what was lost ("target"), and
+  // the attempts made since (the one that failed first included).
+  std::optional<std::chrono::steady_clock::time_point> outageSince_;
+  std::string outageOf_;
+  int outageAttempts_ = 0;
 };
 
 // StopSignals: SIGINT and SIGTERM request `stop` (logging `message` with the signal's name),

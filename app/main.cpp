@@ -3,6 +3,11 @@
 // SnapshotCommand (snapshot, run) or ParkedCli (parked ...). follow, snapshot and run decide
 // about their own errors (RetryLoop); check has exit codes of its own (0 nothing blocks, 1
 // problems found, 2 could not check), and so has status (0 both databases answered, 2 not).
+//
+// Exit codes, for every command (README: Exit codes): 0 success, including a stop requested with
+// SIGINT/SIGTERM that ended cleanly, and --help; 1 problems found (check); 2 needs a person: a
+// usage error (CLI11's message), an unreadable or invalid pipeline file, an error that
+// retrying cannot fix (authentication, a lost slot, drift, a `fail` policy).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -107,7 +112,14 @@ int main(int argc, char** argv) {
   // parked list|retry|discard: what to do with rows that could not be applied.
   pgmorph::ParkedCli parked(app, configPath);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with code 0; CLI11 prints them and its usage
+    // messages. Its own codes for usage errors (105, 106, 109, ...) are not ours: 2.
+    int code = app.exit(e);
+    return code == static_cast<int>(CLI::ExitCodes::Success) ? 0 : 2;
+  }
   setupLogging(logLevel);
 
   if (*check) return pgmorph::CheckCommand::run(configPath, checkJson, std::cout);

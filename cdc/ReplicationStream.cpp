@@ -158,10 +158,10 @@ void ReplicationStream::streamEnded() {
     throw PgError(fmt::format("the source server ended the replication stream of slot \"{}\" "
                               "(it is probably shutting down); reconnect and resume",
                               slot_),
-                  "");
+                  "", "source");
   throw PgError(fmt::format("the source server ended the replication stream of slot \"{}\": {}",
                             slot_, message),
-                sqlstate);
+                sqlstate, "source");
 }
 
 void ReplicationStream::connectionLost(std::string_view what) {
@@ -171,7 +171,7 @@ void ReplicationStream::connectionLost(std::string_view what) {
   conn_.reset();
   throw PgError(fmt::format("replication database: {} of slot \"{}\" failed: {}", what, slot_,
                             msg.empty() ? "connection lost" : msg),
-                "");
+                "", "source");
 }
 
 void ReplicationStream::setFlushed(Lsn flushed) {

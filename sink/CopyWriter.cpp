@@ -260,7 +260,7 @@ void CopyWriter::failFromServer(std::string_view what, PgResult res) {
         sqlstate);
   throw PgError(fmt::format("target database: copying source table {} into {} failed: {}", source,
                             target, message),
-                sqlstate);
+                sqlstate, "target");
 }
 
 }  // namespace pgmorph

@@ -48,6 +48,7 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   asio::io_context io;
   StopSignals signals(io, stop_, "finishing the current target transaction");
   RetryLoop retry(io, stop_, "the stream");
+  options.onStreaming = [&retry] { retry.recovered(); };
   bool checked = !options.checkFirst;
   auto status = retry.run([&] {
     return runReporting(options, [&] {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 
 #include "cdc/model/Lsn.h"
@@ -22,6 +23,9 @@ struct FollowOptions {
   bool checkFirst = true;
   // Where to publish metrics and health (MetricsEndpoint); nullptr when not served.
   PipelineMetrics* metrics = nullptr;
+  // Called once a session has both databases connected and the stream started (RetryLoop ends
+  // the outage in progress there, with its "back after" line).
+  std::function<void()> onStreaming;
 };
 
 enum class FollowEnd { Stopped, ReachedTarget };

@@ -154,6 +154,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
     options.metrics->health().streaming();
     options.metrics->registry().set("pgmorph_streaming", 1);
   }
+  if (options.onStreaming) options.onStreaming();
   ProgressMeter progress(stats_);
   Wal2JsonDecoder decoder;
   Change change;

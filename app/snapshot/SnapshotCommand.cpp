@@ -33,17 +33,20 @@ int SnapshotCommand::snapshot(const SnapshotOptions& options) {
       CheckCommand::preflight(config_, CheckPurpose::Snapshot);
       checked = true;
     }
-    return runner.run() == SnapshotEnd::Interrupted ? 1 : 0;
+    if (runner.run() == SnapshotEnd::Interrupted) stopped_ = true;
+    return 0;
   });
-  if (status) return *status;
+  if (status && !stopped_) return *status;
+  // A requested stop (SIGINT/SIGTERM) that ended cleanly is a success, as for follow.
+  stopped_ = true;
   spdlog::info("snapshot stopped; run it again to resume");
-  return 1;
+  return 0;
 }
 
 int SnapshotCommand::run(const SnapshotOptions& options, const FollowOptions& follow,
                          bool untilCaughtUp) {
   int status = snapshot(options);
-  if (status != 0) return status;
+  if (status != 0 || stopped_) return status;  // failed, or stopped on request: no follow
   FollowOptions followOptions = follow;
   followOptions.metrics = options.metrics;
   followOptions.checkFirst = false;  // checked before the snapshot

@@ -17,8 +17,8 @@ class SnapshotCommand {
  public:
   explicit SnapshotCommand(const PipelineConfig& config);
 
-  // Exit codes: 0 the snapshot is done (now or earlier), 1 interrupted (run again to
-  // resume), 2 needs an operator.
+  // Exit codes: 0 the snapshot is done (now or earlier), or stopped on request (SIGINT/SIGTERM;
+  // run it again to resume), 2 needs an operator.
   int snapshot(const SnapshotOptions& options);
   // The snapshot when none is done yet, then follow (FollowCommand) from its consistent
   // point. Exit codes as snapshot(), then as FollowCommand::follow.
@@ -26,6 +26,7 @@ class SnapshotCommand {
 
  private:
   const PipelineConfig& config_;
+  bool stopped_ = false;  // the snapshot ended on a stop request
 };
 
 }  // namespace pgmorph

@@ -4,8 +4,11 @@
 #include "app/RetryLoop.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -101,6 +104,74 @@ TEST(RetryLoop, AStopRequestEndsThePauseAtOnce) {
   stopper.join();
   EXPECT_FALSE(status);  // stopped, not finished: the caller says where
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+// Captures what is logged at info and above while it lives (the default level of the command).
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    sink->set_pattern("[%l] %v");
+    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  std::string text() const { return out_.str(); }
+  int count(std::string_view what) const {
+    std::string s = out_.str();
+    int n = 0;
+    for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+    return n;
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST(RetryLoop, AnOutageIsLoggedOnceWhenLostAndOnceWhenBackWithItsDuration) {
+  boost::asio::io_context io;
+  StopFlag stop;
+  RetryLoop loop(io, stop, "the stream",
+                 Backoff{milliseconds(2), milliseconds(4), std::chrono::hours(1)});
+  LogCapture log;
+  int attempts = 0;
+  auto status = loop.run([&] {
+    ++attempts;
+    if (attempts <= 4)
+      throw PgError("target database: server closed the connection", "08006", "target");
+    loop.recovered();  // connected again
+    loop.recovered();  // a second call ends nothing
+    return 0;
+  });
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(log.count("[warning] target lost: target database: server closed the connection; "
+                      "retrying the stream with backoff"),
+            1)
+      << log.text();
+  EXPECT_EQ(log.count("lost"), 1) << log.text();
+  EXPECT_EQ(log.count("[info] target back after "), 1) << log.text();
+  EXPECT_EQ(log.count("(5 attempts)"), 1) << log.text();
+  EXPECT_EQ(log.count("retrying the stream in"), 0)
+      << "retries are logged at debug: " << log.text();
+}
+
+TEST(RetryLoop, ANewFailureAfterRecoveryIsANewOutage) {
+  boost::asio::io_context io;
+  StopFlag stop;
+  RetryLoop loop(io, stop, "the stream",
+                 Backoff{milliseconds(1), milliseconds(1), std::chrono::hours(1)});
+  LogCapture log;
+  int attempts = 0;
+  loop.run([&] {
+    ++attempts;
+    if (attempts > 1) loop.recovered();
+    if (attempts <= 2) throw PgError("source database: gone", "57P01", "source");
+    return 0;
+  });
+  EXPECT_EQ(log.count("source lost"), 2) << log.text();
+  EXPECT_EQ(log.count("source back after"), 2) << log.text();
 }
 
 TEST(StopSignals, SigintAndSigtermRequestTheStop) {

@@ -1,6 +1,7 @@
 #include "cdc/pg/PgConnection.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <vector>
 
@@ -33,7 +34,82 @@ std::string trimmed(const char* s) {
   return msg;
 }
 
+// Server NOTICEs and WARNINGs (CREATE ... IF NOT EXISTS "already exists, skipping", a
+// RAISE NOTICE of a trigger) go to the log, one line each, never raw to stderr (libpq's
+// default). Warnings at warn, everything else at debug.
+void routeNotice(void* arg, const PGresult* res) {
+  const auto* role = static_cast<const std::string*>(arg);
+  auto field = [&](int code) {
+    const char* v = PQresultErrorField(res, code);
+    return std::string(v ? v : "");
+  };
+  std::string severity = field(PG_DIAG_SEVERITY_NONLOCALIZED);
+  std::string text = field(PG_DIAG_MESSAGE_PRIMARY);
+  if (text.empty()) text = trimmed(PQresultErrorMessage(res));
+  if (auto detail = field(PG_DIAG_MESSAGE_DETAIL); !detail.empty()) text += "; " + detail;
+  if (auto hint = field(PG_DIAG_MESSAGE_HINT); !hint.empty()) text += "; hint: " + hint;
+  for (char& c : text)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (severity == "WARNING")
+    spdlog::warn("{} database warning: {}", *role, text);
+  else
+    spdlog::debug("{} database said: {}", *role, text);
+}
+
+std::string conninfoKey(std::string_view side) {
+  return side.empty() ? std::string("conninfo") : fmt::format("{}.conninfo", side);
+}
+
 }  // namespace
+
+std::string refusedStartupSqlstate(std::string_view message) {
+  // The server's own texts (backend/utils/init/postinit.c, libpq/auth.c), unlocalized.
+  auto has = [&](std::string_view s) { return message.find(s) != std::string_view::npos; };
+  if (has("password authentication failed")) return std::string(sqlstate::kInvalidPassword);
+  if (has("no pg_hba.conf entry")) return std::string(sqlstate::kInvalidAuthorizationSpecification);
+  if (has("FATAL:  database \"") && has("\" does not exist"))
+    return std::string(sqlstate::kInvalidCatalogName);
+  if (has("FATAL:  role \"") && has("\" does not exist"))
+    return std::string(sqlstate::kInvalidAuthorizationSpecification);
+  if (has("permission denied for database")) return std::string(sqlstate::kInsufficientPrivilege);
+  return std::string(sqlstate::kConnectionFailure);
+}
+
+ConnectFailure classifyConnectFailure(bool needsPassword, bool usedPassword,
+                                      std::string_view message, std::string_view side) {
+  std::string key = conninfoKey(side);
+  if (needsPassword)
+    return {std::string(sqlstate::kInvalidAuthorizationSpecification),
+            fmt::format("the server asks for a password and none was given: add "
+                        "password=${{VAR}} to {} (or set PGPASSWORD, or use ~/.pgpass), then "
+                        "start pgmorph again",
+                        key)};
+  std::string state = refusedStartupSqlstate(message);
+  // A password was sent and the connection failed: the server refused it, or (after accepting
+  // it) the database or the role. The server closing the connection between the password
+  // exchange and the end of the startup (a crash in that instant) would look the same; the
+  // next start of pgmorph then succeeds.
+  if (usedPassword && state == sqlstate::kConnectionFailure)
+    state = std::string(sqlstate::kInvalidPassword);
+  if (state == sqlstate::kInvalidPassword)
+    return {state, fmt::format("the server refused the password: check the password in {} (or "
+                               "PGPASSWORD / ~/.pgpass) against the role's password on the "
+                               "server, then start pgmorph again",
+                               key)};
+  if (state == sqlstate::kInvalidAuthorizationSpecification)
+    return {state, fmt::format("the server does not let this role in: check the user in {} and "
+                               "the server's pg_hba.conf, then start pgmorph again",
+                               key)};
+  if (state == sqlstate::kInvalidCatalogName)
+    return {state, fmt::format("check dbname in {}, or create the database, then start pgmorph "
+                               "again",
+                               key)};
+  if (state == sqlstate::kInsufficientPrivilege)
+    return {state, fmt::format("GRANT CONNECT ON DATABASE to the user of {}, then start pgmorph "
+                               "again",
+                               key)};
+  return {state, ""};
+}
 
 std::string maskConnInfo(std::string_view conninfo) {
   std::string error;
@@ -90,11 +166,22 @@ PgConnection::PgConnection(const std::string& conninfo, std::string role, Mode m
   k.push_back(nullptr);
   v.push_back(nullptr);
   conn_.reset(PQconnectdbParams(k.data(), v.data(), 0));
-  if (!conn_) throw PgError(fmt::format("{}: out of memory creating a connection", role_), "");
-  if (PQstatus(conn_.get()) != CONNECTION_OK)
-    throw PgError(fmt::format("cannot connect to the {} database ({}): {}", role_,
-                              maskConnInfo(conninfo), trimmed(PQerrorMessage(conn_.get()))),
-                  std::string(sqlstate::kConnectionFailure));
+  if (!conn_)
+    throw PgError(fmt::format("{}: out of memory creating a connection", role_), "",
+                  sideOfRole(role_));
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    std::string side = sideOfRole(role_);
+    std::string message = trimmed(PQerrorMessage(conn_.get()));
+    ConnectFailure failure =
+        classifyConnectFailure(PQconnectionNeedsPassword(conn_.get()) != 0,
+                               PQconnectionUsedPassword(conn_.get()) != 0, message, side);
+    throw PgError(
+        fmt::format("cannot connect to the {} database ({}): {}{}", role_, maskConnInfo(conninfo),
+                    message, failure.advice.empty() ? "" : " — " + failure.advice),
+        failure.sqlstate, side);
+  }
+  noticeRole_ = std::make_unique<std::string>(role_);
+  PQsetNoticeReceiver(conn_.get(), routeNotice, noticeRole_.get());
   // libpq applies PGTZ/PGDATESTYLE from the environment after the startup options, so the
   // settings are (re)applied explicitly; replication=database sessions accept SET too.
   PgResult set(PQexec(conn_.get(), "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'"));
@@ -105,13 +192,14 @@ void PgConnection::throwError(const PgResult& res, std::string_view what) const 
   std::string state(res.sqlstate());
   std::string msg(res.errorMessage());
   if (msg.empty()) msg = trimmed(PQerrorMessage(conn_.get()));
-  throw PgError(fmt::format("{} database: {} failed: {}", role_, what, msg), state);
+  throw PgError(fmt::format("{} database: {} failed: {}", role_, what, msg), state,
+                sideOfRole(role_));
 }
 
 void PgConnection::throwConnectionError(std::string_view what) const {
   throw PgError(
       fmt::format("{} database: {} failed: {}", role_, what, trimmed(PQerrorMessage(conn_.get()))),
-      "");
+      "", sideOfRole(role_));
 }
 
 void PgConnection::check(const PgResult& res, std::string_view what) const {

@@ -19,6 +19,27 @@ namespace pgmorph {
 // The conninfo with any password replaced by "********"; safe to log.
 std::string maskConnInfo(std::string_view conninfo);
 
+// Why PQconnectdb could not open a connection, as the SQLSTATE the server would have sent and
+// the sentence that tells a person what to do ("" when waiting is the remedy: the server is
+// down, starting up, shutting down, unreachable). libpq 15 gives no SQLSTATE for a failed
+// connection (the server's ErrorResponse during startup becomes PQerrorMessage text only), so
+// the structural signals come first: PQconnectionNeedsPassword (the server asked for a password
+// and none was given) and PQconnectionUsedPassword (one was sent, and the connection still
+// failed: the server refused it, or refused the database or role after it). Only without those
+// is the message read, in refusedStartupSqlstate(). `side` is sideOfRole() of the connection.
+struct ConnectFailure {
+  std::string sqlstate;  // one of sqlstate:: (classified by PgError::classify)
+  std::string advice;    // what to do, for the operator errors
+};
+ConnectFailure classifyConnectFailure(bool needsPassword, bool usedPassword,
+                                      std::string_view message, std::string_view side);
+// The one place where pgmorph reads an error's text: the server's refusal of a startup packet
+// that did not involve a password (trust, peer or cert auth), which libpq passes on as text
+// only. Recognises the server's English messages for a database that does not exist (3D000),
+// no CONNECT privilege (42501), no pg_hba.conf entry and an unknown role (28000); anything
+// else (including a localized message) is 08006, a connection failure, and retried.
+std::string refusedStartupSqlstate(std::string_view message);
+
 class PgConnection {
  public:
   enum class Mode { Normal, Replication };
@@ -67,6 +88,9 @@ class PgConnection {
     void operator()(PGconn* c) const { PQfinish(c); }
   };
   std::shared_ptr<const void> session_ = std::make_shared<const char>(0);
+  // The role as the notice receiver sees it: on the heap, so that it stays where libpq points
+  // when this object is moved. Declared before conn_, so that it outlives the connection.
+  std::unique_ptr<std::string> noticeRole_;
   std::unique_ptr<PGconn, Deleter> conn_;
   std::string role_;
 };

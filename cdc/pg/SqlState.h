@@ -14,6 +14,13 @@ inline constexpr std::string_view kNoData = "02000";
 inline constexpr std::string_view kConnectionDoesNotExist = "08003";
 inline constexpr std::string_view kConnectionFailure = "08006";
 inline constexpr std::string_view kProtocolViolation = "08P01";
+// Class 28: invalid authorization specification (a wrong password, no pg_hba.conf entry, an
+// unknown role). libpq 15 gives no SQLSTATE for a failed connection: PgConnection derives these
+// (connectFailureSqlstate) so that they are classified here like any other code.
+inline constexpr std::string_view kInvalidAuthorizationSpecification = "28000";
+inline constexpr std::string_view kInvalidPassword = "28P01";
+// Class 3D: invalid catalog name (the database does not exist).
+inline constexpr std::string_view kInvalidCatalogName = "3D000";
 // Class 0A: feature not supported (TRUNCATE of a table another table's key references).
 inline constexpr std::string_view kFeatureNotSupported = "0A000";
 // Class 22: data exceptions.
@@ -38,6 +45,9 @@ inline constexpr std::string_view kDuplicateObject = "42710";
 inline constexpr std::string_view kConfigurationLimitExceeded = "53400";
 // Class 55: object not in prerequisite state.
 inline constexpr std::string_view kObjectNotInPrerequisiteState = "55000";
+// Class 57: operator intervention (57P01 admin shutdown, 57P03 cannot connect now: the server is
+// starting up or shutting down). All retried.
+inline constexpr std::string_view kCannotConnectNow = "57P03";
 // Class 58: system error.
 inline constexpr std::string_view kUndefinedFile = "58P01";
 // Class P0: PL/pgSQL (a trigger's RAISE EXCEPTION).
@@ -63,7 +73,8 @@ inline bool isIntegrityViolation(std::string_view code) {
 // Worth retrying as it is: the connection was lost, the server is shutting down or starting,
 // a serialization failure or deadlock, resources short for the moment. Not 53400
 // (configuration limit exceeded: all replication slots in use, max_wal_senders reached),
-// which stays so until an operator raises the limit or frees a slot.
+// which stays so until an operator raises the limit or frees a slot. Not classes 28
+// (authentication), 3D (no such database) or 42 (42501: no privilege): a person must act.
 inline bool isTransient(std::string_view code) {
   if (code.empty()) return true;  // libpq lost the connection or could not reach the server
   if (code == kConfigurationLimitExceeded) return false;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -167,6 +168,34 @@ PgCluster::~PgCluster() {
 
 std::string PgCluster::conninfo(std::string_view dbname) const {
   return fmt::format("host=127.0.0.1 port={} user=postgres dbname={}", port_, dbname);
+}
+
+std::string PgCluster::conninfoAs(std::string_view role, std::string_view password,
+                                  std::string_view dbname) const {
+  return fmt::format("host=127.0.0.1 port={} user={} password={} dbname={}", port_, role, password,
+                     dbname);
+}
+
+void PgCluster::requirePassword(std::string_view role, std::string_view password) {
+  psql("postgres", fmt::format("SET password_encryption = 'scram-sha-256';\n"
+                               "DO $$BEGIN CREATE ROLE {0} LOGIN; EXCEPTION WHEN duplicate_object "
+                               "THEN NULL; END$$;\n"
+                               "ALTER ROLE {0} PASSWORD '{1}';",
+                               role, password));
+  std::string hbaPath = dataDir_ + "/pg_hba.conf";
+  std::string line = fmt::format("host all {} 127.0.0.1/32 scram-sha-256", role);
+  std::string hba;
+  {
+    std::ifstream in(hbaPath);
+    hba.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  if (hba.find(line) == std::string::npos) {
+    std::ofstream out(hbaPath, std::ios::trunc);  // keeps the file's owner (postgres)
+    out << line << "\n" << hba;
+  }
+  psql("postgres", "SELECT pg_reload_conf()");
+  // The postmaster rereads pg_hba.conf on SIGHUP, asynchronously: give it a moment.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
 }
 
 void PgCluster::start() {

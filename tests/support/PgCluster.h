@@ -43,6 +43,14 @@ class PgCluster {
   // One value (first column of first row) of a query, via psql -At.
   std::string scalar(std::string_view dbname, std::string_view sql) const;
 
+  // Creates (or resets) login role `role` with `password` and makes the server ask it for its
+  // password over TCP (a scram-sha-256 line at the top of pg_hba.conf, then a reload); every
+  // other role keeps trust. For tests of authentication failures. Returns the role's conninfo
+  // for `dbname` with `password` (which may be a wrong one).
+  std::string conninfoAs(std::string_view role, std::string_view password,
+                         std::string_view dbname) const;
+  void requirePassword(std::string_view role, std::string_view password);
+
   // A fresh database with a random name; returns the name.
   std::string createDatabase(std::string_view prefix = "t");
   void dropDatabase(std::string_view name);
