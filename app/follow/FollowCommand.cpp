@@ -31,9 +31,10 @@ int FollowCommand::runReporting(const FollowOptions& options, const std::functio
     metrics->registry().set("pgmorph_streaming", 0);
     auto* known = dynamic_cast<const PgmorphError*>(&e);
     if (known && known->errorClass() == ErrorClass::Transient) {
-      std::string reason = Health::describeFailure(e.what());
-      metrics->health().down(reason);
-      metrics->onReconnect(reason.rfind("target", 0) == 0 ? "target" : "source");
+      auto* pg = dynamic_cast<const PgError*>(&e);
+      std::string side = pg ? pg->side() : std::string();
+      metrics->health().down(Health::describeFailure(side, e.what()));
+      metrics->onReconnect(Health::sideLabel(side));
     } else {
       metrics->health().stopped(e.what());
     }

@@ -59,14 +59,16 @@ Health::Verdict Health::verdict() const {
   return {true, "streaming"};
 }
 
-std::string Health::describeFailure(const std::string& message) {
-  // PgConnection prefixes its errors with its role ("target database: ...", "cannot connect to
-  // the target database ..."); the replication stream's name the source or the slot.
-  auto target = message.find("target");
-  auto source = std::min({message.find("source"), message.find("replication")});
-  const char* side = target < source ? "target down: " : "source down: ";
-  if (target == std::string::npos && source == std::string::npos) side = "retrying: ";
-  return side + oneLine(message);
+std::string Health::sideLabel(const std::string& side) {
+  if (side == "target") return "target";
+  if (side == "source" || side == "replication") return "source";
+  return "unknown";
+}
+
+std::string Health::describeFailure(const std::string& side, const std::string& message) {
+  std::string label = sideLabel(side);
+  if (label == "unknown") return "retrying: " + oneLine(message);
+  return label + " down: " + oneLine(message);
 }
 
 }  // namespace pgmorph

@@ -33,8 +33,11 @@ class Health {
   Verdict verdict() const;
 
   // "target down: <message>" / "source down: <message>" for a failed session's error, by the
-  // side its message names (connections name their role: "target database: ...").
-  static std::string describeFailure(const std::string& message);
+  // side it came from (PgError::side(): "replication" is the source); "retrying: <message>"
+  // when the side is not known.
+  static std::string describeFailure(const std::string& side, const std::string& message);
+  // The side as metrics label it: "target", "source" or "unknown".
+  static std::string sideLabel(const std::string& side);
 
  private:
   enum class Phase { Starting, Streaming, Down, Stopped };

@@ -109,14 +109,20 @@ TEST(Health, SaysWhyItIsNotHealthy) {
   EXPECT_FALSE(h.verdict().healthy);
   EXPECT_EQ(h.verdict().reason, "lag too high: 6.0 s behind the source (max_lag_seconds 5)");
   h.setLagSeconds(1);
-  h.down(Health::describeFailure("cannot connect to the target database (host=x):\nrefused"));
+  h.down(Health::describeFailure("target",
+                                 "cannot connect to the target database (host=x):\nrefused"));
   EXPECT_EQ(h.verdict().reason,
             "target down: cannot connect to the target database (host=x): refused");
   h.connecting();  // a retry: still down until it streams
   EXPECT_EQ(h.verdict().reason,
             "target down: cannot connect to the target database (host=x): refused");
-  EXPECT_EQ(Health::describeFailure("the source server ended the replication stream"),
-            "source down: the source server ended the replication stream");
+  EXPECT_EQ(
+      Health::describeFailure("replication", "the source server ended the replication stream"),
+      "source down: the source server ended the replication stream");
+  // The side comes from the error, not from what its message happens to say.
+  EXPECT_EQ(Health::describeFailure("target", "the source row could not be written"),
+            "target down: the source row could not be written");
+  EXPECT_EQ(Health::describeFailure("", "target unreachable"), "retrying: target unreachable");
   h.stopped("slot is lost");
   EXPECT_EQ(h.verdict().reason, "stopped on an error: slot is lost");
 }
