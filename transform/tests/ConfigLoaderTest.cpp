@@ -1,3 +1,6 @@
+// The pipeline file's loader: every section, and each mistake a user can make with its
+// file:line. Over 400 lines: one case per section and per error message, sharing one helper
+// that loads a file from text.
 #include "transform/ConfigLoader.h"
 
 #include <gtest/gtest.h>
