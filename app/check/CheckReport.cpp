@@ -1,11 +1,9 @@
 #include "app/check/CheckReport.h"
 
-#include "cdc/json/RapidJsonSetup.h"  // RapidJSON with pgmorph's settings, before its headers
+#include "cdc/json/JsonWriter.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <iterator>
@@ -155,168 +153,153 @@ std::string CheckReport::text() const {
 
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void str(JsonWriter& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void key(JsonWriter& w, std::string_view k) {
-  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-}
-
 void lsnOrNull(JsonWriter& w, const std::optional<Lsn>& lsn) {
-  if (lsn)
-    str(w, lsn->str());
-  else
-    w.Null();
+  w.stringOrNull(lsn ? std::optional<std::string>(lsn->str()) : std::nullopt);
 }
 
 }  // namespace
 
 std::string CheckReport::json() const {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  key(w, "version");
-  w.Int(1);
-  key(w, "file");
-  str(w, file_);
-  key(w, "status");
-  str(w, hasErrors() ? "problems" : "ok");
-  key(w, "counts");
-  w.StartObject();
+  JsonWriter w;
+  w.startObject();
+  w.key("version");
+  w.integer(1);
+  w.key("file");
+  w.string(file_);
+  w.key("status");
+  w.string(hasErrors() ? "problems" : "ok");
+  w.key("counts");
+  w.startObject();
   for (Severity s : {Severity::Error, Severity::Warning, Severity::Info}) {
-    key(w, toString(s));
-    w.Int(count(s));
+    w.key(toString(s));
+    w.integer(count(s));
   }
-  w.EndObject();
-  key(w, "findings");
-  w.StartArray();
+  w.endObject();
+  w.key("findings");
+  w.startArray();
   for (const auto& f : findings_) {
-    w.StartObject();
-    key(w, "severity");
-    str(w, toString(f.severity));
-    key(w, "side");
-    str(w, toString(f.side));
-    key(w, "table");
-    str(w, f.table);
-    key(w, "column");
-    str(w, f.column);
-    key(w, "file");
-    str(w, file_);
-    key(w, "line");
-    w.Int(f.line);
-    key(w, "message");
-    str(w, f.message);
-    key(w, "action");
-    str(w, f.action);
-    w.EndObject();
+    w.startObject();
+    w.key("severity");
+    w.string(toString(f.severity));
+    w.key("side");
+    w.string(toString(f.side));
+    w.key("table");
+    w.string(f.table);
+    w.key("column");
+    w.string(f.column);
+    w.key("file");
+    w.string(file_);
+    w.key("line");
+    w.integer(f.line);
+    w.key("message");
+    w.string(f.message);
+    w.key("action");
+    w.string(f.action);
+    w.endObject();
   }
-  w.EndArray();
+  w.endArray();
 
-  key(w, "plan");
-  w.StartObject();
-  key(w, "tables");
-  w.StartArray();
+  w.key("plan");
+  w.startObject();
+  w.key("tables");
+  w.startArray();
   for (const auto& s : plan_.tables) {
-    w.StartObject();
-    key(w, "source");
-    str(w, s.table);
-    key(w, "line");
-    w.Int(s.line);
-    key(w, "targets");
-    w.StartArray();
+    w.startObject();
+    w.key("source");
+    w.string(s.table);
+    w.key("line");
+    w.integer(s.line);
+    w.key("targets");
+    w.startArray();
     for (const auto& t : s.targets) {
-      w.StartObject();
-      key(w, "table");
-      str(w, t.table);
-      key(w, "mode");
-      str(w, t.partial ? "update" : "upsert");
-      key(w, "line");
-      w.Int(t.line);
-      w.EndObject();
+      w.startObject();
+      w.key("table");
+      w.string(t.table);
+      w.key("mode");
+      w.string(t.partial ? "update" : "upsert");
+      w.key("line");
+      w.integer(t.line);
+      w.endObject();
     }
-    w.EndArray();
-    w.EndObject();
+    w.endArray();
+    w.endObject();
   }
-  w.EndArray();
-  key(w, "levels");
-  w.StartArray();
+  w.endArray();
+  w.key("levels");
+  w.startArray();
   for (const auto& level : plan_.levels) {
-    w.StartArray();
-    for (const auto& t : level) str(w, t);
-    w.EndArray();
+    w.startArray();
+    for (const auto& t : level) w.string(t);
+    w.endArray();
   }
-  w.EndArray();
-  key(w, "cycles");
-  w.StartArray();
+  w.endArray();
+  w.key("cycles");
+  w.startArray();
   for (const auto& c : plan_.cycles) {
-    w.StartObject();
-    key(w, "tables");
-    w.StartArray();
-    for (const auto& t : c.tables) str(w, t);
-    w.EndArray();
-    key(w, "constraints");
-    w.StartArray();
+    w.startObject();
+    w.key("tables");
+    w.startArray();
+    for (const auto& t : c.tables) w.string(t);
+    w.endArray();
+    w.key("constraints");
+    w.startArray();
     for (const auto& k : c.constraints) {
-      w.StartObject();
-      key(w, "name");
-      str(w, k.name);
-      key(w, "table");
-      str(w, k.table);
-      key(w, "deferrable");
-      w.Bool(k.deferrable);
-      w.EndObject();
+      w.startObject();
+      w.key("name");
+      w.string(k.name);
+      w.key("table");
+      w.string(k.table);
+      w.key("deferrable");
+      w.boolean(k.deferrable);
+      w.endObject();
     }
-    w.EndArray();
-    key(w, "deferrable");
-    w.Bool(c.deferrable);
-    w.EndObject();
+    w.endArray();
+    w.key("deferrable");
+    w.boolean(c.deferrable);
+    w.endObject();
   }
-  w.EndArray();
+  w.endArray();
   const PlanSlot& slot = plan_.slot;
-  key(w, "slot");
-  w.StartObject();
-  key(w, "name");
-  str(w, slot.name);
-  key(w, "exists");
-  w.Bool(slot.exists);
-  key(w, "plugin");
-  str(w, slot.plugin);
-  key(w, "active");
-  w.Bool(slot.active);
-  key(w, "wal_status");
-  str(w, slot.walStatus);
-  key(w, "confirmed_flush_lsn");
+  w.key("slot");
+  w.startObject();
+  w.key("name");
+  w.string(slot.name);
+  w.key("exists");
+  w.boolean(slot.exists);
+  w.key("plugin");
+  w.string(slot.plugin);
+  w.key("active");
+  w.boolean(slot.active);
+  w.key("wal_status");
+  w.string(slot.walStatus);
+  w.key("confirmed_flush_lsn");
   lsnOrNull(w, slot.confirmedFlush);
-  key(w, "retained_wal_bytes");
+  w.key("retained_wal_bytes");
   if (slot.retainedWalBytes)
-    w.Uint64(*slot.retainedWalBytes);
+    w.unsignedInteger(*slot.retainedWalBytes);
   else
-    w.Null();
-  key(w, "checkpoint_lsn");
+    w.null();
+  w.key("checkpoint_lsn");
   lsnOrNull(w, slot.checkpoint);
-  w.EndObject();
-  w.EndObject();
-  w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+  w.endObject();
+  w.endObject();
+  w.endObject();
+  return w.text() + "\n";
 }
 
 std::string CheckReport::uncheckedJson(const std::string& file, const std::string& why) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  key(w, "version");
-  w.Int(1);
-  key(w, "file");
-  str(w, file);
-  key(w, "status");
-  str(w, "unchecked");
-  key(w, "error");
-  str(w, why);
-  w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+  JsonWriter w;
+  w.startObject();
+  w.key("version");
+  w.integer(1);
+  w.key("file");
+  w.string(file);
+  w.key("status");
+  w.string("unchecked");
+  w.key("error");
+  w.string(why);
+  w.endObject();
+  return w.text() + "\n";
 }
 
 }  // namespace pgmorph

@@ -1,9 +1,6 @@
 // StatusReport::json(): the stable JSON form documented in StatusReport.h, with RapidJSON's
 // Writer (keys in a fixed order; null for what is unknown).
-#include "cdc/json/RapidJsonSetup.h"  // RapidJSON with pgmorph's settings, before its headers
-
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "cdc/json/JsonWriter.h"
 
 #include "app/status/StatusReport.h"
 
@@ -11,235 +8,221 @@ namespace pgmorph {
 
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void str(JsonWriter& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void key(JsonWriter& w, std::string_view k) {
-  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-}
-
 void lsnOrNull(JsonWriter& w, const std::optional<Lsn>& lsn) {
-  if (lsn)
-    str(w, lsn->str());
-  else
-    w.Null();
+  w.stringOrNull(lsn ? std::optional<std::string>(lsn->str()) : std::nullopt);
 }
 
 void timeOrNull(JsonWriter& w, std::int64_t micros) {
   if (micros)
-    str(w, formatMicros(micros, true));
+    w.string(formatMicros(micros, true));
   else
-    w.Null();
+    w.null();
 }
 
 void errorOrNull(JsonWriter& w, const StatusSide& side) {
   if (side.reachable)
-    w.Null();
+    w.null();
   else
-    str(w, side.error);
+    w.string(side.error);
 }
 
 template <class T>
 void uintOrNull(JsonWriter& w, const std::optional<T>& n) {
   if (n)
-    w.Uint64(static_cast<std::uint64_t>(*n));
+    w.unsignedInteger(static_cast<std::uint64_t>(*n));
   else
-    w.Null();
+    w.null();
 }
 
 }  // namespace
 
 std::string StatusReport::json() const {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  key(w, "version");
-  w.Int(1);
-  key(w, "file");
-  str(w, file);
-  key(w, "pipeline");
-  str(w, pipeline);
-  key(w, "status");
-  str(w, exitCode() == 0 ? "ok" : "unreachable");
+  JsonWriter w;
+  w.startObject();
+  w.key("version");
+  w.integer(1);
+  w.key("file");
+  w.string(file);
+  w.key("pipeline");
+  w.string(pipeline);
+  w.key("status");
+  w.string(exitCode() == 0 ? "ok" : "unreachable");
 
-  key(w, "source");
-  w.StartObject();
-  key(w, "reachable");
-  w.Bool(source.reachable);
-  key(w, "error");
+  w.key("source");
+  w.startObject();
+  w.key("reachable");
+  w.boolean(source.reachable);
+  w.key("error");
   errorOrNull(w, source);
-  key(w, "current_lsn");
+  w.key("current_lsn");
   lsnOrNull(w, currentLsn);
-  w.EndObject();
+  w.endObject();
 
-  key(w, "target");
-  w.StartObject();
-  key(w, "reachable");
-  w.Bool(target.reachable);
-  key(w, "error");
+  w.key("target");
+  w.startObject();
+  w.key("reachable");
+  w.boolean(target.reachable);
+  w.key("error");
   errorOrNull(w, target);
-  key(w, "state_schema");
-  str(w, stateSchema);
-  key(w, "state_schema_exists");
+  w.key("state_schema");
+  w.string(stateSchema);
+  w.key("state_schema_exists");
   if (target.reachable)
-    w.Bool(stateSchemaExists);
+    w.boolean(stateSchemaExists);
   else
-    w.Null();
-  w.EndObject();
+    w.null();
+  w.endObject();
 
-  key(w, "checkpoint");
+  w.key("checkpoint");
   if (!checkpoint) {
-    w.Null();
+    w.null();
   } else {
-    w.StartObject();
-    key(w, "lsn");
-    str(w, checkpoint->lsn.str());
-    key(w, "slot");
-    str(w, checkpoint->slot);
-    key(w, "applied_transactions");
-    w.Int64(checkpoint->appliedTransactions);
-    key(w, "updated_at");
+    w.startObject();
+    w.key("lsn");
+    w.string(checkpoint->lsn.str());
+    w.key("slot");
+    w.string(checkpoint->slot);
+    w.key("applied_transactions");
+    w.integer(checkpoint->appliedTransactions);
+    w.key("updated_at");
     timeOrNull(w, checkpoint->updatedAtMicros);
-    key(w, "last_applied_at");
+    w.key("last_applied_at");
     timeOrNull(w, checkpoint->lastAppliedMicros);
-    key(w, "last_commit_time");
+    w.key("last_commit_time");
     timeOrNull(w, checkpoint->sourceCommitMicros);
-    w.EndObject();
+    w.endObject();
   }
 
   LagSeconds secs = lagSeconds();
-  key(w, "lag");
-  w.StartObject();
-  key(w, "bytes");
+  w.key("lag");
+  w.startObject();
+  w.key("bytes");
   uintOrNull(w, lagBytes());
-  key(w, "seconds");
+  w.key("seconds");
   if (secs.seconds)
-    w.Double(*secs.seconds);
+    w.real(*secs.seconds);
   else
-    w.Null();
-  key(w, "seconds_basis");
-  str(w, secs.basis);
-  key(w, "seconds_note");
-  str(w, secs.note);
-  w.EndObject();
+    w.null();
+  w.key("seconds_basis");
+  w.string(secs.basis);
+  w.key("seconds_note");
+  w.string(secs.note);
+  w.endObject();
 
-  key(w, "slot");
-  w.StartObject();
-  key(w, "name");
-  str(w, slotName);
-  key(w, "exists");
+  w.key("slot");
+  w.startObject();
+  w.key("name");
+  w.string(slotName);
+  w.key("exists");
   if (source.reachable)
-    w.Bool(slot.has_value());
+    w.boolean(slot.has_value());
   else
-    w.Null();
-  key(w, "plugin");
-  str(w, slot ? slot->plugin : "");
-  key(w, "active");
-  w.Bool(slot && slot->active);
-  key(w, "active_pid");
+    w.null();
+  w.key("plugin");
+  w.string(slot ? slot->plugin : "");
+  w.key("active");
+  w.boolean(slot && slot->active);
+  w.key("active_pid");
   if (slot && slot->active)
-    w.Int(slot->activePid);
+    w.integer(slot->activePid);
   else
-    w.Null();
-  key(w, "wal_status");
-  str(w, slot ? slot->walStatus : "");
-  key(w, "restart_lsn");
+    w.null();
+  w.key("wal_status");
+  w.string(slot ? slot->walStatus : "");
+  w.key("restart_lsn");
   lsnOrNull(
       w, slot && !slot->restartLsn.isZero() ? std::optional<Lsn>(slot->restartLsn) : std::nullopt);
-  key(w, "confirmed_flush_lsn");
+  w.key("confirmed_flush_lsn");
   lsnOrNull(w, slot && !slot->confirmedFlush.isZero() ? std::optional<Lsn>(slot->confirmedFlush)
                                                       : std::nullopt);
-  key(w, "retained_wal_bytes");
+  w.key("retained_wal_bytes");
   uintOrNull(w, retainedWalBytes());
-  key(w, "safe_wal_size");
+  w.key("safe_wal_size");
   if (slot && slot->safeWalSize)
-    w.Int64(*slot->safeWalSize);
+    w.integer(*slot->safeWalSize);
   else
-    w.Null();
-  w.EndObject();
+    w.null();
+  w.endObject();
 
-  key(w, "snapshot");
+  w.key("snapshot");
   if (!snapshot) {
-    w.Null();
+    w.null();
   } else {
-    w.StartObject();
-    key(w, "status");
-    str(w, snapshot->record.status == SnapshotStatus::Done ? "done" : "in_progress");
-    key(w, "consistent_point");
-    str(w, snapshot->record.consistentPoint.str());
-    key(w, "tables");
-    w.StartArray();
+    w.startObject();
+    w.key("status");
+    w.string(snapshot->record.status == SnapshotStatus::Done ? "done" : "in_progress");
+    w.key("consistent_point");
+    w.string(snapshot->record.consistentPoint.str());
+    w.key("tables");
+    w.startArray();
     for (const auto& t : snapshot->tasks) {
-      w.StartObject();
-      key(w, "task");
-      str(w, t.task);
-      key(w, "source_table");
-      str(w, t.sourceTable);
-      key(w, "target_table");
-      str(w, t.targetTable);
-      key(w, "state");
-      str(w, toString(t.state));
-      key(w, "rows");
-      w.Int64(t.rows);
-      key(w, "ranges_total");
-      w.Int(t.rangesTotal);
-      key(w, "ranges_done");
-      w.Int(t.rangesDone);
-      w.EndObject();
+      w.startObject();
+      w.key("task");
+      w.string(t.task);
+      w.key("source_table");
+      w.string(t.sourceTable);
+      w.key("target_table");
+      w.string(t.targetTable);
+      w.key("state");
+      w.string(toString(t.state));
+      w.key("rows");
+      w.integer(t.rows);
+      w.key("ranges_total");
+      w.integer(t.rangesTotal);
+      w.key("ranges_done");
+      w.integer(t.rangesDone);
+      w.endObject();
     }
-    w.EndArray();
-    w.EndObject();
+    w.endArray();
+    w.endObject();
   }
 
-  key(w, "parked");
-  w.StartObject();
-  key(w, "total");
+  w.key("parked");
+  w.startObject();
+  w.key("total");
   if (target.reachable)
-    w.Int64(parkedTotal());
+    w.integer(parkedTotal());
   else
-    w.Null();
-  key(w, "by_table");
-  w.StartArray();
+    w.null();
+  w.key("by_table");
+  w.startArray();
   for (const auto& c : parked) {
-    w.StartObject();
-    key(w, "table");
-    str(w, c.targetTable);
-    key(w, "reason");
-    str(w, toString(c.kind));
-    key(w, "rows");
-    w.Int64(c.rows);
-    w.EndObject();
+    w.startObject();
+    w.key("table");
+    w.string(c.targetTable);
+    w.key("reason");
+    w.string(toString(c.kind));
+    w.key("rows");
+    w.integer(c.rows);
+    w.endObject();
   }
-  w.EndArray();
-  w.EndObject();
+  w.endArray();
+  w.endObject();
 
-  key(w, "suspended_ddl");
-  w.StartObject();
-  key(w, "count");
+  w.key("suspended_ddl");
+  w.startObject();
+  w.key("count");
   if (target.reachable)
-    w.Uint64(suspended.size());
+    w.unsignedInteger(suspended.size());
   else
-    w.Null();
-  key(w, "items");
-  w.StartArray();
+    w.null();
+  w.key("items");
+  w.startArray();
   for (const auto& d : suspended) {
-    w.StartObject();
-    key(w, "table");
-    str(w, d.qualifiedTable());
-    key(w, "name");
-    str(w, d.name);
-    key(w, "kind");
-    str(w, toString(d.kind));
-    w.EndObject();
+    w.startObject();
+    w.key("table");
+    w.string(d.qualifiedTable());
+    w.key("name");
+    w.string(d.name);
+    w.key("kind");
+    w.string(toString(d.kind));
+    w.endObject();
   }
-  w.EndArray();
-  w.EndObject();
+  w.endArray();
+  w.endObject();
 
-  w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+  w.endObject();
+  return w.text() + "\n";
 }
 
 }  // namespace pgmorph

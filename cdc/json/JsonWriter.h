@@ -11,6 +11,7 @@
 #include <rapidjson/writer.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,18 @@ class JsonWriter {
   void string(std::string_view s) { writer_.String(s.data(), length(s)); }
   void string(char c) { writer_.String(&c, 1); }  // a one-character code
   void number(std::uint32_t n) { writer_.Uint(n); }
+  void integer(std::int64_t n) { writer_.Int64(n); }
+  void unsignedInteger(std::uint64_t n) { writer_.Uint64(n); }
+  void real(double d) { writer_.Double(d); }
+  void boolean(bool b) { writer_.Bool(b); }
+  void null() { writer_.Null(); }
+  // The text, or null when there is none.
+  void stringOrNull(const std::optional<std::string>& s) {
+    if (s)
+      string(*s);
+    else
+      null();
+  }
 
   std::string text() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }
 
