@@ -1,10 +1,6 @@
 // Metrics registry, its Prometheus text renderer, Health, and the HTTP server (on a free port
 // of 127.0.0.1, with a Beast client): no database.
 #include <gtest/gtest.h>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <stdexcept>
 
@@ -14,13 +10,10 @@
 #include "app/metrics/MetricsServer.h"
 #include "app/metrics/PipelineMetrics.h"
 #include "cdc/model/Errors.h"
+#include "tests/support/HttpGet.h"
 
 namespace pgmorph {
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 TEST(Metrics, RendersCountersAndGaugesWithEscapedLabels) {
   Metrics m;
@@ -127,23 +120,10 @@ TEST(Health, SaysWhyItIsNotHealthy) {
   EXPECT_EQ(h.verdict().reason, "stopped on an error: slot is lost");
 }
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
+using Reply = test::HttpReply;
 
-Reply get(unsigned short port, const std::string& target) {
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-  http::request<http::empty_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return {static_cast<int>(res.result_int()), res.body()};
+Reply get(int port, const std::string& target) {
+  return test::httpGet(port, target);
 }
 
 TEST(MetricsServer, ServesMetricsAndHealthAndRefusesABusyAddress) {

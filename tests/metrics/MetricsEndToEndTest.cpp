@@ -4,9 +4,6 @@
 // counters with what the target holds; then stops the target and expects /healthz to say so.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <csignal>
 #include <cstdlib>
@@ -18,40 +15,20 @@
 
 #include "tests/e2e/ChildProcess.h"
 #include "tests/e2e/Poll.h"
+#include "tests/support/HttpGet.h"
 #include "tests/support/PgCluster.h"
 #include "tests/support/SharedClusters.h"
 
 namespace pgmorph {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using namespace std::chrono_literals;
 using e2e::pollUntil;
 
-struct Reply {
-  int status = 0;  // 0: could not connect
-  std::string body;
-};
+using Reply = test::HttpReply;
 
 Reply get(int port, const std::string& target) {
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(5s);
-    stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-    http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return {static_cast<int>(res.result_int()), res.body()};
-  } catch (const std::exception&) {
-    return {};
-  }
+  return test::httpGet(port, target);
 }
 
 // The value of the sample `series` (name with its labels, as rendered), if present.
