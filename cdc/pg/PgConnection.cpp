@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <vector>
 
 #include "cdc/pg/PgError.h"
@@ -26,6 +27,25 @@ ConnInfoOptions parseConnInfo(const std::string& conninfo, std::string& error) {
     while (!error.empty() && error.back() == '\n') error.pop_back();
   }
   return opts;
+}
+
+// libpq's parse errors quote the text they stumbled on (`missing "=" after "cd"`), which can be
+// a piece of a password: one with a space or a quote, typically a ${VAR} expanded into
+// `password=${VAR}`. When the conninfo carries a password, its message is withheld and
+// replaced by the usual causes.
+std::string unparseableConnInfo(const std::string& role, const std::string& conninfo,
+                                const std::string& libpqError) {
+  std::string lower = conninfo;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  bool uri = lower.rfind("postgresql://", 0) == 0 || lower.rfind("postgres://", 0) == 0;
+  bool secret =
+      lower.find("password") != std::string::npos || (uri && lower.find('@') != std::string::npos);
+  if (!secret) return fmt::format("{} conninfo is not valid: {}", role, libpqError);
+  return fmt::format(
+      "{} conninfo is not valid (libpq's message is not shown: it could quote the password). "
+      "In `key=value` form a value with spaces, quotes or backslashes must be single-quoted "
+      "with \\' and \\\\ escaped (password='...'); in a URI, percent-encode it",
+      role);
 }
 
 std::string trimmed(const char* s) {
@@ -129,7 +149,7 @@ PgConnection::PgConnection(const std::string& conninfo, std::string role, Mode m
     : role_(std::move(role)) {
   std::string error;
   auto opts = parseConnInfo(conninfo, error);
-  if (!opts) throw ConfigError(fmt::format("{} conninfo is not valid: {}", role_, error));
+  if (!opts) throw ConfigError(unparseableConnInfo(role_, conninfo, error));
 
   // Rebuild the parameter list so that our session settings are appended to any
   // `options` the user gave, rather than replacing them.

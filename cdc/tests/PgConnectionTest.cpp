@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "cdc/model/Errors.h"
 #include "cdc/pg/PgError.h"
 #include "tests/support/SharedClusters.h"
 
@@ -39,6 +40,30 @@ TEST(PgConnection, ErrorsNameTheRoleAndNeverThePassword) {
     EXPECT_EQ(msg.find("s3cret"), std::string::npos) << msg;
     EXPECT_NE(msg.find("password=********"), std::string::npos) << msg;
     EXPECT_EQ(e.errorClass(), ErrorClass::Transient);
+  }
+}
+
+// A password with a space (an expanded ${VAR}, say) breaks the key=value syntax, and libpq's
+// parse error quotes the word after the space: it must not reach the message.
+TEST(PgConnection, AnUnparseableConninfoNeverShowsAPieceOfThePassword) {
+  for (std::string conninfo : {"host=127.0.0.1 dbname=x password=first second",
+                               "postgresql://u:first%zzsecond@127.0.0.1/x"}) {
+    try {
+      PgConnection conn(conninfo, "source");
+      FAIL() << "parsed " << conninfo;
+    } catch (const ConfigError& e) {
+      std::string msg = e.what();
+      EXPECT_EQ(msg.find("second"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("source conninfo is not valid"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("single-quoted"), std::string::npos) << msg;
+    }
+  }
+  // Without a password, libpq's own message (naming what it stumbled on) is the best help.
+  try {
+    PgConnection conn("host=127.0.0.1 dbname", "target");
+    FAIL() << "parsed a conninfo without '='";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"dbname\""), std::string::npos) << e.what();
   }
 }
 
