@@ -18,6 +18,8 @@ packages=(
   postgresql-15 postgresql-client-15 postgresql-contrib postgresql-15-wal2json
   # scripts: ps/pgrep (procps), runuser/setsid (util-linux)
   procps util-linux
+  # tests/deploy-files.sh: systemd-analyze (systemd), yamllint, objdump (binutils)
+  systemd yamllint binutils
 )
 
 installed() {
