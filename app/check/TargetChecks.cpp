@@ -9,6 +9,7 @@
 
 #include "app/snapshot/SnapshotPlan.h"
 #include "cdc/pg/PgError.h"
+#include "sink/ForeignKeyIndexes.h"
 #include "sink/TargetCatalog.h"
 #include "sink/UnindexedForeignKeys.h"
 #include "state/SuspendedDdlStore.h"
@@ -240,13 +241,25 @@ StateSchemaInfo TargetChecks::run(CheckReport& report, const ColumnTypes& source
     std::string table = fk.child;
     for (const auto& [name, r] : rights)
       if (r.sqlName == fk.child) table = name;
-    report.add({Severity::Warning, Side::Target, table, "",
-                firstLine.count(table) ? firstLine[table] : 0,
-                fmt::format("foreign key {} ({}) onto {} (ON DELETE {}) has no index leading with "
-                            "its column(s): every delete of a row of {} (or change of its key) "
-                            "scans {}, which slows the apply of deletes as the table grows",
-                            fk.constraint, fk.columns, fk.parent, fk.onDelete, fk.parent, fk.child),
-                fmt::format("run {} on the target", fk.suggestedIndex())});
+    std::string what = fmt::format(
+        "foreign key {} ({}) onto {} (ON DELETE {}) has no index leading with "
+        "its column(s): every delete of a row of {} (or change of its key) "
+        "scans {}, which slows the apply of deletes as the table grows",
+        fk.constraint, fk.columns, fk.parent, fk.onDelete, fk.parent, fk.child);
+    int line = firstLine.count(table) ? firstLine[table] : 0;
+    if (config_.snapshot.indexForeignKeys)
+      // Information only: the snapshot builds it after its copy (sink/ForeignKeyIndexes).
+      report.add(
+          {Severity::Info, Side::Target, table, "", line, what,
+           fmt::format("the snapshot builds index {} after its copy "
+                       "(snapshot.index_foreign_keys: true); once a snapshot is done, "
+                       "run {} on the target yourself",
+                       foreignKeyIndexName(fk.childTable, fk.columnNames), fk.suggestedIndex())});
+    else
+      report.add({Severity::Warning, Side::Target, table, "", line, what,
+                  fmt::format("run {} on the target, or set snapshot.index_foreign_keys: true "
+                              "for the snapshot to build it",
+                              fk.suggestedIndex())});
   }
   return state;
 }
