@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   try {
     pgmorph::PipelineConfig config = pgmorph::loadConfigFile(configPath);
     if (*follow) {
-      pgmorph::MetricsEndpoint endpoint(config.metrics, metricsAddress, config.file);
+      pgmorph::MetricsEndpoint endpoint(config, metricsAddress);
       pgmorph::FollowOptions options;
       options.metrics = endpoint.metrics();
       if (!untilLsn.empty()) options.untilLsn = pgmorph::Lsn::parse(untilLsn);
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
     snapshotOptions.progressInterval = std::chrono::seconds(snapshotProgressSeconds);
     if (*snapshot) return pgmorph::SnapshotCommand(config).snapshot(snapshotOptions);
     if (*run) {
-      pgmorph::MetricsEndpoint endpoint(config.metrics, metricsAddress, config.file);
+      pgmorph::MetricsEndpoint endpoint(config, metricsAddress);
       snapshotOptions.metrics = endpoint.metrics();
       pgmorph::FollowOptions options;
       options.progressInterval = std::chrono::seconds(progressSeconds);

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "cdc/pg/ArrayLiteral.h"
+#include "state/NameList.h"
 
 namespace pgmorph {
 
@@ -22,8 +23,13 @@ SELECT c.conname,
           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum),
        CASE c.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
                           WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT'
-                          ELSE 'NO ACTION' END
+                          ELSE 'NO ACTION' END,
+       cn.nspname, ch.relname,
+       (SELECT string_agg(a.attname, E'\x1f' ORDER BY k.ord)
+          FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum)
   FROM pg_constraint c
+  JOIN pg_class ch ON ch.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = ch.relnamespace
  WHERE c.contype = 'f'
    AND c.confrelid IN (SELECT cl.oid FROM pg_class cl
                          JOIN pg_namespace n ON n.oid = cl.relnamespace
@@ -59,7 +65,8 @@ std::vector<UnindexedForeignKey> findUnindexedForeignKeys(PgConnection& target,
   for (int r = 0; r < res.rows(); ++r)
     out.push_back({std::string(res.value(r, 0)), std::string(res.value(r, 1)),
                    std::string(res.value(r, 2)), std::string(res.value(r, 3)),
-                   std::string(res.value(r, 4))});
+                   std::string(res.value(r, 4)), std::string(res.value(r, 5)),
+                   std::string(res.value(r, 6)), splitNames(res.value(r, 7))});
   return out;
 }
 

@@ -8,7 +8,8 @@
 // fire) and pgmorph, which keeps the target's constraints enforced, always pays. On the
 // example's target.sql (no index on any order_id) deleting orders takes most of the apply time
 // (tests/bench/README.md). pgmorph does not create indexes on its own: it says which ones a
-// DBA would add.
+// DBA would add, and the snapshot builds them when snapshot.index_foreign_keys says so
+// (sink/ForeignKeyIndexes.h).
 #pragma once
 
 #include <string>
@@ -24,6 +25,8 @@ struct UnindexedForeignKey {
   std::string parent;      // referenced table, likewise
   std::string columns;     // referencing columns, quoted, comma-separated
   std::string onDelete;    // "NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"
+  std::string childSchema, childTable;   // the referencing table's schema and name, unquoted
+  std::vector<std::string> columnNames;  // referencing columns, unquoted, in key order
 
   // "CREATE INDEX ON <child> (<columns>)": what the warning suggests.
   std::string suggestedIndex() const;

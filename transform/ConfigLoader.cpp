@@ -131,16 +131,20 @@ void Parser::parseApply(const YAML::Node& n, ApplyConfig& apply) const {
 
 void Parser::parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const {
   r_.expectMap(n, "snapshot");
-  r_.checkKeys(n, "snapshot", {"defer_indexes"});
-  if (auto v = r_.optional(n, "defer_indexes", "snapshot")) {
-    if (*v == "true")
-      snapshot.deferIndexes = true;
-    else if (*v == "false")
-      snapshot.deferIndexes = false;
-    else
-      r_.fail(n["defer_indexes"], "snapshot.defer_indexes",
-              fmt::format("'{}' is not a boolean (expected true or false)", *v));
-  }
+  r_.checkKeys(n, "snapshot", {"defer_indexes", "index_foreign_keys"});
+  auto flag = [&](const char* key, bool& out) {
+    if (auto v = r_.optional(n, key, "snapshot")) {
+      if (*v == "true")
+        out = true;
+      else if (*v == "false")
+        out = false;
+      else
+        r_.fail(n[key], fmt::format("snapshot.{}", key),
+                fmt::format("'{}' is not a boolean (expected true or false)", *v));
+    }
+  };
+  flag("defer_indexes", snapshot.deferIndexes);
+  flag("index_foreign_keys", snapshot.indexForeignKeys);
 }
 
 void Parser::parseMetrics(const YAML::Node& n, MetricsConfig& metrics) const {

@@ -4,11 +4,13 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "app/snapshot/SnapshotPlan.h"
 #include "cdc/pg/PgError.h"
+#include "sink/ForeignKeyIndexes.h"
 #include "sink/TargetCatalog.h"
 #include "sink/UnindexedForeignKeys.h"
 #include "state/SuspendedDdlStore.h"
@@ -55,6 +57,43 @@ ValueKind kindOf(const ColumnMapping& c) {
       break;
   }
   return ValueKind::Unchecked;
+}
+
+// The foreign keys of `cycle` that can neither be deferred nor written NULL first, when some
+// of them close a circle of two or more tables on their own (empty otherwise): no order of
+// single-table writes satisfies such a circle. A self-reference is not one (a row may name
+// itself, and its rows can be ordered).
+std::vector<std::string> unbreakableCircle(const FkGraph& graph, const FkCycle& cycle) {
+  std::set<std::string> tables(cycle.tables.begin(), cycle.tables.end());
+  std::map<std::string, std::vector<const ForeignKey*>> out;  // child -> its unbreakable keys
+  for (const auto& fk : graph.foreignKeys())
+    if (!fk.deferrable && !fk.nullable && fk.child != fk.parent && tables.count(fk.child) &&
+        tables.count(fk.parent))
+      out[fk.child].push_back(&fk);
+  // Depth-first search for a back edge; the keys on the stack then form the circle.
+  std::map<std::string, int> state;  // 1 on the stack, 2 done
+  std::vector<const ForeignKey*> path;
+  std::vector<std::string> found;
+  std::function<bool(const std::string&)> visit = [&](const std::string& t) {
+    state[t] = 1;
+    for (const ForeignKey* fk : out[t]) {
+      path.push_back(fk);
+      if (state[fk->parent] == 1) {
+        auto from = std::find_if(path.begin(), path.end(),
+                                 [&](const ForeignKey* k) { return k->child == fk->parent; });
+        for (auto it = from; it != path.end(); ++it)
+          found.push_back(fmt::format("{} on {}", (*it)->name, (*it)->child));
+        return true;
+      }
+      if (state[fk->parent] == 0 && visit(fk->parent)) return true;
+      path.pop_back();
+    }
+    state[t] = 2;
+    return false;
+  };
+  for (const auto& t : cycle.tables)
+    if (state[t] == 0 && visit(t)) break;
+  return found;
 }
 
 }  // namespace
@@ -213,7 +252,17 @@ StateSchemaInfo TargetChecks::run(CheckReport& report, const ColumnTypes& source
     const std::string& first = cycle.tables.front();
     std::string message = fmt::format("the target's foreign keys form a cycle between {}: {}",
                                       fmt::join(cycle.tables, ", "), fmt::join(describe, "; "));
-    if (fixes.empty())
+    auto closed = unbreakableCircle(graph, cycle);
+    if (!closed.empty())
+      report.add({Severity::Error, Side::Target, first, "", firstLine[first],
+                  fmt::format("{}; {} are neither deferrable nor nullable and go round in a "
+                              "circle, so no order of writes can insert the first of these rows "
+                              "(each needs the other to exist already)",
+                              message, fmt::join(closed, ", ")),
+                  fmt::format("make one of them deferrable ({}), or let one of its columns "
+                              "hold NULL",
+                              fmt::join(fixes, "; "))});
+    else if (fixes.empty())
       report.add({Severity::Info, Side::Target, first, "", firstLine[first],
                   message + "; all deferrable, so pgmorph writes the cycle with them deferred",
                   ""});
@@ -240,13 +289,25 @@ StateSchemaInfo TargetChecks::run(CheckReport& report, const ColumnTypes& source
     std::string table = fk.child;
     for (const auto& [name, r] : rights)
       if (r.sqlName == fk.child) table = name;
-    report.add({Severity::Warning, Side::Target, table, "",
-                firstLine.count(table) ? firstLine[table] : 0,
-                fmt::format("foreign key {} ({}) onto {} (ON DELETE {}) has no index leading with "
-                            "its column(s): every delete of a row of {} (or change of its key) "
-                            "scans {}, which slows the apply of deletes as the table grows",
-                            fk.constraint, fk.columns, fk.parent, fk.onDelete, fk.parent, fk.child),
-                fmt::format("run {} on the target", fk.suggestedIndex())});
+    std::string what = fmt::format(
+        "foreign key {} ({}) onto {} (ON DELETE {}) has no index leading with "
+        "its column(s): every delete of a row of {} (or change of its key) "
+        "scans {}, which slows the apply of deletes as the table grows",
+        fk.constraint, fk.columns, fk.parent, fk.onDelete, fk.parent, fk.child);
+    int line = firstLine.count(table) ? firstLine[table] : 0;
+    if (config_.snapshot.indexForeignKeys)
+      // Information only: the snapshot builds it after its copy (sink/ForeignKeyIndexes).
+      report.add(
+          {Severity::Info, Side::Target, table, "", line, what,
+           fmt::format("the snapshot builds index {} after its copy "
+                       "(snapshot.index_foreign_keys: true); once a snapshot is done, "
+                       "run {} on the target yourself",
+                       foreignKeyIndexName(fk.childTable, fk.columnNames), fk.suggestedIndex())});
+    else
+      report.add({Severity::Warning, Side::Target, table, "", line, what,
+                  fmt::format("run {} on the target, or set snapshot.index_foreign_keys: true "
+                              "for the snapshot to build it",
+                              fk.suggestedIndex())});
   }
   return state;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "app/metrics/MetricsServer.h"
+#include "app/metrics/ParkedRowsSampler.h"
 #include "app/metrics/PipelineMetrics.h"
 #include "transform/Config.h"
 
@@ -21,14 +22,22 @@ class MetricsEndpoint {
   // pipeline file, for the bind error's file:line.
   MetricsEndpoint(const MetricsConfig& config, const std::string& addressOverride,
                   const std::string& file);
+  // The same for a pipeline, whose /metrics also carries pgmorph_parked_rows, read from its
+  // parked store on the target (ParkedRowsSampler).
+  MetricsEndpoint(const PipelineConfig& config, const std::string& addressOverride);
 
   PipelineMetrics* metrics() { return metrics_.get(); }
   unsigned short port() const { return server_ ? server_->port() : 0; }
 
   // The answer for a request path (the server's handler; tests call it directly).
-  static HttpAnswer answer(PipelineMetrics& metrics, const std::string& target);
+  static HttpAnswer answer(PipelineMetrics& metrics, const std::string& target,
+                           ParkedRowsSampler* parked = nullptr);
 
  private:
+  void start(const MetricsConfig& config, const std::string& addressOverride,
+             const std::string& file);
+
+  std::unique_ptr<ParkedRowsSampler> parked_;  // only touched by the server's thread
   std::unique_ptr<PipelineMetrics> metrics_;
   std::unique_ptr<MetricsServer> server_;  // after metrics_: stops before it goes
 };

@@ -41,15 +41,19 @@ PipelineMetrics::PipelineMetrics(double maxLagSeconds) : health_(maxLagSeconds) 
                    "Source row changes of tables the mapping does not name.");
   m.declareCounter("pgmorph_target_writes_applied_total",
                    "Target writes that landed, by source table.");
-  m.declareCounter("pgmorph_rows_parked_total",
-                   "Rows parked, by source table and reason (parked: refused or not "
-                   "convertible; unparked: parked then applied; discarded: parked then made moot; "
-                   "nulled: references written as NULL).");
+  m.declareGauge("pgmorph_parked_rows",
+                 "Rows parked now in the state schema, by target table and reason "
+                 "(missing_parent, null_reference, refused, unconvertible).");
+  m.declareCounter("pgmorph_parking_events_total",
+                   "What this process did with parked rows, by source table and event (parked: "
+                   "refused or not convertible; unparked: parked then applied; discarded: parked "
+                   "then made moot; nulled: references written as NULL).");
   m.declareCounter(
       "pgmorph_row_changes_filtered_total",
       "Source row changes no target takes (where:, unmapped tables), by source table.");
   m.declareCounter("pgmorph_snapshot_rows_copied_total",
-                   "Rows the snapshot stored on the target, by task (target <- source table).");
+                   "Rows the snapshot stored on the target, by source table (every target it "
+                   "feeds, every key range).");
   m.declareCounter("pgmorph_reconnects_total",
                    "Sessions that failed and were retried, by the side the error named.");
   m.declareHistogram("pgmorph_batch_size_changes", "Source row changes per target transaction.",
@@ -83,7 +87,7 @@ void PipelineMetrics::publishTotals(const ApplyStats& stats) {
                                                       {"discarded", c.discarded},
                                                       {"nulled", c.nulled}};
     for (const auto& [reason, n] : parked)
-      if (n) m.set("pgmorph_rows_parked_total", {{"table", table}, {"reason", reason}}, n);
+      if (n) m.set("pgmorph_parking_events_total", {{"table", table}, {"event", reason}}, n);
   }
 }
 
@@ -112,8 +116,22 @@ void PipelineMetrics::onReconnect(const std::string& side) {
   registry_.add("pgmorph_reconnects_total", {{"side", side}}, 1);
 }
 
-void PipelineMetrics::onSnapshotRows(const std::string& task, std::uint64_t rows) {
-  registry_.set("pgmorph_snapshot_rows_copied_total", {{"table", task}}, static_cast<double>(rows));
+void PipelineMetrics::onSnapshotRows(const std::string& sourceTable, std::uint64_t rows) {
+  registry_.set("pgmorph_snapshot_rows_copied_total", {{"table", sourceTable}},
+                static_cast<double>(rows));
+}
+
+void PipelineMetrics::onParkedCounts(const std::vector<ParkedStore::TableCount>& counts) {
+  std::set<Metrics::Labels> now;
+  for (const auto& c : counts) {
+    Metrics::Labels labels{{"table", c.targetTable}, {"reason", std::string(toString(c.kind))}};
+    registry_.set("pgmorph_parked_rows", labels, static_cast<double>(c.rows));
+    now.insert(labels);
+  }
+  // Rows retried or discarded since: their series read 0 rather than their last count.
+  for (const auto& labels : parkedSeries_)
+    if (!now.count(labels)) registry_.set("pgmorph_parked_rows", labels, 0);
+  parkedSeries_.insert(now.begin(), now.end());
 }
 
 }  // namespace pgmorph

@@ -11,12 +11,14 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "app/follow/ApplyStats.h"
 #include "app/metrics/Health.h"
 #include "app/metrics/Metrics.h"
 #include "cdc/model/Lsn.h"
+#include "state/ParkedStore.h"
 
 namespace pgmorph {
 
@@ -38,14 +40,19 @@ class PipelineMetrics {
                   std::optional<std::uint64_t> slotRetainedBytes);
   // A failed session that will be retried: a reconnect of `side` ("source" or "target").
   void onReconnect(const std::string& side);
-  // The snapshot's rows stored so far for one task ("target <- source").
-  void onSnapshotRows(const std::string& task, std::uint64_t rows);
+  // The snapshot's rows stored so far from one source table (as the mapping names it), over
+  // every copy task that reads it.
+  void onSnapshotRows(const std::string& sourceTable, std::uint64_t rows);
+  // The parked store's entries now, by target table and kind (ParkedStore::countByTable): the
+  // pgmorph_parked_rows gauge. A series absent from `counts` goes to 0.
+  void onParkedCounts(const std::vector<ParkedStore::TableCount>& counts);
 
  private:
   void publishTotals(const ApplyStats& stats);  // counters, checkpoint
 
   Metrics registry_;
   Health health_;
+  std::set<Metrics::Labels> parkedSeries_;  // every pgmorph_parked_rows series set so far
 };
 
 }  // namespace pgmorph

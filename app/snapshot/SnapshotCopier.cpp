@@ -106,6 +106,7 @@ SnapshotEnd SnapshotCopier::run(PgConnection& control, const SnapshotRecord& rec
                             options_.metrics);
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     auto& p = progress.add(tasks[i].id, estimates_[i], !tasks[i].partial);
+    p.sourceTable = config_.tables[tasks[i].tableIndex].idName;
     const auto& state = states_[tasks[i].id];
     if (state.state == SnapshotTaskState::Done) {
       p.state = 3;

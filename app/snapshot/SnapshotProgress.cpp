@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <map>
 
 #include <cstdio>
 
@@ -49,8 +50,10 @@ SnapshotProgress::SnapshotProgress(bool live, std::chrono::seconds interval,
 
 void SnapshotProgress::publish() const {
   if (!metrics_) return;
+  std::map<std::string, std::uint64_t> bySource;
   for (const auto& t : tasks_)
-    if (!t->rebuild) metrics_->onSnapshotRows(t->label, t->rowsWritten.load());
+    if (!t->rebuild) bySource[t->sourceTable] += t->rowsWritten.load();
+  for (const auto& [source, rows] : bySource) metrics_->onSnapshotRows(source, rows);
 }
 
 bool SnapshotProgress::stderrIsTerminal() {

@@ -26,9 +26,10 @@ class SnapshotProgress {
 
   struct Task {
     std::string label;
-    double estimate = 0;   // source rows expected (reltuples)
-    bool inserts = true;   // its rows are new target rows (false: a partial target's updates)
-    bool rebuild = false;  // not a copy: the bulk load's index build of one table
+    std::string sourceTable;  // as the mapping names it: the metrics' label (sums key ranges)
+    double estimate = 0;      // source rows expected (reltuples)
+    bool inserts = true;      // its rows are new target rows (false: a partial target's updates)
+    bool rebuild = false;     // not a copy: the bulk load's index build of one table
     std::atomic<std::uint64_t> rowsRead{0};     // source rows read so far
     std::atomic<std::uint64_t> rowsWritten{0};  // target rows stored (set when a part commits)
     std::atomic<int> state{0};  // 0 waiting, 1 copying, 2 done, 3 done before this run
@@ -39,7 +40,8 @@ class SnapshotProgress {
     void done();  // last part committed
   };
 
-  // `metrics` (nullable, not owned): tick() and summary() publish each copy task's rows there.
+  // `metrics` (nullable, not owned): tick() and summary() publish there the rows stored per
+  // source table (the sum of its copy tasks).
   SnapshotProgress(bool live, std::chrono::seconds interval, PipelineMetrics* metrics = nullptr);
   // Adds a task to show; the reference stays valid for the life of this object.
   Task& add(std::string label, double estimate, bool inserts, bool rebuild = false);

@@ -16,6 +16,7 @@
 #include "cdc/pg/PgError.h"
 #include "cdc/pg/SqlState.h"
 #include "sink/BulkLoadPolicy.h"
+#include "sink/ForeignKeyIndexes.h"
 #include "sink/IndexSuspender.h"
 #include "sink/SqlBuilder.h"
 #include "sink/TargetCatalog.h"
@@ -236,6 +237,10 @@ void SnapshotRunner::recordIntent(PgConnection& control, const SnapshotPlan& pla
     }
   }
   if (!emptyTargets) ddl_.clearRestored(control);  // history of an earlier, finished snapshot
+  // Before the bulk load drops anything: with the indexes and foreign keys still in the
+  // catalog, "no index leads with its columns" means what it says.
+  if (config_.snapshot.indexForeignKeys)
+    recordForeignKeyIndexes(control, ddl_, SnapshotPlan::targetTables(config_));
   if (config_.snapshot.deferIndexes) suspendIndexes(control, plan);
   SnapshotRecord intent;
   intent.slot = config_.source.slot;

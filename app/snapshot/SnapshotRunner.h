@@ -23,6 +23,9 @@
 // once its copy is complete, and the foreign keys are added back before the snapshot is
 // marked done. A run that finds every table copied (the exporting process died during the
 // rebuilds) only restores what is left and finishes: the rebuild needs no exported snapshot.
+// With snapshot.index_foreign_keys the same transaction records, as suspended indexes, one
+// index per target foreign key that no index leads with (sink/ForeignKeyIndexes): they are
+// built after the copy like the others, and survive a crash the same way.
 //
 // Errors are thrown (PgmorphError classified); SnapshotCommand decides whether to retry. A
 // retry on the same SnapshotRunner can still import the snapshot it holds, so workers that

@@ -2,6 +2,7 @@
 // of 127.0.0.1, with a Beast client): no database.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "app/metrics/Health.h"
@@ -9,6 +10,7 @@
 #include "app/metrics/MetricsEndpoint.h"
 #include "app/metrics/MetricsServer.h"
 #include "app/metrics/PipelineMetrics.h"
+#include "app/snapshot/SnapshotProgress.h"
 #include "cdc/model/Errors.h"
 #include "tests/support/HttpGet.h"
 
@@ -77,7 +79,7 @@ TEST(PipelineMetrics, PublishesApplyStatsAfterACommit) {
             5);
   EXPECT_EQ(m.value("pgmorph_row_changes_applied_total", {{"table", "orders"}, {"op", "delete"}}),
             1);
-  EXPECT_EQ(m.value("pgmorph_rows_parked_total", {{"table", "orders"}, {"reason", "parked"}}), 4);
+  EXPECT_EQ(m.value("pgmorph_parking_events_total", {{"table", "orders"}, {"event", "parked"}}), 4);
   EXPECT_EQ(m.value("pgmorph_checkpoint_lsn"), 0x1A2B);
   EXPECT_EQ(m.value("pgmorph_batch_size_changes"), 1);
   EXPECT_EQ(m.value("pgmorph_apply_latency_seconds"), 1);
@@ -90,6 +92,55 @@ TEST(PipelineMetrics, PublishesApplyStatsAfterACommit) {
   pm.onProgress(stats, Lsn::parse("0/1B2B"), std::nullopt);
   EXPECT_EQ(m.value("pgmorph_lag_bytes"), 0x100);
   EXPECT_EQ(m.value("pgmorph_lag_seconds"), 9);
+}
+
+// pgmorph_parked_rows: what the parked store holds, by target table and the entry's kind; a
+// series whose rows are gone reads 0 instead of its last count.
+TEST(PipelineMetrics, ParkedRowsByTableAndReason) {
+  PipelineMetrics pm(60);
+  pm.onParkedCounts({{"public.orders", ParkKind::MissingParent, 3},
+                     {"public.orders", ParkKind::Refused, 1},
+                     {"public.notes", ParkKind::Unconvertible, 2}});
+  Metrics& m = pm.registry();
+  EXPECT_EQ(
+      m.value("pgmorph_parked_rows", {{"table", "public.orders"}, {"reason", "missing_parent"}}),
+      3);
+  EXPECT_EQ(m.value("pgmorph_parked_rows", {{"table", "public.orders"}, {"reason", "refused"}}), 1);
+  EXPECT_EQ(
+      m.value("pgmorph_parked_rows", {{"table", "public.notes"}, {"reason", "unconvertible"}}), 2);
+  pm.onParkedCounts({{"public.orders", ParkKind::MissingParent, 1}});
+  EXPECT_EQ(
+      m.value("pgmorph_parked_rows", {{"table", "public.orders"}, {"reason", "missing_parent"}}),
+      1);
+  std::string text = m.render();
+  EXPECT_NE(text.find("# TYPE pgmorph_parked_rows gauge"), std::string::npos) << text;
+  EXPECT_NE(text.find("pgmorph_parked_rows{table=\"public.orders\",reason=\"refused\"} 0\n"),
+            std::string::npos)
+      << text;
+}
+
+// pgmorph_snapshot_rows_copied_total: one series per source table as the mapping names it,
+// the sum of every copy task reading it (two targets of one source table here), never the
+// task's label.
+TEST(PipelineMetrics, SnapshotRowsBySourceTable) {
+  PipelineMetrics pm(60);
+  SnapshotProgress progress(false, std::chrono::seconds(60), &pm);
+  auto& a = progress.add("public.orders <- public.order #0", 10, true);
+  a.sourceTable = "order";
+  auto& b = progress.add("public.order_lines <- public.order #1", 10, true);
+  b.sourceTable = "order";
+  auto& c = progress.add("public.customers <- public.customer #0", 10, true);
+  c.sourceTable = "customer";
+  progress.add("indexes of public.orders", 0, false, true);
+  a.addStored(7);
+  b.addStored(5);
+  c.addStored(2);
+  progress.summary(1.0);
+  Metrics& m = pm.registry();
+  EXPECT_EQ(m.value("pgmorph_snapshot_rows_copied_total", {{"table", "order"}}), 12);
+  EXPECT_EQ(m.value("pgmorph_snapshot_rows_copied_total", {{"table", "customer"}}), 2);
+  std::string text = m.render();
+  EXPECT_EQ(text.find("<-"), std::string::npos) << text;
 }
 
 TEST(Health, SaysWhyItIsNotHealthy) {

@@ -1,7 +1,8 @@
 // End to end: `pgmorph follow --metrics-address` against a source database of the shared
 // source cluster and a target cluster of its own (so that the test can stop it), with a small
-// schema of its own. Scrapes /metrics and /healthz with a Beast client and compares the
-// counters with what the target holds; then stops the target and expects /healthz to say so.
+// schema of its own. Scrapes /metrics and /healthz and compares the counters with what the
+// target holds, and the parked-rows gauge with a row the target refuses; then stops the target
+// and expects /healthz to say so. `run`: the snapshot's rows by source table.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -57,7 +58,7 @@ class MetricsEndToEnd : public ::testing::Test {
     targetDb_ = target_->createDatabase("metrics");
     target_->psql(targetDb_,
                   "CREATE TABLE item (id uuid PRIMARY KEY, legacy_id int UNIQUE NOT NULL, "
-                  "name text NOT NULL, qty int NOT NULL)");
+                  "name text NOT NULL CHECK (name <> 'unlucky'), qty int NOT NULL)");
     std::string tmpl = (std::filesystem::temp_directory_path() / "pgmorph-metrics-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     workDir_ = tmpl;
@@ -163,6 +164,15 @@ TEST_F(MetricsEndToEnd, CountersMatchTheTargetAndHealthFollowsTheTarget) {
       }))
       << "checkpoint row " << lastRow << " vs scrape:\n"
       << lastScrape;
+  // A row the target refuses (its CHECK) is parked: the gauge of the parked store shows it by
+  // target table and reason, and the event counter by source table.
+  source_.psql(sourceDb_, "INSERT INTO item VALUES (999, 'unlucky', 13)");
+  const std::string parkedGauge = R"(pgmorph_parked_rows{table="public.item",reason="refused"})";
+  EXPECT_TRUE(pollUntil(20s, [&] { return sample(scrape(), parkedGauge).value_or(0) == 1; }))
+      << scrape();
+  EXPECT_EQ(
+      sample(scrape(), R"(pgmorph_parking_events_total{table="item",event="parked"})").value_or(-1),
+      1);
   // Lag and the slot's retained WAL are published every second.
   EXPECT_TRUE(pollUntil(10s, [&] {
     std::string b = scrape();
@@ -195,13 +205,9 @@ TEST_F(MetricsEndToEnd, RunPublishesTheSnapshotsRowsAndABusyAddressStopsASecondP
       << "/healthz: " << get(port_, "/healthz").body;
   EXPECT_EQ(target_->scalar(targetDb_, "SELECT count(*) FROM item"), "250");
   std::string body = scrape();
-  // One copy task for the one table; its label is "<target> <- <source>"-like: match the name.
-  std::optional<double> copied;
-  std::istringstream in(body);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("pgmorph_snapshot_rows_copied_total{", 0) == 0)
-      copied = std::stod(line.substr(line.rfind(' ') + 1));
-  EXPECT_EQ(copied.value_or(-1), 250) << body;
+  // Labelled by the source table as the mapping names it, not by the copy task.
+  EXPECT_EQ(sample(body, R"(pgmorph_snapshot_rows_copied_total{table="item"})").value_or(-1), 250)
+      << body;
 
   // The address is taken: a second pgmorph says so and stops at once with 2.
   auto second = start("follow", port_, "second");

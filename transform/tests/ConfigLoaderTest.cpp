@@ -393,6 +393,14 @@ TEST(ConfigLoader, SnapshotDeferIndexesIsOnByDefaultAndCanBeTurnedOff) {
   EXPECT_NE(errorOf(kBase + "snapshot: { jobs: 3 }\n").find("snapshot"), std::string::npos);
 }
 
+TEST(ConfigLoader, SnapshotIndexForeignKeysIsOffByDefault) {
+  EXPECT_FALSE(load(kBase).snapshot.indexForeignKeys);
+  EXPECT_TRUE(load(kBase + "snapshot: { index_foreign_keys: true }\n").snapshot.indexForeignKeys);
+  EXPECT_EQ(errorOf(kBase + "snapshot: { index_foreign_keys: yes please }\n"),
+            "mapping.yaml:14: snapshot.index_foreign_keys: 'yes please' is not a boolean "
+            "(expected true or false)");
+}
+
 TEST(ConfigLoader, MetricsSection) {
   PipelineConfig off = load(kBase);
   EXPECT_EQ(off.metrics.listen, "");
