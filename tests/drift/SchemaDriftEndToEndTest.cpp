@@ -107,7 +107,9 @@ ids:
   std::string checkpoint() {
     return target_.scalar(targetDb_, "SELECT lsn FROM drift_state.checkpoint");
   }
-  std::string sourceLsn() { return source_.scalar(sourceDb_, "SELECT pg_current_wal_insert_lsn()"); }
+  std::string sourceLsn() {
+    return source_.scalar(sourceDb_, "SELECT pg_current_wal_insert_lsn()");
+  }
   bool atOrBelow(const std::string& a, const std::string& b) {
     return target_.scalar(targetDb_, fmt::format("SELECT '{}'::pg_lsn <= '{}'::pg_lsn", a, b)) ==
            "t";
@@ -142,10 +144,10 @@ TEST_F(SchemaDriftEndToEnd, AnAddedColumnStopsAndIgnoreNewColumnsResumes) {
   auto& first = follow();
   source_.psql(sourceDb_, "INSERT INTO item VALUES (1, 'a', 1)");
   ASSERT_TRUE(arrives(1));
-  expectStopOn(
-      first, "ALTER TABLE item ADD COLUMN color text", "INSERT INTO item VALUES (2, 'b', 2, 'red')",
-      {"schema change on source table public.item", "column color added, not mapped",
-       fmt::format("map color in {}:", config_), "on_schema_change: stop"});
+  expectStopOn(first, "ALTER TABLE item ADD COLUMN color text",
+               "INSERT INTO item VALUES (2, 'b', 2, 'red')",
+               {"schema change on source table public.item", "column color added, not mapped",
+                fmt::format("map color in {}:", config_), "on_schema_change: stop"});
   EXPECT_EQ(rows(2), 0);
 
   // check reports the same drift, as a problem.
@@ -213,9 +215,29 @@ TEST_F(SchemaDriftEndToEnd, IgnoreNewColumnsLetsAnUnmappedColumnThrough) {
   }));
   EXPECT_TRUE(p.running());
   stop(p);
-  EXPECT_NE(p.stderrText().find("column color added, not mapped; ignored"),
-            std::string::npos)
+  EXPECT_NE(p.stderrText().find("column color added, not mapped; ignored"), std::string::npos)
       << p.stderrText();
+}
+
+TEST_F(SchemaDriftEndToEnd, ChangesFromBeforeADdlMadeWhileDownAreNotDrift) {
+  // The start accepts the new shape from the catalog, while the stream still holds changes in
+  // the old one (an insert made before the ALTER): those are not a dropped column.
+  writeMapping("ignore_new_columns");
+  auto& first = follow();
+  source_.psql(sourceDb_, "INSERT INTO item VALUES (1, 'a', 1)");
+  ASSERT_TRUE(arrives(1));
+  stop(first);
+  source_.psql(sourceDb_, "INSERT INTO item VALUES (2, 'b', 2)");
+  source_.psql(sourceDb_, "ALTER TABLE item ADD COLUMN color text");
+  source_.psql(sourceDb_, "INSERT INTO item VALUES (3, 'c', 3, 'red')");
+  auto& resumed = follow();
+  ASSERT_TRUE(arrives(2));
+  ASSERT_TRUE(arrives(3));
+  stop(resumed);
+  EXPECT_NE(resumed.stderrText().find("source table public.item: accepted its new columns (column "
+                                      "color (text) added, not mapped)"),
+            std::string::npos)
+      << resumed.stderrText();
 }
 
 }  // namespace
