@@ -134,6 +134,15 @@ struct MetricsConfig {
   double maxLagSeconds = 60;
 };
 
+// `on_schema_change:` what following does when a mapped source table's columns change (see
+// transform/SchemaDrift.h): Stop on any change; IgnoreNewColumns lets an added column that the
+// mapping does not name through (a mapped column that disappears, a retype or a rename still stop).
+enum class SchemaChangePolicy { Stop, IgnoreNewColumns };
+
+constexpr std::string_view toString(SchemaChangePolicy p) {
+  return p == SchemaChangePolicy::Stop ? "stop" : "ignore_new_columns";
+}
+
 struct PipelineConfig {
   std::string file;  // where it was loaded from (for messages)
   std::string pipeline;
@@ -143,6 +152,8 @@ struct PipelineConfig {
   ApplyConfig apply;
   SnapshotConfig snapshot;
   MetricsConfig metrics;
+  SchemaChangePolicy onSchemaChange = SchemaChangePolicy::Stop;
+  int onSchemaChangeLine = 0;  // of `on_schema_change` (0: not in the file)
   std::vector<TableMapping> tables;
 
   const TableMapping* findTable(std::string_view schema, std::string_view table) const;

@@ -22,7 +22,8 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
     r_.fail(1, "", "the file is empty; expected pipeline, source, target, ids and tables");
   r_.expectMap(root, "");
   r_.checkKeys(root, "",
-               {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot", "metrics"});
+               {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot", "metrics",
+                "on_schema_change"});
 
   PipelineConfig cfg;
   cfg.file = r_.file();
@@ -50,6 +51,14 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
     parseSnapshot(snap, cfg.snapshot);
   if (YAML::Node m = r_.optionalNode(root, "metrics", "", "a map"); m.IsDefined())
     parseMetrics(m, cfg.metrics);
+  if (auto v = r_.optional(root, "on_schema_change", "")) {
+    if (*v == "ignore_new_columns")
+      cfg.onSchemaChange = SchemaChangePolicy::IgnoreNewColumns;
+    else if (*v != "stop")
+      r_.fail(root["on_schema_change"], "on_schema_change",
+              fmt::format("'{}' is not a policy: expected stop or ignore_new_columns", *v));
+    cfg.onSchemaChangeLine = YamlReader::line(root["on_schema_change"]);
+  }
 
   YAML::Node tables = r_.requiredNode(root, "tables", "", "a map");
   r_.expectMap(tables, "tables");

@@ -28,7 +28,8 @@ void addPlanTables(const PipelineConfig& config, CheckReport& report) {
 
 }  // namespace
 
-CheckReport CheckCommand::checkAll(const PipelineConfig& config, CheckPurpose purpose) {
+CheckReport CheckCommand::checkAll(const PipelineConfig& config, CheckPurpose purpose,
+                                   std::vector<ShapeAcceptance>* accepted) {
   CheckReport report(config.file);
   addPlanTables(config, report);
   PgConnection source(config.source.conninfo, "source");
@@ -36,6 +37,9 @@ CheckReport CheckCommand::checkAll(const PipelineConfig& config, CheckPurpose pu
   ColumnTypes sourceTypes = SourceChecks(config, source).run(report);
   StateSchemaInfo state = TargetChecks(config, target, purpose).run(report, sourceTypes);
   SlotChecks(config, source, target).run(report, state);
+  // After the target checks: a mapped column's new type is judged by their findings.
+  std::vector<ShapeAcceptance> shapes = SchemaDriftCheck(config, source, target).run(report);
+  if (accepted) *accepted = std::move(shapes);
   return report;
 }
 
@@ -69,7 +73,8 @@ int CheckCommand::run(const std::string& path, bool json, std::ostream& out) {
 }
 
 void CheckCommand::preflight(const PipelineConfig& config, CheckPurpose purpose) {
-  CheckReport report = checkAll(config, purpose);
+  std::vector<ShapeAcceptance> accepted;
+  CheckReport report = checkAll(config, purpose, &accepted);
   std::vector<std::string> errors;
   std::set<std::string> warnedTables;
   int warnings = 0;
@@ -85,7 +90,11 @@ void CheckCommand::preflight(const PipelineConfig& config, CheckPurpose purpose)
                  warnings, warnings == 1 ? "" : "s",
                  warnedTables.empty() ? "" : fmt::format(" (on {})", fmt::join(warnedTables, ", ")),
                  config.file);
-  if (errors.empty()) return;
+  if (errors.empty()) {
+    PgConnection target(config.target.conninfo, "target");
+    SchemaDriftCheck::accept(config, target, accepted);
+    return;
+  }
   std::string msg = fmt::format(
       "pgmorph check found {} problem{} with {}; nothing was started (`pgmorph check -c {}` "
       "shows the whole report):",

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "app/check/CheckReport.h"
+#include "app/check/SchemaDriftCheck.h"
 #include "app/check/TargetChecks.h"
 #include "transform/Config.h"
 
@@ -21,13 +22,17 @@ class CheckCommand {
   // `pgmorph check -c path [--json]`: prints the report (text or JSON) to `out`.
   static int run(const std::string& path, bool json, std::ostream& out);
 
-  // Every check; throws PgError when a database cannot be reached or read.
-  static CheckReport checkAll(const PipelineConfig& config, CheckPurpose purpose);
+  // Every check; throws PgError when a database cannot be reached or read. `accepted`, when
+  // given, receives the source table shapes a start would record (SchemaDriftCheck).
+  static CheckReport checkAll(const PipelineConfig& config, CheckPurpose purpose,
+                              std::vector<ShapeAcceptance>* accepted = nullptr);
 
   // Before snapshot, run or follow: throws PgmorphError (Operator) listing every error of the
   // source and target sides (the slot's state is left to the command, which knows about
   // --recreate-slot and the snapshot in progress), and logs the warnings as one line.
   // Connection failures propagate as they are (PgError: the command's retry loop decides).
+  // When nothing blocks, records the source tables' shapes that the start accepts (a table
+  // seen for the first time, a schema change the mapping and on_schema_change account for).
   static void preflight(const PipelineConfig& config, CheckPurpose purpose);
 };
 

@@ -31,6 +31,7 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
       parking_(writer.connection(), transformer.plans(), writer, catalog_, orderer_, parked_,
                stats.tables),
       changes_(writer.connection(), transformer.config(), parked_, stats.tables),
+      drift_(config, writer.connection()),
       checkpoint_(checkpoint) {
   changes_.load();
   stats_.checkpoint = checkpoint;
@@ -146,6 +147,8 @@ TransformOutcome TransactionApplier::transform(const Change& change) {
     if (row) ++stats_.tables[fmt::format("{}.{}", change.schema(), change.table())].filtered;
     return transformer_.transform(change, batch_);
   }
+  // Schema drift stops here, before anything of the change is buffered or written.
+  if (change.kind != ChangeKind::Truncate) drift_.check(*table, change, current_.xid, checkpoint_);
   // Parked state changes in source order: before a change touches it, what is buffered is
   // applied first (rare: only for a change that fails or whose row has a parked change).
   auto prepare = [this] {

@@ -23,7 +23,9 @@
 // convert is parked by ChangeParker, and batches go through ParkingApplier, which parks what
 // cannot land (missing parent, refused by the target) — both in the same target transaction —
 // and applies parked rows when what they wait for arrives. Only a mapping that says `fail`
-// (on_missing / on_error) stops the stream.
+// (on_missing / on_error) stops the stream — and a change of a source table's columns that
+// `on_schema_change` does not let through (DriftGuard): it throws before the change is
+// transformed, and the caller's abort() rolls back the open target transaction.
 #pragma once
 
 #include <array>
@@ -33,6 +35,7 @@
 #include <unordered_map>
 
 #include "app/follow/ApplyStats.h"
+#include "app/follow/DriftGuard.h"
 #include "app/metrics/PipelineMetrics.h"
 #include "cdc/model/Change.h"
 #include "sink/ChangeParker.h"
@@ -92,6 +95,7 @@ class TransactionApplier {
   ParkedStore parked_;
   ParkingApplier parking_;  // over catalog_, orderer_ and parked_: declared after them
   ChangeParker changes_;    // over parked_
+  DriftGuard drift_;        // schema drift of the mapped source tables
   WriteBatch batch_;
   const TableMapping* lastTable_ = nullptr;  // mappingOf()'s last answer
 
