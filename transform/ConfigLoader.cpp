@@ -21,8 +21,9 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
   if (!root.IsDefined() || root.IsNull())
     r_.fail(1, "", "the file is empty; expected pipeline, source, target, ids and tables");
   r_.expectMap(root, "");
-  r_.checkKeys(root, "",
-               {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot", "metrics"});
+  r_.checkKeys(
+      root, "",
+      {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot", "metrics", "slot"});
 
   PipelineConfig cfg;
   cfg.file = r_.file();
@@ -50,6 +51,8 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
     parseSnapshot(snap, cfg.snapshot);
   if (YAML::Node m = r_.optionalNode(root, "metrics", "", "a map"); m.IsDefined())
     parseMetrics(m, cfg.metrics);
+  if (YAML::Node s = r_.optionalNode(root, "slot", "", "a map"); s.IsDefined())
+    parseSlot(s, cfg.slot);
 
   YAML::Node tables = r_.requiredNode(root, "tables", "", "a map");
   r_.expectMap(tables, "tables");

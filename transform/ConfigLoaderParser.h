@@ -48,6 +48,7 @@ class Parser {
   void parseApply(const YAML::Node& n, ApplyConfig& apply) const;
   void parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const;
   void parseMetrics(const YAML::Node& n, MetricsConfig& metrics) const;
+  void parseSlot(const YAML::Node& n, SlotConfig& slot) const;  // ConfigLoaderSlot.cpp
   void collectTables(const YAML::Node& tables, PipelineConfig& cfg);
   TargetMapping parseMapping(const YAML::Node& n, const std::string& path) const;
   void parseKey(const YAML::Node& n, const std::string& path, TargetMapping& m) const;
