@@ -272,25 +272,85 @@ TEST_F(HeartbeatEndToEnd, LargeTransactionOpenWhileHeartbeatsFlowLandsWhole) {
   EXPECT_LE(restart, before) << "the slot no longer keeps the open transaction";
   tx.exec("COMMIT");
   Lsn committed = Lsn::parse(tx.exec("SELECT pg_current_wal_lsn()::text").value(0, 0));
-  // While it is applied (in chunks, in one target transaction): the slot never confirms more
-  // than the target's checkpoint (read after the slot: the checkpoint only grows).
+  // While it is applied, and the next one: the slot never confirms more than the target's
+  // checkpoint (read after the slot: the checkpoint only grows).
   std::string violation;
-  ASSERT_TRUE(pollUntil(
-      120s,
-      [&] {
-        double confirmed = slotBehind().second;
-        double checkpoint = std::stod(target_.scalar(
-            targetDb_,
-            fmt::format("SELECT lsn - '0/0' FROM pgmorph.checkpoint WHERE pipeline = '{}'",
-                        pipeline_)));
-        if (confirmed > checkpoint && violation.empty())
-          violation = fmt::format("confirmed_flush_lsn {} > checkpoint {}", confirmed, checkpoint);
-        return targetCount() == "200000";
-      }))
+  auto checkSlotBehindTarget = [&] {
+    double confirmed = slotBehind().second;
+    double checkpoint = std::stod(target_.scalar(
+        targetDb_, fmt::format("SELECT lsn - '0/0' FROM pgmorph.checkpoint WHERE pipeline = '{}'",
+                               pipeline_)));
+    if (confirmed > checkpoint && violation.empty())
+      violation = fmt::format("confirmed_flush_lsn {} > checkpoint {}", confirmed, checkpoint);
+  };
+  ASSERT_TRUE(pollUntil(120s,
+                        [&] {
+                          checkSlotBehindTarget();
+                          return targetCount() == "200000";
+                        }))
       << "target has " << targetCount() << " of 200000 rows";
+  // A large transaction written and committed at once: the walsender decodes its rows for a
+  // while before it reaches the commit and sends anything, and meanwhile follow has nothing
+  // in flight. What it confirms then must still be before that commit (a heartbeat written
+  // meanwhile lies after it in the WAL, and comes after it).
+  source_.psql(sourceDb_,
+               "INSERT INTO item SELECT g, 'late' FROM generate_series(200001, 500000) g");
+  ASSERT_TRUE(pollUntil(90s,
+                        [&] {
+                          checkSlotBehindTarget();
+                          return targetCount() == "500000";
+                        }))
+      << "target has " << targetCount() << " of 500000 rows";
   EXPECT_EQ(violation, "") << "the slot ran ahead of the target";
-  EXPECT_EQ(target_.scalar(targetDb_, "SELECT count(DISTINCT legacy_id) FROM item"), "200000");
+  EXPECT_EQ(target_.scalar(targetDb_, "SELECT count(DISTINCT legacy_id) FROM item"), "500000");
   EXPECT_TRUE(pollUntil(10s, [&] { return slotBehind().second >= committed.value(); }));
+}
+
+// A stuck walsender (stopped with SIGSTOP) while a mapped transaction has committed: follow
+// has nothing in flight, yet must not confirm anything the walsender has not delivered; the
+// heartbeats that do not come back say so (log, /metrics, /healthz). Once it runs again the
+// transaction lands and the stall clears.
+TEST_F(HeartbeatEndToEnd, StuckWalsenderIsReportedAndNothingIsConfirmedPastIt) {
+  writeConfig();
+  startFollow();
+  source_.psql(sourceDb_, "INSERT INTO item VALUES (1, 'first')");
+  ASSERT_TRUE(pollUntil(30s, [&] { return targetCount() == "1"; }));
+  std::string pid = source_.scalar(
+      sourceDb_,
+      fmt::format("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '{}'", slot_));
+  ASSERT_FALSE(pid.empty());
+  ASSERT_EQ(::kill(std::stoi(pid), SIGSTOP), 0);
+  struct Resume {
+    int pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{std::stoi(pid)};
+  // Everything of the transaction lies after `before` (the insert position, not the write
+  // position: the test clusters may commit asynchronously).
+  double before =
+      std::stod(source_.scalar(sourceDb_, "SELECT pg_current_wal_insert_lsn() - '0/0'"));
+  source_.psql(sourceDb_, "INSERT INTO item VALUES (2, 'while stuck')");
+  EXPECT_TRUE(pollUntil(10s, [&] { return sample(scrape(), "pgmorph_heartbeat_stalled") == 1.0; }))
+      << scrape();
+  test::HttpReply health = test::httpGet(port_, "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(health.body.rfind("stalled: the walsender of slot '" + slot_ + "'", 0), 0)
+      << health.body;
+  EXPECT_NE(pgmorph_->stderrText().find("has not delivered the heartbeat"), std::string::npos);
+  // Nothing confirmed, nor recorded as applied, past the start of the undelivered transaction.
+  EXPECT_LE(slotBehind().second, before);
+  EXPECT_LE(std::stod(target_.scalar(targetDb_,
+                                     fmt::format("SELECT lsn - '0/0' FROM pgmorph.checkpoint WHERE "
+                                                 "pipeline = '{}'",
+                                                 pipeline_))),
+            before);
+  ::kill(std::stoi(pid), SIGCONT);
+  ASSERT_TRUE(pollUntil(30s, [&] { return targetCount() == "2"; }))
+      << "the transaction committed while the walsender was stuck never landed";
+  EXPECT_TRUE(pollUntil(10s, [&] {
+    return sample(scrape(), "pgmorph_heartbeat_stalled") == 0.0 &&
+           test::httpGet(port_, "/healthz").status == 200;
+  }));
+  EXPECT_NE(pgmorph_->stderrText().find("delivers heartbeats again"), std::string::npos);
 }
 
 // wal2json's add-msg-prefixes (which follow sets to its heartbeat prefix) keeps other
