@@ -5,6 +5,7 @@
 //   ConfigLoaderMappings.cpp one target entry of a table: target, key, columns, set, where;
 //   ConfigLoaderChecks.cpp   the checks that need more than one entry (target columns written
 //                            twice, ref and key.table arity, owner columns).
+//   ConfigLoaderSlot.cpp     the `slot:` section (heartbeat interval, max retained WAL).
 // The parser makes two passes: the first collects the mapped source table names so that refs
 // and key.table can be checked where they are written (with their own line).
 #pragma once
