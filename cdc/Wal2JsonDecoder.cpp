@@ -82,4 +82,12 @@ std::vector<std::pair<std::string, std::string>> Wal2JsonDecoder::pluginOptions(
           {"include-types", "0"}};
 }
 
+std::vector<std::pair<std::string, std::string>> Wal2JsonDecoder::pluginOptions(
+    const std::string& messagePrefix) {
+  auto options = pluginOptions();
+  if (messagePrefix.find_first_of(",\\") == std::string::npos)
+    options.emplace_back("add-msg-prefixes", messagePrefix);
+  return options;
+}
+
 }  // namespace pgmorph

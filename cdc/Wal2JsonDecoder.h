@@ -48,6 +48,11 @@ class Wal2JsonDecoder {
   // Plugin options for START_REPLICATION, as (name, value). All of them are accepted by
   // Debian's wal2json 2.5 (an unknown option is an error there).
   static std::vector<std::pair<std::string, std::string>> pluginOptions();
+  // The same, with wal2json's add-msg-prefixes set to `messagePrefix`: logical messages with
+  // any other prefix (other applications', other pipelines') are not even sent. A prefix with
+  // a comma or a backslash (wal2json's list syntax) is not passed: every message is sent.
+  static std::vector<std::pair<std::string, std::string>> pluginOptions(
+      const std::string& messagePrefix);
 
  private:
   struct State;  // the RapidJSON reader and handler, kept out of this header

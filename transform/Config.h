@@ -142,6 +142,16 @@ enum class SchemaChangePolicy { Stop, IgnoreNewColumns };
 constexpr std::string_view toString(SchemaChangePolicy p) {
   return p == SchemaChangePolicy::Stop ? "stop" : "ignore_new_columns";
 }
+// `slot:` section: keeping the source's slot moving and watched.
+struct SlotConfig {
+  // Every this often follow writes a non-transactional logical message on the source
+  // (pg_logical_emit_message) and waits for it on its own stream: it proves the walsender is
+  // alive and lets the checkpoint move over WAL that carries nothing mapped. 0 = off.
+  std::uint32_t heartbeatIntervalMillis = 10000;
+  // Warn (status, check, follow's log, metrics) once the slot makes the source keep more WAL
+  // than this many bytes. 0 = no limit.
+  std::uint64_t maxRetainedWalBytes = 0;
+};
 
 struct PipelineConfig {
   std::string file;  // where it was loaded from (for messages)
@@ -154,6 +164,7 @@ struct PipelineConfig {
   MetricsConfig metrics;
   SchemaChangePolicy onSchemaChange = SchemaChangePolicy::Stop;
   int onSchemaChangeLine = 0;  // of `on_schema_change` (0: not in the file)
+  SlotConfig slot;
   std::vector<TableMapping> tables;
 
   const TableMapping* findTable(std::string_view schema, std::string_view table) const;

@@ -23,7 +23,7 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
   r_.expectMap(root, "");
   r_.checkKeys(root, "",
                {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot", "metrics",
-                "on_schema_change"});
+                "on_schema_change", "slot"});
 
   PipelineConfig cfg;
   cfg.file = r_.file();
@@ -59,6 +59,8 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
               fmt::format("'{}' is not a policy: expected stop or ignore_new_columns", *v));
     cfg.onSchemaChangeLine = YamlReader::line(root["on_schema_change"]);
   }
+  if (YAML::Node s = r_.optionalNode(root, "slot", "", "a map"); s.IsDefined())
+    parseSlot(s, cfg.slot);
 
   YAML::Node tables = r_.requiredNode(root, "tables", "", "a map");
   r_.expectMap(tables, "tables");

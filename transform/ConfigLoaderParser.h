@@ -5,6 +5,7 @@
 //   ConfigLoaderMappings.cpp one target entry of a table: target, key, columns, set, where;
 //   ConfigLoaderChecks.cpp   the checks that need more than one entry (target columns written
 //                            twice, ref and key.table arity, owner columns).
+//   ConfigLoaderSlot.cpp     the `slot:` section (heartbeat interval, max retained WAL).
 // The parser makes two passes: the first collects the mapped source table names so that refs
 // and key.table can be checked where they are written (with their own line).
 #pragma once
@@ -48,6 +49,7 @@ class Parser {
   void parseApply(const YAML::Node& n, ApplyConfig& apply) const;
   void parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const;
   void parseMetrics(const YAML::Node& n, MetricsConfig& metrics) const;
+  void parseSlot(const YAML::Node& n, SlotConfig& slot) const;  // ConfigLoaderSlot.cpp
   void collectTables(const YAML::Node& tables, PipelineConfig& cfg);
   TargetMapping parseMapping(const YAML::Node& n, const std::string& path) const;
   void parseKey(const YAML::Node& n, const std::string& path, TargetMapping& m) const;

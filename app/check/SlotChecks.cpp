@@ -65,6 +65,14 @@ void SlotChecks::run(CheckReport& report, const StateSchemaInfo& state) {
                                         : "",
                   info->walStatus.empty() ? "" : ", wal_status " + info->walStatus),
               ""});
+  std::uint64_t limit = config_.slot.maxRetainedWalBytes;
+  if (limit && slot.retainedWalBytes && *slot.retainedWalBytes > limit)
+    report.add({Severity::Warning, Side::Slot, "", "", 0,
+                fmt::format("the slot makes the source keep {} bytes of WAL, more than "
+                            "slot.max_retained_wal ({} bytes)",
+                            *slot.retainedWalBytes, limit),
+                "start pgmorph follow (or find what holds it back: pgmorph status); drop the "
+                "slot if this pipeline is abandoned"});
   if (cp && !snapshotInProgress && info->confirmedFlush > cp->lsn)
     report.add({Severity::Error, Side::Slot, "", "", 0,
                 fmt::format("the slot has confirmed {} but the target's checkpoint is at {}: the "

@@ -11,6 +11,7 @@
 
 #include <functional>
 
+#include "app/follow/Heartbeat.h"
 #include "app/follow/ProgressMeter.h"
 #include "app/follow/TransactionApplier.h"
 #include "app/metrics/PipelineMetrics.h"
@@ -143,9 +144,12 @@ FollowEnd Follower::run(const FollowOptions& options) {
   TargetWriter writer(target, store, config_.source.slot);
   TransactionApplier applier(config_, transformer, writer, checkpoint, stats_);
   applier.setMetrics(options.metrics);
+  Heartbeat heartbeat(config_.pipeline, config_.source.slot,
+                      std::chrono::milliseconds(config_.slot.heartbeatIntervalMillis));
   ReplicationStream stream(config_.source.conninfo, config_.source.slot);
   stream.setFlushed(checkpoint);
-  stream.start(checkpoint, Wal2JsonDecoder::pluginOptions());
+  stream.start(checkpoint, heartbeat.enabled() ? Wal2JsonDecoder::pluginOptions(heartbeat.prefix())
+                                               : Wal2JsonDecoder::pluginOptions());
   spdlog::info("streaming slot '{}' from {}{}", config_.source.slot, checkpoint.str(),
                options.untilLsn ? fmt::format(" until {}", options.untilLsn->str()) : "");
 
@@ -162,7 +166,8 @@ FollowEnd Follower::run(const FollowOptions& options) {
   asio::io_context& io = io_;
   io.restart();
   asio::posix::stream_descriptor socket(io, ::dup(stream.socket()));
-  asio::steady_timer statusTimer(io), progressTimer(io), stopTimer(io), metricsTimer(io);
+  asio::steady_timer statusTimer(io), progressTimer(io), stopTimer(io), metricsTimer(io),
+      heartbeatTimer(io);
   FollowEnd end = FollowEnd::Stopped;
   bool finished = false;
 
@@ -177,6 +182,53 @@ FollowEnd Follower::run(const FollowOptions& options) {
     stream.setFlushed(applier.checkpoint());
   };
   auto reached = [&] { return options.untilLsn && applier.checkpoint() >= *options.untilLsn; };
+  // One of our heartbeats came back: the walsender has decoded the WAL before it and sent us
+  // every transaction that committed there (it sends a transaction when it decodes its commit,
+  // and this message when it decodes it, in WAL order). So when nothing received is unapplied,
+  // the checkpoint may move to the heartbeat. Not inside a transaction's output, nor with
+  // commits received but not yet committed on the target (those go first). A transaction
+  // still open on the source at the heartbeat commits after it: it is not skipped (its commit
+  // is past the checkpoint) and the slot still has it (restart_lsn stays before its start).
+  auto onHeartbeat = [&](const Heartbeat::Received& beat) {
+    if (options.metrics && beat.roundTripSeconds >= 0)
+      options.metrics->onHeartbeat(beat.roundTripSeconds);
+    if (applier.inSourceTransaction()) return;
+    if (applier.commitIfPossible()) reportFlushed();
+    if (applier.hasPendingCommits()) return;
+    applier.advanceIdle(beat.lsn, beat.sourceMicros);
+    reportFlushed();
+  };
+  // slot.max_retained_wal: one warning when the slot's retained WAL crosses it, one line when
+  // it is back under (and the metrics gauges on every reading).
+  bool overRetainedLimit = false;
+  auto watchRetained = [&](std::optional<std::uint64_t> retained) {
+    std::uint64_t limit = config_.slot.maxRetainedWalBytes;
+    if (limit == 0 || !retained) return;
+    if (options.metrics) options.metrics->onRetainedWalLimit(*retained, limit);
+    bool over = *retained > limit;
+    if (over == overRetainedLimit) return;
+    overRetainedLimit = over;
+    if (over)
+      spdlog::warn(
+          "slot '{}' makes the source keep {} bytes of WAL, above slot.max_retained_wal "
+          "({} bytes): the target is behind, or something holds the slot back",
+          config_.source.slot, *retained, limit);
+    else
+      spdlog::info("slot '{}' keeps {} bytes of WAL, back under slot.max_retained_wal ({} bytes)",
+                   config_.source.slot, *retained, limit);
+  };
+  // The source's current WAL position and what the slot retains (one query).
+  auto readSource = [&] {
+    // The slot name is checked by the loader ([a-z0-9_]): safe as a literal.
+    PgResult r = sourceSql.exec(fmt::format(
+        "SELECT pg_current_wal_lsn()::text, (SELECT (pg_current_wal_lsn() - restart_lsn)::text "
+        "FROM pg_replication_slots WHERE slot_name = '{}')",
+        config_.source.slot));
+    std::optional<std::uint64_t> retained;
+    if (!r.isNull(0, 1)) retained = std::stoull(std::string(r.value(0, 1)));
+    watchRetained(retained);
+    return std::make_pair(Lsn::parse(r.value(0, 0)), retained);
+  };
   auto stopNow = [&] {
     if (applier.inSourceTransaction()) {
       // Half a source transaction cannot commit; the slot will send it again.
@@ -207,6 +259,10 @@ FollowEnd Follower::run(const FollowOptions& options) {
       }
       decoder.decode(msg->payload, msg->dataStart, change);
       applier.onChange(change);
+      if (change.kind == ChangeKind::Message)
+        if (auto beat =
+                heartbeat.onMessage(change, msg->dataStart, std::chrono::steady_clock::now()))
+          onHeartbeat(*beat);
       if (!applier.inSourceTransaction() && applier.batchFull()) {
         applier.commitIfPossible();
         reportFlushed();
@@ -245,8 +301,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
     progressTimer.expires_after(options.progressInterval);
     progressTimer.async_wait([&](boost::system::error_code ec) {
       if (ec || finished) return;
-      Lsn current = Lsn::parse(sourceSql.exec("SELECT pg_current_wal_lsn()::text").value(0, 0));
-      progress.log(current);
+      progress.log(readSource().first);
       armProgress();
     });
   };
@@ -255,15 +310,20 @@ FollowEnd Follower::run(const FollowOptions& options) {
     metricsTimer.expires_after(1s);
     metricsTimer.async_wait([&](boost::system::error_code ec) {
       if (ec || finished) return;
-      // The slot name is checked by the loader ([a-z0-9_]): safe as a literal.
-      PgResult r = sourceSql.exec(fmt::format(
-          "SELECT pg_current_wal_lsn()::text, (SELECT (pg_current_wal_lsn() - restart_lsn)::text "
-          "FROM pg_replication_slots WHERE slot_name = '{}')",
-          config_.source.slot));
-      std::optional<std::uint64_t> retained;
-      if (!r.isNull(0, 1)) retained = std::stoull(std::string(r.value(0, 1)));
-      options.metrics->onProgress(stats_, Lsn::parse(r.value(0, 0)), retained);
+      auto [current, retained] = readSource();
+      options.metrics->onProgress(stats_, current, retained);
       armMetrics();
+    });
+  };
+  std::function<void()> armHeartbeat = [&] {
+    heartbeatTimer.expires_after(heartbeat.interval());
+    heartbeatTimer.async_wait([&](boost::system::error_code ec) {
+      if (ec || finished) return;
+      auto now = std::chrono::steady_clock::now();
+      heartbeat.emit(sourceSql, now);
+      const std::string& stall = heartbeat.checkStall(now, stream.received());
+      if (options.metrics) options.metrics->onHeartbeatStall(stall);
+      if (heartbeat.enabled()) armHeartbeat();
     });
   };
   std::function<void()> armStop = [&] {
@@ -280,6 +340,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
   armProgress();
   armStop();
   if (options.metrics) armMetrics();
+  if (heartbeat.enabled()) armHeartbeat();
   // Runs the handlers still queued (cancelled waits, a posted drain) while everything they
   // refer to is alive; with `finished` set they return at once.
   auto quiesce = [&] {
@@ -289,6 +350,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
     progressTimer.cancel();
     stopTimer.cancel();
     metricsTimer.cancel();
+    heartbeatTimer.cancel();
     socket.cancel(ignored);
     io.restart();
     io.poll();

@@ -1,7 +1,10 @@
 // Follower: one `pgmorph follow` session from connect to disconnect. Owns the source
 // replication stream and the target connection; on the runner's io_context (the same one
 // whose signal_set turns SIGINT/SIGTERM into the stop request) it waits on the replication
-// socket and runs the status-update, progress and stop-check timers, all on one thread.
+// socket and runs the status-update, progress, stop-check and heartbeat timers, all on one
+// thread. The heartbeat (Heartbeat, slot.heartbeat_interval_ms) and the idle advance of the
+// status timer keep the slot moving when the source writes nothing mapped; the progress timer
+// watches slot.max_retained_wal.
 // Before run() returns, every handler it queued has run or been cancelled, so none can
 // outlive the session's objects.
 //

@@ -198,10 +198,10 @@ bool TransactionApplier::commitIfPossible() {
   return true;
 }
 
-void TransactionApplier::advanceIdle(Lsn lsn) {
+void TransactionApplier::advanceIdle(Lsn lsn, std::int64_t sourceMicros) {
   if (inSource_ || targetOpen_ || lsn <= checkpoint_) return;
   writer_.begin();
-  writer_.commit(lsn, 0);
+  writer_.commit(lsn, 0, sourceMicros);
   checkpoint_ = lsn;
   stats_.checkpoint = lsn;
   stats_.lastApplyDelaySeconds = 0;

@@ -69,8 +69,10 @@ class TransactionApplier {
   bool commitIfPossible();
   // Moves the checkpoint to `lsn` in a transaction of its own, when the stream is idle
   // (nothing in flight, everything received applied). Keeps the slot from retaining WAL on an
-  // idle source without ever confirming past what the target has recorded.
-  void advanceIdle(Lsn lsn);
+  // idle source without ever confirming past what the target has recorded. `sourceMicros`
+  // (Unix µs, 0 = none): the source time at which `lsn` was current (a heartbeat's), recorded
+  // as the checkpoint's source time so that `status` measures lag from it.
+  void advanceIdle(Lsn lsn, std::int64_t sourceMicros = 0);
   // Rolls back whatever the open target transaction holds; the stream will send it again.
   void abort();
 

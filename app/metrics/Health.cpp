@@ -31,6 +31,7 @@ void Health::streaming() {
   std::lock_guard lock(mutex_);
   phase_ = Phase::Streaming;
   reason_.clear();
+  stalled_.clear();
 }
 
 void Health::down(const std::string& reason) {
@@ -50,12 +51,18 @@ void Health::setLagSeconds(double seconds) {
   lagSeconds_ = seconds;
 }
 
+void Health::setStalled(const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  stalled_ = oneLine(reason);
+}
+
 Health::Verdict Health::verdict() const {
   std::lock_guard lock(mutex_);
   if (phase_ != Phase::Streaming) return {false, reason_};
   if (lagSeconds_ > maxLagSeconds_)
     return {false, fmt::format("lag too high: {:.1f} s behind the source (max_lag_seconds {})",
                                lagSeconds_, maxLagSeconds_)};
+  if (!stalled_.empty()) return {false, "stalled: " + stalled_};
   return {true, "streaming"};
 }
 

@@ -29,6 +29,8 @@ class Health {
   void down(const std::string& reason);     // a session failed; the command will retry
   void stopped(const std::string& reason);  // the command gave up (needs an operator)
   void setLagSeconds(double seconds);
+  // A stalled walsender (Heartbeat::stallReason()): unhealthy with that reason; "" = none.
+  void setStalled(const std::string& reason);
 
   Verdict verdict() const;
 
@@ -46,6 +48,7 @@ class Health {
   Phase phase_ = Phase::Starting;
   std::string reason_ = "not streaming yet";
   double lagSeconds_ = 0;
+  std::string stalled_;
 };
 
 }  // namespace pgmorph

@@ -27,6 +27,16 @@ PipelineMetrics::PipelineMetrics(double maxLagSeconds) : health_(maxLagSeconds) 
       "The checkpoint committed on the target, as a WAL byte position (pg_lsn - '0/0').");
   m.declareGauge("pgmorph_slot_retained_wal_bytes",
                  "WAL the source keeps for the slot (current WAL position minus restart_lsn).");
+  m.declareGauge("pgmorph_slot_max_retained_wal_bytes",
+                 "slot.max_retained_wal of the pipeline file (absent when not set).");
+  m.declareGauge("pgmorph_slot_retained_wal_exceeded",
+                 "1 while the slot's retained WAL is above slot.max_retained_wal, else 0.");
+  m.declareGauge("pgmorph_heartbeat_round_trip_seconds",
+                 "Heartbeat written on the source -> received on the stream, the last one.");
+  m.declareGauge("pgmorph_heartbeat_stalled",
+                 "1 while a heartbeat is more than 3 intervals overdue (walsender stuck or far "
+                 "behind), else 0.");
+  m.set("pgmorph_heartbeat_stalled", 0);
   m.declareGauge("pgmorph_streaming", "1 while streaming and connected to both sides, else 0.");
   m.set("pgmorph_streaming", 0);
   m.declareCounter("pgmorph_source_transactions_applied_total",
@@ -110,6 +120,21 @@ void PipelineMetrics::onProgress(const ApplyStats& stats, Lsn sourceCurrent,
   if (slotRetainedBytes)
     registry_.set("pgmorph_slot_retained_wal_bytes", static_cast<double>(*slotRetainedBytes));
   health_.setLagSeconds(lagSeconds);
+}
+
+void PipelineMetrics::onHeartbeat(double roundTripSeconds) {
+  registry_.set("pgmorph_heartbeat_round_trip_seconds", roundTripSeconds);
+}
+
+void PipelineMetrics::onHeartbeatStall(const std::string& reason) {
+  registry_.set("pgmorph_heartbeat_stalled", reason.empty() ? 0 : 1);
+  health_.setStalled(reason);
+}
+
+void PipelineMetrics::onRetainedWalLimit(std::uint64_t retainedBytes, std::uint64_t limit) {
+  if (limit == 0) return;
+  registry_.set("pgmorph_slot_max_retained_wal_bytes", static_cast<double>(limit));
+  registry_.set("pgmorph_slot_retained_wal_exceeded", retainedBytes > limit ? 1 : 0);
 }
 
 void PipelineMetrics::onReconnect(const std::string& side) {

@@ -38,6 +38,12 @@ class PipelineMetrics {
   // of the checkpoint commit nothing else).
   void onProgress(const ApplyStats& stats, Lsn sourceCurrent,
                   std::optional<std::uint64_t> slotRetainedBytes);
+  // A heartbeat came back after `roundTripSeconds` (written -> received on the stream).
+  void onHeartbeat(double roundTripSeconds);
+  // The heartbeat's stall (Heartbeat::stallReason(), "" = none): gauge and /healthz.
+  void onHeartbeatStall(const std::string& reason);
+  // The slot's retained WAL against slot.max_retained_wal (`limit` 0 = none).
+  void onRetainedWalLimit(std::uint64_t retainedBytes, std::uint64_t limit);
   // A failed session that will be retried: a reconnect of `side` ("source" or "target").
   void onReconnect(const std::string& side);
   // The snapshot's rows stored so far from one source table (as the mapping names it), over

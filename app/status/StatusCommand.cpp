@@ -76,6 +76,7 @@ StatusReport StatusCommand::collect(const PipelineConfig& config) {
   report.pipeline = config.pipeline;
   report.stateSchema = config.target.stateSchema;
   report.slotName = config.source.slot;
+  report.maxRetainedWalBytes = config.slot.maxRetainedWalBytes;
   // Each side on its own: one that fails leaves the other's facts in the report.
   try {
     readTarget(config, report);

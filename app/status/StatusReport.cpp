@@ -43,18 +43,24 @@ LagSeconds StatusReport::lagSeconds() const {
     return {0.0, "caught_up", "nothing unapplied: the checkpoint is at the source's WAL position"};
   if (checkpoint->sourceCommitMicros == 0)
     return {std::nullopt, "unknown",
-            "the checkpoint carries no source commit time yet (only a snapshot's consistent "
-            "point or idle advances so far, or a row written by an older pgmorph)"};
+            "the checkpoint carries no source time yet (only a snapshot's consistent point or "
+            "keepalive advances so far, or a row written by an older pgmorph)"};
   double s = static_cast<double>(sourceNowMicros - checkpoint->sourceCommitMicros) / 1e6;
   return {s < 0 ? 0.0 : s, "since_last_applied_commit",
-          "at most: the source's clock minus the commit time of the last applied transaction "
-          "(what is unapplied committed after it)"};
+          "at most: the source's clock minus the source time of the checkpoint (the last "
+          "applied commit, or the last confirmed heartbeat): what is unapplied came after it"};
 }
 
 std::optional<std::uint64_t> StatusReport::retainedWalBytes() const {
   if (!slot || !currentLsn || slot->restartLsn.isZero() || *currentLsn < slot->restartLsn)
     return std::nullopt;
   return currentLsn->value() - slot->restartLsn.value();
+}
+
+std::optional<bool> StatusReport::retainedWalOverLimit() const {
+  auto retained = retainedWalBytes();
+  if (maxRetainedWalBytes == 0 || !retained) return std::nullopt;
+  return *retained > maxRetainedWalBytes;
 }
 
 std::int64_t StatusReport::parkedTotal() const {
@@ -130,6 +136,12 @@ std::string StatusReport::text() const {
     out += row("restart_lsn", slot->restartLsn.str());
     auto retained = retainedWalBytes();
     out += row("retained WAL", retained ? bytes(*retained) : "unknown");
+    if (maxRetainedWalBytes) out += row("max_retained_wal", bytes(maxRetainedWalBytes));
+    if (retainedWalOverLimit().value_or(false))
+      out += row("WARNING", fmt::format("the slot makes the source keep more WAL than "
+                                        "slot.max_retained_wal ({} > {}): the target is behind, "
+                                        "no pgmorph is streaming, or the slot is abandoned",
+                                        bytes(*retained), bytes(maxRetainedWalBytes)));
     out +=
         row("safe_wal_size",
             slot->safeWalSize

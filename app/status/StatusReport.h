@@ -9,10 +9,13 @@
 //    counts commits still in the WAL buffers) minus the checkpoint LSN (pg_wal_lsn_diff), 0
 //    when the checkpoint is at or past it; unknown without either.
 //  - seconds: 0 when the lag in bytes is 0 (nothing unapplied); otherwise the source's clock
-//    now minus the source commit time of the last applied transaction (the checkpoint row's
-//    source_commit_time): an upper bound, since whatever is unapplied committed after that.
-//    Unknown (null, with the reason) when the checkpoint carries no commit time (only a
-//    snapshot's consistent point or idle advances so far, or a row of an older pgmorph).
+//    now minus the source time of the checkpoint (the row's source_commit_time: the commit
+//    time of the last applied transaction, or the time a heartbeat that follow confirmed was
+//    written): an upper bound, since whatever is unapplied was written after that. On an idle
+//    source, or one writing only unmapped tables, a running follow with heartbeats keeps it
+//    under about one heartbeat interval. Unknown (null, with the reason) when the checkpoint
+//    carries no source time (only a snapshot's consistent point or keepalive advances so far,
+//    or a row of an older pgmorph).
 //    WAL that carries no change of the pipeline (another database's, the server's own
 //    records) counts in the bytes too; a running pgmorph moves the checkpoint over it.
 //
@@ -33,7 +36,9 @@
 //     "slot": { "name": "...", "exists": bool | null, "plugin": "...", "active": bool,
 //               "active_pid": n | null, "wal_status": "...", "restart_lsn": "X/X" | null,
 //               "confirmed_flush_lsn": "X/X" | null, "retained_wal_bytes": n | null,
-//               "safe_wal_size": n | null },
+//               "safe_wal_size": n | null,
+//               "max_retained_wal_bytes": n | null,  (slot.max_retained_wal; null: no limit)
+//               "retained_wal_warning": bool | null },  (retained above it; null: unknown)
 //     "snapshot": null | { "status": "in_progress" | "done", "consistent_point": "X/X",
 //                          "tables": [ { "task": "...", "source_table": "schema.table",
 //                                        "target_table": "schema.table",
@@ -82,9 +87,10 @@ struct StatusReport {
   std::string file, pipeline, stateSchema, slotName;
 
   StatusSide source;
-  std::optional<Lsn> currentLsn;     // source: pg_current_wal_insert_lsn()
-  std::int64_t sourceNowMicros = 0;  // source clock when read (Unix µs)
-  std::optional<SlotInfo> slot;      // source: nullopt when the slot does not exist
+  std::optional<Lsn> currentLsn;          // source: pg_current_wal_insert_lsn()
+  std::int64_t sourceNowMicros = 0;       // source clock when read (Unix µs)
+  std::optional<SlotInfo> slot;           // source: nullopt when the slot does not exist
+  std::uint64_t maxRetainedWalBytes = 0;  // slot.max_retained_wal (0 = no limit)
 
   StatusSide target;
   bool stateSchemaExists = false;
@@ -99,6 +105,8 @@ struct StatusReport {
   LagSeconds lagSeconds() const;
   // WAL the slot makes the source keep: current LSN minus its restart_lsn.
   std::optional<std::uint64_t> retainedWalBytes() const;
+  // Retained WAL above slot.max_retained_wal; nullopt without a limit or a reading.
+  std::optional<bool> retainedWalOverLimit() const;
   std::int64_t parkedTotal() const;
 
   std::string text() const;

@@ -142,6 +142,14 @@ std::string StatusReport::json() const {
     w.integer(*slot->safeWalSize);
   else
     w.null();
+  w.key("max_retained_wal_bytes");
+  uintOrNull(
+      w, maxRetainedWalBytes ? std::optional<std::uint64_t>(maxRetainedWalBytes) : std::nullopt);
+  w.key("retained_wal_warning");
+  if (auto over = retainedWalOverLimit())
+    w.boolean(*over);
+  else
+    w.null();
   w.endObject();
 
   w.key("snapshot");

@@ -257,6 +257,20 @@ TEST_F(CheckCommandTest, UnreachableTargetIsExitTwoWithoutThePassword) {
   EXPECT_STREQ(doc["status"].GetString(), "unchecked");
 }
 
+TEST_F(CheckCommandTest, RetainedWalAboveTheLimitIsAWarning) {
+  setUp(false);
+  test::sharedSource().psql(
+      sourceDb_,
+      fmt::format("SELECT 'x' FROM pg_create_logical_replication_slot('{}', 'wal2json')", slot_));
+  test::sharedSource().psql(sourceDb_, "SELECT pg_logical_emit_message(false, 'x', 'y')");
+  writeMapping(mappingYaml(test::sharedSource().conninfo(sourceDb_),
+                           test::sharedTarget().conninfo(targetDb_), slot_, false) +
+               "slot:\n  max_retained_wal: 1\n");
+  std::string out;
+  check(out);
+  expectHas(out, "more than slot.max_retained_wal (1 bytes)");
+}
+
 TEST_F(CheckCommandTest, UnreadableFileIsExitTwo) {
   path_ = "/nonexistent/pgmorph-check.yaml";
   std::string out;
