@@ -142,6 +142,7 @@ enum class SchemaChangePolicy { Stop, IgnoreNewColumns };
 constexpr std::string_view toString(SchemaChangePolicy p) {
   return p == SchemaChangePolicy::Stop ? "stop" : "ignore_new_columns";
 }
+
 // `slot:` section: keeping the source's slot moving and watched.
 struct SlotConfig {
   // Every this often follow writes a non-transactional logical message on the source
