@@ -176,7 +176,17 @@ FollowEnd Follower::run(const FollowOptions& options) {
     // The source may discard WAL up to what we confirm: confirm only what the target committed.
     stream.setFlushed(applier.checkpoint());
   };
-  auto reached = [&] { return options.untilLsn && applier.checkpoint() >= *options.untilLsn; };
+  // Fence: set once nothing that commits before options.fenceLsn can still arrive.
+  bool fenceReached = false;
+  auto reached = [&] {
+    return fenceReached || (options.untilLsn && applier.checkpoint() >= *options.untilLsn);
+  };
+  // Nothing received is unapplied and the server has sent everything up to the fence: every
+  // transaction committing before it has been applied (the walsender sends in commit order).
+  auto idleAtFence = [&] {
+    return options.fenceLsn && !applier.inSourceTransaction() && !applier.hasPendingCommits() &&
+           stream.serverWalEnd() >= *options.fenceLsn;
+  };
   auto stopNow = [&] {
     if (applier.inSourceTransaction()) {
       // Half a source transaction cannot commit; the slot will send it again.
@@ -206,6 +216,14 @@ FollowEnd Follower::run(const FollowOptions& options) {
         return waitReadable();
       }
       decoder.decode(msg->payload, msg->dataStart, change);
+      if (options.fenceLsn && change.kind == ChangeKind::Begin && change.lsn >= *options.fenceLsn) {
+        // The first transaction committing at or after the fence: not applied; the slot sends
+        // it again to the next session (it is past the checkpoint we confirm).
+        applier.commitIfPossible();
+        reportFlushed();
+        fenceReached = true;
+        return finish(FollowEnd::ReachedTarget);
+      }
       applier.onChange(change);
       if (!applier.inSourceTransaction() && applier.batchFull()) {
         applier.commitIfPossible();
@@ -234,10 +252,11 @@ FollowEnd Follower::run(const FollowOptions& options) {
         applier.advanceIdle(stream.serverWalEnd());
         reportFlushed();
       }
+      if (idleAtFence()) fenceReached = true;
       if (reached()) return finish(FollowEnd::ReachedTarget);
       // When waiting for a point, ask the server for a keepalive so an idle source still
       // tells us how far it has sent.
-      stream.sendStatus(options.untilLsn.has_value());
+      stream.sendStatus(options.untilLsn.has_value() || options.fenceLsn.has_value());
       armStatus();
     });
   };
