@@ -108,6 +108,10 @@ VerifyResult VerifyCommand::verify(const PipelineConfig& config, const VerifyOpt
     throw PgmorphError(ErrorClass::Operator,
                        "a snapshot of this pipeline is in progress: verify once it is done");
 
+  // A running follower is asked to hold before L exists, so it cannot run past it.
+  TargetAtLsn targetAt(config, stop);
+  targetAt.prepare();
+
   // 1. The source, pinned: a temporary slot's consistent point and the snapshot exported with
   // it. The slot ends with this object (and with the process, whatever happens).
   ExportedSnapshotSlot pinned = ExportedSnapshotSlot::create(
@@ -118,7 +122,7 @@ VerifyResult VerifyCommand::verify(const PipelineConfig& config, const VerifyOpt
   spdlog::info("verify: source snapshot at {}", result.sourceLsn.str());
 
   // 2. The target, at the same position, in one REPEATABLE READ transaction.
-  PinnedTarget at = TargetAtLsn(config, stop).pin(result.sourceLsn, target);
+  PinnedTarget at = targetAt.pin(result.sourceLsn, target);
   result.targetCheckpoint = at.checkpoint;
   result.howPinned = at.how;
   result.pauseMillis = at.pauseMillis;
