@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
   verify->add_flag("--json", verifyOptions.json, "print the report as JSON");
   verify->add_option("--max-differences", verifyOptions.maxDifferences,
                      "differences listed per table (the counts are always complete)");
+  verify
+      ->add_option("--jobs", verifyOptions.jobs,
+                   "tables compared at once (a source and a target session each)")
+      ->check(CLI::Range(1, 64));
 
   auto* follow = app.add_subcommand(
       "follow", "stream changes from the slot into the target, from the stored checkpoint on");

@@ -27,7 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "app/StopFlag.h"
+#include <functional>
+
 #include "cdc/SnapshotReader.h"
 #include "cdc/pg/PgConnection.h"
 #include "sink/TargetCatalog.h"
@@ -45,7 +46,6 @@ struct ExpectedTable {
   std::string name;                       // the temporary table (unqualified)
   std::vector<std::string> columns;       // compared target columns, id first
   std::vector<const WritePlan*> upserts;  // pgmorph_plan indexes into this
-  std::uint64_t rows = 0;
   std::uint64_t unconvertible = 0;
   std::vector<std::string> unconvertibleSamples;
   std::uint64_t setWithoutRow = 0;
@@ -57,8 +57,9 @@ class ExpectedRows {
   static constexpr const char* kPlanColumn = "pgmorph_plan";
   static constexpr const char* kUnconvertibleIds = "pgmorph_verify_unconvertible";
 
+  // `stopped` is asked every thousand rows; true ends the build with an error.
   ExpectedRows(PgConnection& target, SnapshotReader& source, Transformer& transformer,
-               const TargetCatalog& catalog, const StopFlag& stop);
+               std::function<bool()> stopped);
 
   // Fills a temporary table `name` with the expected rows of `table` (as TargetCatalog read
   // it) from `upserts` and `partials` (plans of that table, in file order).
@@ -85,8 +86,7 @@ class ExpectedRows {
   PgConnection& target_;
   SnapshotReader& source_;
   Transformer& transformer_;
-  const TargetCatalog& catalog_;
-  const StopFlag& stop_;
+  std::function<bool()> stopped_;
   Change change_;
   WriteBatch batch_;
   std::vector<std::string> unconvertibleIds_;  // found during a COPY, stored after it

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 namespace pgmorph {
 
 namespace {
@@ -47,12 +49,33 @@ std::string TableComparer::fromClause(const TargetTable& table,
       known, id, id);
 }
 
-std::string TableComparer::differs(const ExpectedTable& expected) const {
+std::set<std::string> TableComparer::withEquality(const TargetTable& table) const {
+  // Columns whose type (a domain's base type) has an = operator of its own compare as values:
+  // equal timestamptz instants, equal jsonb documents. The others (json, xml, point, arrays of
+  // such types, ...) compare by their text output, which is canonical for one type.
+  auto res = target_.execParams(
+      "SELECT a.attname FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+      "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND EXISTS ("
+      "SELECT 1 FROM pg_operator o WHERE o.oprname = '=' AND o.oprleft = o.oprright AND "
+      "o.oprleft = CASE WHEN ty.typbasetype <> 0 THEN ty.typbasetype ELSE ty.oid END)",
+      {target_.quoteQualified(table.schema, table.name)});
+  std::set<std::string> out;
+  for (int r = 0; r < res.rows(); ++r) out.emplace(res.value(r, 0));
+  return out;
+}
+
+std::string TableComparer::columnDiffers(const std::string& column,
+                                         const std::set<std::string>& equality) const {
+  const std::string c = target_.quoteIdent(column);
+  if (equality.count(column)) return fmt::format("e.{} IS DISTINCT FROM t.{}", c, c);
+  return fmt::format("e.{}::text IS DISTINCT FROM t.{}::text", c, c);
+}
+
+std::string TableComparer::differs(const ExpectedTable& expected,
+                                   const std::set<std::string>& equality) const {
   std::string out;
-  for (std::size_t i = 1; i < expected.columns.size(); ++i) {
-    const std::string c = target_.quoteIdent(expected.columns[i]);
-    out += fmt::format("{}e.{}::text IS DISTINCT FROM t.{}::text", out.empty() ? "" : " OR ", c, c);
-  }
+  for (std::size_t i = 1; i < expected.columns.size(); ++i)
+    out += (out.empty() ? "" : " OR ") + columnDiffers(expected.columns[i], equality);
   return out.empty() ? "false" : "(" + out + ")";
 }
 
@@ -60,7 +83,8 @@ void TableComparer::compare(const TargetTable& table, const ExpectedTable& expec
                             TableResult& out) {
   const std::string id = target_.quoteIdent(expected.columns[0]);
   const std::string from = fromClause(table, expected);
-  const std::string diff = differs(expected);
+  const std::set<std::string> equality = withEquality(table);
+  const std::string diff = differs(expected, equality);
   const std::string qualified = table.schema + "." + table.name;
   std::vector<std::optional<std::string_view>> params{pipeline_, qualified};
   if (parkedTable_.empty()) params.clear();

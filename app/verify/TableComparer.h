@@ -3,9 +3,10 @@
 //
 // One pass: a FULL JOIN of the expected rows and the target table on the id column, which
 // the server runs as a hash or merge join — each side read once, pgmorph holding nothing but
-// the counts and the first --max-differences rows. Columns are compared by their text output
-// in the target's own types (both sides have the column's type, so the text is canonical, and
-// json, xml or point columns — types without an equality operator — compare too).
+// the counts and the first --max-differences rows. Both sides hold the column's own type, so
+// columns compare as values with the type's = operator (equal instants, equal jsonb
+// documents); a type without one (json, xml, point, ...) compares by its text output, which is
+// canonical for one type.
 //
 // Parked rows: a differing row whose id has an entry in the pipeline's parked table, or that
 // ExpectedRows found unconvertible, is counted as parked, not as a difference.
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "app/verify/ExpectedRows.h"
@@ -33,7 +35,9 @@ class TableComparer {
 
  private:
   std::string fromClause(const TargetTable& table, const ExpectedTable& expected) const;
-  std::string differs(const ExpectedTable& expected) const;
+  std::set<std::string> withEquality(const TargetTable& table) const;
+  std::string columnDiffers(const std::string& column, const std::set<std::string>& equality) const;
+  std::string differs(const ExpectedTable& expected, const std::set<std::string>& equality) const;
 
   PgConnection& target_;
   std::string parkedTable_;

@@ -8,18 +8,19 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "app/ConfigFile.h"
 #include "app/snapshot/SnapshotPlan.h"
-#include "app/verify/ExpectedRows.h"
-#include "app/verify/TableComparer.h"
 #include "app/verify/TargetAtLsn.h"
 #include "app/verify/VerifyReport.h"
+#include "app/verify/VerifyWorker.h"
 #include "cdc/ExportedSnapshotSlot.h"
 #include "cdc/SnapshotReader.h"
 #include "cdc/pg/PgError.h"
 #include "state/ParkedStore.h"
 #include "state/SnapshotStore.h"
+#include "transform/Transformer.h"
 
 namespace pgmorph {
 
@@ -30,13 +31,6 @@ using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// One target table to compare: its plans, in file order, with their source reads.
-struct VerifyTable {
-  std::string name;  // "schema.table"
-  std::vector<ExpectedSource> upserts, partials;
-  std::vector<std::string> sourceTables;
-};
 
 bool selected(const VerifyOptions& options, const std::string& qualified) {
   if (options.tables.empty()) return true;
@@ -49,29 +43,37 @@ std::vector<VerifyTable> tablesToVerify(const Transformer& transformer, const Sn
                                         const VerifyOptions& options, SnapshotReader& source) {
   std::vector<VerifyTable> out;
   std::map<std::string, std::vector<SourceColumn>> columns;  // per source table
+  std::map<std::string, double> estimates;                   // rows, per source table
   for (const SnapshotTask& task : plan.tasks()) {
     if (!selected(options, task.targetTable)) continue;
     const TargetMapping* mapping =
         &transformer.config().tables[task.tableIndex].targets[task.targetIndex];
-    const WritePlan* wp = nullptr;
-    for (const auto& p : transformer.plans())
-      if (p.mapping == mapping) wp = &p;
-    if (!wp) throw std::logic_error("no write plan for " + task.id);
+    const auto& plans = transformer.plans();
+    auto wp = std::find_if(plans.begin(), plans.end(),
+                           [&](const WritePlan& p) { return p.mapping == mapping; });
+    if (wp == plans.end()) throw std::logic_error("no write plan for " + task.id);
     auto [schema, name] = splitQualifiedName(task.sourceTable);
     auto cols = columns.find(task.sourceTable);
-    if (cols == columns.end())
+    if (cols == columns.end()) {
       cols = columns
                  .emplace(task.sourceTable, SnapshotReader::describe(source.connection(), schema,
                                                                      name, task.sourceColumns))
                  .first;
+      auto res = source.connection().execParams(
+          "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass($1)",
+          {task.sourceTable});
+      estimates[task.sourceTable] = res.rows() ? std::stod(std::string(res.value(0, 0))) : 0;
+    }
     auto it = std::find_if(out.begin(), out.end(),
                            [&](const VerifyTable& t) { return t.name == task.targetTable; });
     if (it == out.end()) {
-      out.push_back(VerifyTable{task.targetTable, {}, {}, {}});
+      out.push_back(VerifyTable{task.targetTable, {}, {}, {}, 0});
       it = std::prev(out.end());
     }
-    ExpectedSource es{wp, SnapshotRead{schema, name, cols->second, {}, {}, {}}};
-    (task.partial ? it->partials : it->upserts).push_back(std::move(es));
+    VerifyTable::Part part{static_cast<std::size_t>(wp - plans.begin()),
+                           SnapshotRead{schema, name, cols->second, {}, {}, {}}};
+    (task.partial ? it->partials : it->upserts).push_back(std::move(part));
+    it->estimatedRows += estimates[task.sourceTable];
     const std::string& idName = transformer.config().tables[task.tableIndex].idName;
     if (std::find(it->sourceTables.begin(), it->sourceTables.end(), idName) ==
         it->sourceTables.end())
@@ -85,6 +87,24 @@ std::vector<VerifyTable> tablesToVerify(const Transformer& transformer, const Sn
           ErrorClass::Operator,
           fmt::format("--tables names {}, which the pipeline does not write", wanted));
   return out;
+}
+
+void runWorkers(VerifyShared& shared, std::size_t jobs) {
+  std::vector<std::thread> threads;
+  std::vector<std::exception_ptr> errors(std::max<std::size_t>(jobs, 1));
+  for (std::size_t j = 0; j < std::max<std::size_t>(jobs, 1); ++j)
+    threads.emplace_back([&shared, &errors, j] {
+      try {
+        VerifyWorker(shared).run();
+      } catch (...) {
+        errors[j] = std::current_exception();
+        shared.cancel = true;
+      }
+    });
+  for (auto& t : threads) t.join();
+  // The first failure, not the cancellations it caused in the others.
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 }  // namespace
@@ -127,38 +147,34 @@ VerifyResult VerifyCommand::verify(const PipelineConfig& config, const VerifyOpt
   result.howPinned = at.how;
   result.pauseMillis = at.pauseMillis;
 
-  // 3. Table by table.
+  // 3. Table by table, on `jobs` workers, each in a target transaction importing this one's
+  // snapshot (so all of them see the target at L) and a source session importing the slot's.
   TargetCatalog catalog = TargetCatalog::read(target, SnapshotPlan::targetTables(config));
   SnapshotPlan plan = SnapshotPlan::build(config, catalog);
-  Transformer transformer(config);
-  std::vector<VerifyTable> tables = tablesToVerify(transformer, plan, options, source);
-  ParkedStore parked(config.target.stateSchema, config.pipeline);
-  TableComparer comparer(target, parked.exists(target) ? parked.qualifiedName(target) : "",
-                         config.pipeline, options.maxDifferences);
-  ExpectedRows expected(target, source, transformer, catalog, stop);
-  for (std::size_t i = 0; i < tables.size(); ++i) {
-    const VerifyTable& t = tables[i];
-    auto tableStarted = Clock::now();
-    const TargetTable* table = catalog.table(t.name);
-    if (!table) throw PgmorphError(ErrorClass::Operator, "target table " + t.name + " is missing");
-    ExpectedTable e =
-        expected.build(*table, fmt::format("pgmorph_verify_{}", i), t.upserts, t.partials);
-    TableResult r;
-    r.targetTable = t.name;
-    r.sourceTables = t.sourceTables;
-    r.columns = e.columns;
-    if (!t.upserts.empty() && t.upserts.front().plan->mapping->legacyIdColumn)
-      r.legacyIdColumn = *t.upserts.front().plan->mapping->legacyIdColumn;
-    r.unconvertible = e.unconvertible;
-    r.unconvertibleSamples = e.unconvertibleSamples;
-    r.setWithoutRow = e.setWithoutRow;
-    comparer.compare(*table, e, r);
-    expected.drop(e);
-    r.seconds = secondsSince(tableStarted);
-    spdlog::info("verify: {} {} ({} expected rows, {} on the target, {:.2f} s)", t.name,
-                 r.equal() ? "equal" : "DIFFERENT", r.expectedRows, r.targetRows, r.seconds);
-    result.tables.push_back(std::move(r));
+  VerifyShared shared;
+  shared.config = &config;
+  shared.catalog = &catalog;
+  shared.options = &options;
+  shared.stop = &stop;
+  shared.sourceSnapshot = pinned.snapshotName();
+  shared.targetSnapshot = std::string(target.exec("SELECT pg_export_snapshot()").value(0, 0));
+  {
+    Transformer transformer(config);
+    shared.tables = tablesToVerify(transformer, plan, options, source);
   }
+  // Largest first: the last table to start is a small one.
+  std::stable_sort(
+      shared.tables.begin(), shared.tables.end(),
+      [](const VerifyTable& a, const VerifyTable& b) { return a.estimatedRows > b.estimatedRows; });
+  ParkedStore parked(config.target.stateSchema, config.pipeline);
+  shared.parkedTable = parked.exists(target) ? parked.qualifiedName(target) : "";
+  shared.results.resize(shared.tables.size());
+  runWorkers(shared, std::min<std::size_t>(options.jobs, shared.tables.size()));
+  // In the mapping's order again.
+  std::vector<std::string> order = SnapshotPlan::targetTables(config);
+  for (const auto& name : order)
+    for (auto& r : shared.results)
+      if (r.targetTable == name) result.tables.push_back(std::move(r));
   target.exec("ROLLBACK");
   pinned.release();
   result.seconds = secondsSince(started);

@@ -13,6 +13,8 @@ struct VerifyOptions {
   bool json = false;
   // Differences listed per table (the counts are always complete).
   std::uint64_t maxDifferences = 20;
+  // Tables compared at once (a source and a target session each), like snapshot --jobs.
+  std::size_t jobs = 2;
 };
 
 }  // namespace pgmorph
