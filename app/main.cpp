@@ -21,6 +21,7 @@
 #include "app/metrics/MetricsEndpoint.h"
 #include "app/snapshot/SnapshotCommand.h"
 #include "app/status/StatusCommand.h"
+#include "app/verify/VerifyCommand.h"
 
 namespace {
 
@@ -61,6 +62,25 @@ int main(int argc, char** argv) {
   status->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
   bool statusJson = false;
   status->add_flag("--json", statusJson, "print the report as JSON");
+
+  auto* verify = app.add_subcommand(
+      "verify",
+      "compare every mapped target table with the mapped source, both pinned to one source LSN, "
+      "and name what differs (exit 0 equal, 1 different, 2 could not verify)");
+  verify->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+  pgmorph::VerifyOptions verifyOptions;
+  verify
+      ->add_option("--tables", verifyOptions.tables,
+                   "compare only these target tables (comma-separated; \"orders\" or "
+                   "\"public.orders\")")
+      ->delimiter(',');
+  verify->add_flag("--json", verifyOptions.json, "print the report as JSON");
+  verify->add_option("--max-differences", verifyOptions.maxDifferences,
+                     "differences listed per table (the counts are always complete)");
+  verify
+      ->add_option("--jobs", verifyOptions.jobs,
+                   "tables compared at once (a source and a target session each)")
+      ->check(CLI::Range(1, 64));
 
   auto* follow = app.add_subcommand(
       "follow", "stream changes from the slot into the target, from the stored checkpoint on");
@@ -124,6 +144,7 @@ int main(int argc, char** argv) {
 
   if (*check) return pgmorph::CheckCommand::run(configPath, checkJson, std::cout);
   if (*status) return pgmorph::StatusCommand::run(configPath, statusJson, std::cout);
+  if (*verify) return pgmorph::VerifyCommand::run(configPath, verifyOptions, std::cout);
   try {
     pgmorph::PipelineConfig config = pgmorph::loadConfigFile(configPath);
     if (*follow) {

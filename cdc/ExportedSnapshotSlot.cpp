@@ -8,13 +8,14 @@
 namespace pgmorph {
 
 ExportedSnapshotSlot ExportedSnapshotSlot::create(const std::string& sourceConninfo,
-                                                  const std::string& slot) {
+                                                  const std::string& slot, Lifetime lifetime) {
   ExportedSnapshotSlot out;
   out.conn_ = std::make_unique<PgConnection>(sourceConninfo, "replication",
                                              PgConnection::Mode::Replication);
   PgConnection& conn = *out.conn_;
-  std::string sql = fmt::format("CREATE_REPLICATION_SLOT {} LOGICAL wal2json (SNAPSHOT 'export')",
-                                conn.quoteIdent(slot));
+  std::string sql =
+      fmt::format("CREATE_REPLICATION_SLOT {}{} LOGICAL wal2json (SNAPSHOT 'export')",
+                  conn.quoteIdent(slot), lifetime == Lifetime::Temporary ? " TEMPORARY" : "");
   PgResult res;
   try {
     res = conn.exec(sql);

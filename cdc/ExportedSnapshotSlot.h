@@ -12,7 +12,7 @@
 //    the next command on it, or its end, invalidates the snapshot. This object therefore
 //    sends nothing on the connection after creating the slot, and keeps it open until
 //    release() or destruction. Transactions that already imported the snapshot keep it.
-//  - The slot itself is permanent: it survives release() and this process.
+//  - A permanent slot survives release() and this process; a temporary one ends with release().
 //  - Not thread-safe; readers on other threads only need snapshotName().
 #pragma once
 
@@ -26,11 +26,16 @@ namespace pgmorph {
 
 class ExportedSnapshotSlot {
  public:
+  // Permanent: the pipeline's own slot. Temporary: a slot that only pins a position and a
+  // snapshot (pgmorph verify); the server drops it when the exporting connection ends.
+  enum class Lifetime { Permanent, Temporary };
+
   // Connects with replication=database and creates `slot` (plugin wal2json) with an
   // exported snapshot. Waits, like the server does, for transactions running on the
   // source to end. Throws PgmorphError (Operator) when the slot already exists, PgError
   // for other refusals.
-  static ExportedSnapshotSlot create(const std::string& sourceConninfo, const std::string& slot);
+  static ExportedSnapshotSlot create(const std::string& sourceConninfo, const std::string& slot,
+                                     Lifetime lifetime = Lifetime::Permanent);
 
   ExportedSnapshotSlot(ExportedSnapshotSlot&&) noexcept = default;
   ExportedSnapshotSlot& operator=(ExportedSnapshotSlot&&) noexcept = default;

@@ -41,14 +41,6 @@ bool isSpecialNumber(std::string_view v) {
   return prefixed("NaN") || prefixed("Infinity") || prefixed("-Infinity");
 }
 
-std::string literal(PgConnection& conn, std::string_view value) {
-  char* q = PQescapeLiteral(conn.get(), value.data(), value.size());
-  if (!q) conn.throwConnectionError("quoting a literal");
-  std::string out(q);
-  PQfreemem(q);
-  return out;
-}
-
 }  // namespace
 
 SnapshotReader::SnapshotReader(const std::string& sourceConninfo, const std::string& snapshotName)
@@ -58,7 +50,7 @@ SnapshotReader::SnapshotReader(const std::string& sourceConninfo, const std::str
   conn_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   // SET TRANSACTION SNAPSHOT takes no parameters: the name goes in as an escaped literal.
   try {
-    conn_.exec("SET TRANSACTION SNAPSHOT " + literal(conn_, snapshotName));
+    conn_.exec("SET TRANSACTION SNAPSHOT " + conn_.quoteLiteral(snapshotName));
   } catch (const PgError& e) {
     // 22023 invalid_parameter_value: "invalid snapshot identifier" — the exporting
     // connection is gone (or has run another command), so is the snapshot.
@@ -133,9 +125,10 @@ void SnapshotReader::start(const SnapshotRead& read) {
     std::string key = conn_.quoteIdent(read.rangeColumn);
     sql += " WHERE ";
     // COPY takes no parameters: the bounds (integers we computed) go in as literals.
-    if (read.from) sql += key + " >= " + literal(conn_, std::to_string(*read.from)) + "::bigint";
+    if (read.from)
+      sql += key + " >= " + conn_.quoteLiteral(std::to_string(*read.from)) + "::bigint";
     if (read.from && read.to) sql += " AND ";
-    if (read.to) sql += key + " < " + literal(conn_, std::to_string(*read.to)) + "::bigint";
+    if (read.to) sql += key + " < " + conn_.quoteLiteral(std::to_string(*read.to)) + "::bigint";
   }
   sql += ") TO STDOUT";
   auto res = conn_.exec(sql);

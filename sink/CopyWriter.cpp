@@ -26,14 +26,14 @@ CopyWriter::CopyWriter(PgConnection& target, const WritePlan& plan, const Target
     : CopyWriter(target, plan, table, WriteOp::Upsert, nullptr, format) {}
 
 CopyWriter CopyWriter::forStaging(PgConnection& target, const WritePlan& plan,
-                                  const TargetTable& table, const std::string& stagingTable) {
-  return CopyWriter(target, plan, table, WriteOp::SetColumns, &stagingTable,
-                    CopyFormat{.binary = false});
+                                  const TargetTable& table, const std::string& stagingTable,
+                                  WriteOp op) {
+  return CopyWriter(target, plan, table, op, &stagingTable, CopyFormat{.binary = false});
 }
 
 CopyWriter::CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table,
                        WriteOp op, const std::string* stagingTable, CopyFormat format)
-    : conn_(target), plan_(&plan), op_(op) {
+    : conn_(target), plan_(&plan), op_(op), staging_(stagingTable != nullptr) {
   // Upsert plans hold the id as columns[0] (its value slot is ignored: the id is `row`);
   // partial plans list only the columns they set.
   const std::size_t first = op == WriteOp::Upsert ? 1 : 0;
@@ -154,7 +154,7 @@ void CopyWriter::write(const TargetWrite& w) {
             plan.source ? plan.source->sourceTable : "", w.legacyKey()));
     }
   }
-  if (op_ == WriteOp::SetColumns) {
+  if (staging_) {
     CopyTextEncoder::appendSeparator(buffer_);
     CopyTextEncoder::appendValue(buffer_, w.legacyKey());
   }

@@ -72,10 +72,12 @@ class CopyWriter {
   // column types).
   CopyWriter(PgConnection& target, const WritePlan& plan, const TargetTable& table,
              CopyFormat format = {});
-  // SetColumns writes of a partial plan into `stagingTable` (an unqualified temporary table
-  // with the columns stagingColumns() names, in that order).
+  // The `op` writes of `plan` (SetColumns of a partial plan, by default; Upsert for pgmorph
+  // verify's expected rows) into `stagingTable`: an unqualified temporary table with the
+  // columns columns() names, in that order.
   static CopyWriter forStaging(PgConnection& target, const WritePlan& plan,
-                               const TargetTable& table, const std::string& stagingTable);
+                               const TargetTable& table, const std::string& stagingTable,
+                               WriteOp op = WriteOp::SetColumns);
   CopyWriter(CopyWriter&&) = default;
   CopyWriter(const CopyWriter&) = delete;
   CopyWriter& operator=(const CopyWriter&) = delete;
@@ -112,6 +114,7 @@ class CopyWriter {
   PgConnection& conn_;
   const WritePlan* plan_;
   WriteOp op_;
+  bool staging_ = false;                   // a staging table: the legacy key follows the values
   std::vector<std::size_t> valueIndexes_;  // plan column positions written after the id
   std::vector<std::string> columnNames_;
   std::vector<BinaryType> binaryTypes_;  // per value column, when binary; empty for text

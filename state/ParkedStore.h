@@ -90,6 +90,8 @@ class ParkedStore {
   bool exists(PgConnection& target) const;
 
   const std::string& stateSchema() const { return schema_; }
+  // The parked table, quoted and qualified, for queries of other readers (pgmorph verify).
+  std::string qualifiedName(PgConnection& target) const { return table(target); }
   const std::string& pipeline() const { return pipeline_; }
 
  private:

@@ -17,6 +17,10 @@ struct FollowOptions {
   // Stop once the target's checkpoint has reached this source position (set by
   // --until-lsn, or by --until-caught-up from pg_current_wal_lsn() at start).
   std::optional<Lsn> untilLsn;
+  // Apply every source transaction that commits before this position and none at or after it,
+  // then end (ReachedTarget): the target then holds exactly what a source snapshot taken at
+  // this position holds (pgmorph verify). Unlike untilLsn, which may end past its point.
+  std::optional<Lsn> fenceLsn;
   std::chrono::seconds progressInterval{5};
   // Run `pgmorph check`'s checks before anything moves (CheckCommand::preflight); `run` has run
   // them before its snapshot already.

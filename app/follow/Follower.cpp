@@ -14,6 +14,7 @@
 #include "app/follow/Heartbeat.h"
 #include "app/follow/ProgressMeter.h"
 #include "app/follow/TransactionApplier.h"
+#include "app/follow/VerifyPause.h"
 #include "app/metrics/PipelineMetrics.h"
 #include "cdc/ReplicationStream.h"
 #include "cdc/SlotManager.h"
@@ -181,7 +182,31 @@ FollowEnd Follower::run(const FollowOptions& options) {
     // The source may discard WAL up to what we confirm: confirm only what the target committed.
     stream.setFlushed(applier.checkpoint());
   };
-  auto reached = [&] { return options.untilLsn && applier.checkpoint() >= *options.untilLsn; };
+  // Fence: set once nothing that commits before options.fenceLsn can still arrive.
+  bool fenceReached = false;
+  auto reached = [&] {
+    return fenceReached || (options.untilLsn && applier.checkpoint() >= *options.untilLsn);
+  };
+  // A running verify's pause (VerifyPause.h); not when this follower is verify's own apply.
+  std::function<void()> onPause;
+  VerifyPause pause(config_, io, [&] {
+    if (!finished && onPause) onPause();
+  });
+  if (!options.fenceLsn) pause.start();
+  // The Begin of the first transaction past verify's fence, decoded but not applied yet.
+  bool stashed = false;
+  auto fence = [&] { return options.fenceLsn ? options.fenceLsn : pause.fence(); };
+  // Nothing received is unapplied and the server has sent everything up to the fence: every
+  // transaction committing before it has been applied (the walsender sends in commit order).
+  auto idleAtFence = [&] {
+    auto f = fence();
+    return f && !applier.inSourceTransaction() && !applier.hasPendingCommits() &&
+           stream.serverWalEnd() >= *f;
+  };
+  auto holdNow = [&] {
+    if (applier.commitIfPossible()) reportFlushed();
+    pause.held(applier.checkpoint());
+  };
   // One of our heartbeats came back: the walsender has decoded the WAL before it and sent us
   // every transaction that committed there (it sends a transaction when it decodes its commit,
   // and this message when it decodes it, in WAL order). So when nothing received is unapplied,
@@ -193,6 +218,8 @@ FollowEnd Follower::run(const FollowOptions& options) {
     if (options.metrics && beat.roundTripSeconds >= 0)
       options.metrics->onHeartbeat(beat.roundTripSeconds);
     if (applier.inSourceTransaction()) return;
+    // Held for verify: the checkpoint stays where the follower told verify it is.
+    if (pause.holding() || stashed) return;
     if (applier.commitIfPossible()) reportFlushed();
     if (applier.hasPendingCommits()) return;
     applier.advanceIdle(beat.lsn, beat.sourceMicros);
@@ -241,8 +268,12 @@ FollowEnd Follower::run(const FollowOptions& options) {
   };
 
   std::function<void()> drain;
+  bool readArmed = false;
   std::function<void()> waitReadable = [&] {
+    if (readArmed) return;
+    readArmed = true;
     socket.async_wait(asio::posix::stream_descriptor::wait_read, [&](boost::system::error_code ec) {
+      readArmed = false;
       if (!ec && !finished) drain();
     });
   };
@@ -250,6 +281,9 @@ FollowEnd Follower::run(const FollowOptions& options) {
     auto deadline = std::chrono::steady_clock::now() + 50ms;
     for (;;) {
       if (stop_.requested()) return stopNow();
+      // Held for verify: nothing is consumed until onPause resumes the drain.
+      if (pause.holding()) return;
+      if (pause.wantsHold() && !applier.inSourceTransaction()) return holdNow();
       auto msg = stream.poll();
       if (!msg) {
         // Drained for now: commit what whole transactions we hold, then wait for more.
@@ -258,6 +292,21 @@ FollowEnd Follower::run(const FollowOptions& options) {
         return waitReadable();
       }
       decoder.decode(msg->payload, msg->dataStart, change);
+      if (change.kind == ChangeKind::Begin) {
+        if (auto f = fence(); f && change.lsn >= *f) {
+          // The first transaction committing at or after the fence is not applied now: verify's
+          // own apply ends here (the slot sends it again to the next session: it is past the
+          // checkpoint we confirm); a running follower keeps it until verify releases it.
+          if (applier.commitIfPossible()) reportFlushed();
+          if (options.fenceLsn) {
+            fenceReached = true;
+            return finish(FollowEnd::ReachedTarget);
+          }
+          stashed = true;
+          pause.reachedFence(applier.checkpoint());
+          return;
+        }
+      }
       applier.onChange(change);
       if (change.kind == ChangeKind::Message)
         if (auto beat =
@@ -285,15 +334,21 @@ FollowEnd Follower::run(const FollowOptions& options) {
       if (applier.commitIfPossible()) reportFlushed();
       // Idle source: everything received is applied and nothing is in flight, so the
       // server's sent position can be recorded and then confirmed (keeps WAL from piling up).
-      if (!applier.inSourceTransaction() && !applier.hasPendingCommits() &&
-          stream.serverWalEnd() > applier.checkpoint()) {
+      if (!applier.inSourceTransaction() && !applier.hasPendingCommits() && !stashed &&
+          !pause.holding() && stream.serverWalEnd() > applier.checkpoint()) {
         applier.advanceIdle(stream.serverWalEnd());
         reportFlushed();
+      }
+      if (idleAtFence()) {
+        if (options.fenceLsn)
+          fenceReached = true;
+        else
+          pause.reachedFence(applier.checkpoint());
       }
       if (reached()) return finish(FollowEnd::ReachedTarget);
       // When waiting for a point, ask the server for a keepalive so an idle source still
       // tells us how far it has sent.
-      stream.sendStatus(options.untilLsn.has_value());
+      stream.sendStatus(options.untilLsn.has_value() || fence().has_value());
       armStatus();
     });
   };
@@ -335,6 +390,19 @@ FollowEnd Follower::run(const FollowOptions& options) {
     });
   };
 
+  onPause = [&] {
+    if (pause.wantsHold()) {
+      // Mid-transaction the drain holds at the boundary; idle, hold now.
+      if (!applier.inSourceTransaction()) holdNow();
+      return;
+    }
+    if (pause.holding()) return;
+    if (stashed) {
+      stashed = false;
+      applier.onChange(change);
+    }
+    drain();
+  };
   asio::post(io, [&] { drain(); });
   armStatus();
   armProgress();
@@ -351,6 +419,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
     stopTimer.cancel();
     metricsTimer.cancel();
     heartbeatTimer.cancel();
+    pause.stop();
     socket.cancel(ignored);
     io.restart();
     io.poll();

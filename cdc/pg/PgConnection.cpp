@@ -282,6 +282,14 @@ std::string PgConnection::quoteIdent(std::string_view name) const {
   return out;
 }
 
+std::string PgConnection::quoteLiteral(std::string_view value) const {
+  char* q = PQescapeLiteral(conn_.get(), value.data(), value.size());
+  if (!q) throwConnectionError("quoting a literal");
+  std::string out(q);
+  PQfreemem(q);
+  return out;
+}
+
 std::string PgConnection::quoteQualified(std::string_view schema, std::string_view name) const {
   return quoteIdent(schema) + "." + quoteIdent(name);
 }

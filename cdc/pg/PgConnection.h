@@ -75,6 +75,9 @@ class PgConnection {
   std::string quoteIdent(std::string_view name) const;
   // "schema"."table"
   std::string quoteQualified(std::string_view schema, std::string_view name) const;
+  // A string literal ('it''s') with the server's rules, for the few statements that take no
+  // parameters (SET TRANSACTION SNAPSHOT); everywhere else values are parameters.
+  std::string quoteLiteral(std::string_view value) const;
 
   // Throws PgError built from a failed result, naming this connection's role.
   [[noreturn]] void throwError(const PgResult& res, std::string_view what) const;
