@@ -18,6 +18,8 @@ packages=(
   postgresql-15 postgresql-client-15 postgresql-contrib postgresql-15-wal2json
   # scripts: ps/pgrep (procps), runuser/setsid (util-linux)
   procps util-linux
+  # tests: /metrics read by the Prometheus project's own parser (tests/support/prometheus-samples.py)
+  python3-prometheus-client
   # tests/deploy-files.sh: systemd-analyze (systemd), yamllint, objdump (binutils)
   systemd yamllint binutils
 )

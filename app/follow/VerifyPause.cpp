@@ -45,9 +45,7 @@ void VerifyPause::waitNotify() {
                       [this](boost::system::error_code ec) {
                         if (ec) return;
                         if (!PQconsumeInput(conn_->get()))
-                          throw PgError(fmt::format("target (verify pause): connection lost: {}",
-                                                    PQerrorMessage(conn_->get())),
-                                        "08006", "target");
+                          conn_->throwConnectionError("waiting for verify's pause requests");
                         bool notified = false;
                         while (PGnotify* n = PQnotifies(conn_->get())) {
                           notified = true;

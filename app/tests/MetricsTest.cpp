@@ -13,6 +13,7 @@
 #include "app/snapshot/SnapshotProgress.h"
 #include "cdc/model/Errors.h"
 #include "tests/support/HttpGet.h"
+#include "tests/support/PrometheusScrape.h"
 
 namespace pgmorph {
 namespace {
@@ -92,6 +93,26 @@ TEST(PipelineMetrics, PublishesApplyStatsAfterACommit) {
   pm.onProgress(stats, Lsn::parse("0/1B2B"), std::nullopt);
   EXPECT_EQ(m.value("pgmorph_lag_bytes"), 0x100);
   EXPECT_EQ(m.value("pgmorph_lag_seconds"), 9);
+}
+
+// Everything PipelineMetrics declares, rendered with awkward label values, is Prometheus text to
+// the Prometheus project's own parser, each family with its declared type.
+TEST(PipelineMetrics, TheWholeRenderingParsesAsPrometheusText) {
+  PipelineMetrics pm(60);
+  ApplyStats stats;
+  stats.transactionsApplied = 2;
+  stats.ops["we\"ird\\table\nname"] = {1, 2, 3, 0};
+  stats.tables["orders"].parked = 1;
+  pm.onTargetCommit(stats, 6, 0.5);
+  pm.onProgress(stats, Lsn::parse("0/10"), 128);
+  auto parsed = test::PrometheusScrape::parse(pm.registry().render());
+  EXPECT_EQ(parsed.families().at("pgmorph_row_changes_applied"), "counter");
+  EXPECT_EQ(parsed.families().at("pgmorph_apply_latency_seconds"), "histogram");
+  EXPECT_EQ(parsed.families().at("pgmorph_lag_seconds"), "gauge");
+  EXPECT_EQ(parsed.value(
+                R"(pgmorph_row_changes_applied_total{table="we\"ird\\table\nname",op="update"})"),
+            2);
+  EXPECT_EQ(parsed.value("pgmorph_apply_latency_seconds_count"), 1);
 }
 
 // pgmorph_parked_rows: what the parked store holds, by target table and the entry's kind; a

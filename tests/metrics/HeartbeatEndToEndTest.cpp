@@ -25,6 +25,7 @@
 #include "tests/e2e/Poll.h"
 #include "tests/support/HttpGet.h"
 #include "tests/support/PgCluster.h"
+#include "tests/support/PrometheusScrape.h"
 #include "tests/support/SharedClusters.h"
 
 namespace pgmorph {
@@ -33,15 +34,7 @@ namespace {
 using namespace std::chrono_literals;
 using e2e::pollUntil;
 
-std::optional<double> sample(const std::string& body, const std::string& series) {
-  std::istringstream in(body);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
-}
+using test::sample;
 
 // `"key":value` of a compact JSON object, as text ("null" included); "" when absent.
 std::string jsonValue(const std::string& json, const std::string& key) {

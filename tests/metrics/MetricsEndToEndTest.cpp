@@ -18,6 +18,7 @@
 #include "tests/e2e/Poll.h"
 #include "tests/support/HttpGet.h"
 #include "tests/support/PgCluster.h"
+#include "tests/support/PrometheusScrape.h"
 #include "tests/support/SharedClusters.h"
 
 namespace pgmorph {
@@ -32,16 +33,7 @@ Reply get(int port, const std::string& target) {
   return test::httpGet(port, target);
 }
 
-// The value of the sample `series` (name with its labels, as rendered), if present.
-std::optional<double> sample(const std::string& body, const std::string& series) {
-  std::istringstream in(body);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ')
-      return std::stod(line.substr(series.size() + 1));
-  return std::nullopt;
-}
+using test::sample;
 
 class MetricsEndToEnd : public ::testing::Test {
  protected:
@@ -138,6 +130,13 @@ TEST_F(MetricsEndToEnd, CountersMatchTheTargetAndHealthFollowsTheTarget) {
   })) << "target never caught up";
   // The counters are published with the commit that made the rows visible.
   std::string body = scrape();
+  // The whole body is Prometheus text to the Prometheus project's own parser (which names a
+  // counter's family without its _total), with the types the README's table gives.
+  test::PrometheusScrape parsed = test::PrometheusScrape::parse(body);
+  EXPECT_EQ(parsed.families().at("pgmorph_row_changes_applied"), "counter");
+  EXPECT_EQ(parsed.families().at("pgmorph_apply_latency_seconds"), "histogram");
+  EXPECT_EQ(parsed.families().at("pgmorph_batch_size_changes"), "histogram");
+  EXPECT_EQ(parsed.families().at("pgmorph_lag_bytes"), "gauge");
   EXPECT_EQ(sample(body, inserts).value_or(-1) - sample(body, deletes).value_or(-1),
             std::stod(target_->scalar(targetDb_, "SELECT count(*) FROM item")))
       << body;
