@@ -68,7 +68,7 @@ std::string verifyText(const VerifyResult& r) {
   std::string out = fmt::format("pgmorph verify of pipeline {} ({})\n", r.pipeline, r.file);
   out += fmt::format("  source snapshot at LSN {}; target checkpoint {} ({}", r.sourceLsn.str(),
                      r.targetCheckpoint.str(), r.howPinned);
-  if (r.pauseMillis) out += fmt::format(", follower paused {:.0f} ms", *r.pauseMillis);
+  if (r.pauseMillis) out += fmt::format(" for {:.0f} ms", *r.pauseMillis);
   out += ")\n\n";
   std::size_t equal = 0;
   for (const auto& t : r.tables) {
