@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
@@ -302,6 +303,29 @@ void SnapshotRunner::resetUnfinished(PgConnection& control, const SnapshotPlan& 
 }
 
 void SnapshotRunner::suspendIndexes(PgConnection& control, const SnapshotPlan& plan) {
+  // Rebuilding an index needs CREATE on its table's schema besides owning the table: without it
+  // the copy would drop what it cannot build again (and stop with the definitions suspended).
+  std::vector<std::string> schemas;
+  for (const auto& table : plan.ownedTablesChildFirst()) {
+    auto schema = splitQualifiedName(table).first;
+    if (std::find(schemas.begin(), schemas.end(), schema) == schemas.end())
+      schemas.push_back(schema);
+  }
+  std::string list;
+  for (const auto& s : schemas) list += (list.empty() ? "" : ",") + s;
+  auto res = control.execParams(
+      "SELECT string_agg(n, ', ') FROM unnest(string_to_array($1, ',')) AS n "
+      "WHERE NOT has_schema_privilege(n, 'CREATE')",
+      {list});
+  if (!res.isNull(0, 0)) {
+    spdlog::warn(
+        "the target role may not drop the indexes and foreign keys of the loaded tables: it has "
+        "no CREATE on schema {}, which rebuilding them needs; loading with them in place (slower; "
+        "GRANT CREATE ON SCHEMA {} TO <role> for the bulk load, or set snapshot.defer_indexes: "
+        "false)",
+        res.value(0, 0), res.value(0, 0));
+    return;
+  }
   control.exec("SAVEPOINT suspend_indexes");
   try {
     IndexSuspender(ddl_).suspend(control, plan.ownedTablesChildFirst(), bulkLoadPolicy(config_));
