@@ -24,11 +24,17 @@ ParkedCli::ParkedCli(CLI::App& app, std::string& configPath) {
   list_->add_flag("--wide", selection_.wide, "print reasons in full");
 
   retry_ = parked_->add_subcommand(
-      "retry", "apply parked rows now (parents first, one transaction); what fails stays parked");
+      "retry",
+      "apply parked rows now (parents first, in batches that commit; Ctrl-C stops after "
+      "the batch in flight); what fails stays parked");
   common(retry_);
   auto* all = retry_->add_flag("--all", all_, "every parked row of the pipeline");
   auto* ids = retry_->add_option("--id", selection_.ids, "this parked row (repeatable)");
   all->excludes(ids);
+  retry_
+      ->add_option("--batch", retryOptions_.batch,
+                   "entries per transaction (each batch commits; default 1000)")
+      ->check(CLI::PositiveNumber);
   retry_->callback([all, ids] {
     if (all->count() == 0 && ids->count() == 0)
       throw CLI::ValidationError("retry", "say which rows: --all or --id N");
@@ -51,7 +57,7 @@ int ParkedCli::run(const PipelineConfig& config) const {
   ParkedCommand::Selection selection = selection_;
   if (!kind_.empty()) selection.kind = parseParkKind(kind_);
   if (list_->parsed()) return command.list(selection, std::cout);
-  if (retry_->parsed()) return command.retry(all_, selection, std::cout);
+  if (retry_->parsed()) return command.retry(all_, selection, retryOptions_, std::cout);
   return command.discard(selection, std::cout);
 }
 

@@ -29,6 +29,7 @@ class ParkedCli {
   ParkedCommand::Selection selection_;
   std::string kind_;
   bool all_ = false;
+  ParkedCommand::RetryOptions retryOptions_;
 };
 
 }  // namespace pgmorph

@@ -8,15 +8,9 @@
 #include <ostream>
 #include <set>
 
+#include "app/ParkedParentKeys.h"
 #include "cdc/pg/PgConnection.h"
-#include "sink/ChangeParker.h"
-#include "sink/ParkingApplier.h"
-#include "sink/TargetCatalog.h"
-#include "sink/TargetWriter.h"
-#include "state/CheckpointStore.h"
 #include "state/ParkedStore.h"
-#include "transform/BatchOrderer.h"
-#include "transform/Transformer.h"
 
 namespace pgmorph {
 
@@ -64,10 +58,14 @@ int ParkedCommand::list(const Selection& selection, std::ostream& out) {
   table.push_back({"ID", "KIND", "TARGET TABLE", "SOURCE TABLE", "LEGACY KEY", "ATTEMPTS",
                    "FIRST SEEN", "MISSING PARENT", "REASON"});
   std::map<std::string, std::size_t> byKind;
+  // The legacy side of each missing parent, which is what the operator fixes.
+  std::map<std::int64_t, std::string> parentKeys = missingParentKeys(config_, rows);
   for (const ParkedRow& r : rows) {
     ++byKind[std::string(toString(r.kind))];
     std::string missing =
         r.missingId ? fmt::format("{} {}", r.missingTable, r.missingId->str()) : std::string("-");
+    if (auto key = parentKeys.find(r.id); key != parentKeys.end())
+      missing += fmt::format(" ({})", key->second);
     table.push_back({std::to_string(r.id), std::string(toString(r.kind)), r.targetTable,
                      r.sourceTable, r.legacyKey.empty() ? "-" : r.legacyKey,
                      std::to_string(r.attempts), seconds(r.firstSeen), missing,
@@ -92,56 +90,6 @@ int ParkedCommand::list(const Selection& selection, std::ostream& out) {
                      rows.size() == 1 ? "" : "s", kinds.empty() ? "" : " (" + kinds + ")", total,
                      config_.pipeline);
   return 0;
-}
-
-int ParkedCommand::retry(bool all, const Selection& selection, std::ostream& out) {
-  PgConnection target(config_.target.conninfo, "target");
-  ParkedStore store(config_.target.stateSchema, config_.pipeline);
-  if (!store.exists(target)) {
-    out << "nothing is parked\n";
-    return 0;
-  }
-  int status = 0;
-  if (!all) {
-    auto missing = notFound(selection.ids, store.byIds(target, selection.ids));
-    for (auto id : missing) {
-      out << fmt::format("no parked row with id {}\n", id);
-      status = 1;
-    }
-    if (missing.size() == selection.ids.size()) return status;
-  }
-  Transformer transformer(config_);
-  TargetCatalog catalog = TargetCatalog::read(target, transformer.targetTables());
-  BatchOrderer orderer(catalog.graph());
-  CheckpointStore checkpoints(config_.target.stateSchema, config_.pipeline);
-  TargetWriter writer(target, checkpoints, config_.source.slot);
-  TableCountsMap counts;
-  ParkingApplier parking(target, transformer.plans(), writer, catalog, orderer, store, counts);
-  ChangeParker changes(target, transformer.config(), store, counts);
-  // A parked source change is transformed again here, with the mapping as it is now.
-  auto retryChange = [&](const ParkedRow& row, WriteBatch& out) {
-    return changes.retry(row, out, [&](const Change& change, WriteBatch& writes) {
-      return transformer.transformWithPolicy(change, writes);
-    });
-  };
-
-  writer.begin();
-  ParkingApplier::RetryReport report;
-  try {
-    report = parking.retry(all ? std::vector<std::int64_t>{} : selection.ids, retryChange);
-  } catch (...) {
-    writer.rollback();
-    throw;
-  }
-  // A retry is not a source transaction: the checkpoint stays where the stream left it.
-  writer.commitKeepingCheckpoint("of the retried parked rows");
-  std::string line = fmt::format(
-      "retried {} parked row{}: {} applied, {} still parked (attempts + 1), {} made moot by later "
-      "changes and removed",
-      report.tried, report.tried == 1 ? "" : "s", report.applied, report.stillParked, report.moot);
-  spdlog::info("{}", line);
-  out << line << '\n';
-  return status;
 }
 
 int ParkedCommand::discard(const Selection& selection, std::ostream& out) {

@@ -9,6 +9,7 @@
 #include "cdc/pg/PgError.h"
 #include "cdc/pg/SqlState.h"
 #include "sink/CopyTextEncoder.h"
+#include "sink/ServerDetail.h"
 
 namespace pgmorph {
 
@@ -247,9 +248,14 @@ void CopyWriter::failFromServer(std::string_view what, PgResult res) {
   std::string sqlstate(res.sqlstate());
   std::string message = errorField(res, PG_DIAG_MESSAGE_PRIMARY);
   if (message.empty()) message = std::string(res.errorMessage());
-  if (auto detail = errorField(res, PG_DIAG_MESSAGE_DETAIL); !detail.empty())
+  // Names, not values: this text becomes a parked row's reason (ServerDetail.h).
+  if (auto detail = detailWithoutValues(errorField(res, PG_DIAG_MESSAGE_DETAIL)); !detail.empty())
     message += ". " + detail;
-  std::string context = errorField(res, PG_DIAG_CONTEXT);
+  if (auto constraint = errorField(res, PG_DIAG_CONSTRAINT_NAME); !constraint.empty())
+    message += fmt::format(" (constraint {})", constraint);
+  if (auto column = errorField(res, PG_DIAG_COLUMN_NAME); !column.empty())
+    message += fmt::format(" (column {})", column);
+  std::string context = copyContextWithoutValues(errorField(res, PG_DIAG_CONTEXT));
   if (!context.empty()) message += fmt::format(" (at {})", context);
   if (sqlstate::refusesRow(sqlstate))
     throw CopyRefusedError(

@@ -109,6 +109,8 @@ ParkingApplier::RetryReport ParkingApplier::retry(std::span<const std::int64_t> 
   report.applied += counters_.landed;
   report.stillParked += counters_.reparked;
   report.moot += counters_.dropped;
+  report.refusedByTarget += counters_.refused;
+  report.parentStillMissing += counters_.gated;
   return report;
 }
 
@@ -238,6 +240,7 @@ void ParkingApplier::parkGroup(WriteGroup& g, const TargetWrite& w, ParkKind kin
   if (!g.carried.empty()) {
     store_.repark(target_, g.carried.front().id, r);
     ++counters_.reparked;
+    ++(refusal ? counters_.refused : counters_.gated);
     std::vector<ParkedRow> rest(std::make_move_iterator(g.carried.begin() + 1),
                                 std::make_move_iterator(g.carried.end()));
     removeEntries(rest, false);

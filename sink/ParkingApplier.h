@@ -86,6 +86,11 @@ class ParkingApplier {
     std::size_t applied = 0;      // entries that landed (and were removed)
     std::size_t stillParked = 0;  // entries that failed again (attempts + 1)
     std::size_t moot = 0;         // entries removed because a later change made them moot
+    // Of stillParked: sent and refused by the target (one server ERROR each, plus the
+    // statement that found it), and those whose parent was found missing by the bulk check
+    // before writing (never sent: no ERROR in the server's log).
+    std::size_t refusedByTarget = 0;
+    std::size_t parentStillMissing = 0;
   };
   using RetryChange = std::function<bool(const ParkedRow&, WriteBatch&)>;
   RetryReport retry(std::span<const std::int64_t> ids, const RetryChange& retryChange);
@@ -101,7 +106,7 @@ class ParkingApplier {
     TargetWrite write;
   };
   struct Counters {
-    std::size_t landed = 0, reparked = 0, dropped = 0;
+    std::size_t landed = 0, reparked = 0, dropped = 0, refused = 0, gated = 0;
   };
 
   // Follow-up rounds and parked retry (ParkingApplier.cpp).

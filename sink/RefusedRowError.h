@@ -26,7 +26,8 @@ struct RefusedRow {
   // SetColumns touched no row, "22021" when a value holds a NUL byte.
   std::string sqlstate;
   std::string message;     // the database's primary message (or the sink's own)
-  std::string detail;      // the database's DETAIL ("Key (recipient_id)=(...) is not ...")
+  std::string detail;      // the database's DETAIL ("Key (recipient_id)=(...) is not ..."),
+                           // with values: never stored or logged as it is (ServerDetail.h)
   std::string constraint;  // violated constraint, when the server names one
   std::string column;      // target column(s) involved, when known (NOT NULL, foreign key)
   // Foreign-key refusal of an Upsert/SetColumns whose column is a `ref:`: the source table
@@ -40,7 +41,8 @@ class RefusedRowError : public PgmorphError {
   const RefusedRow& row() const { return row_; }
 
   // "target refused upsert of dispatch_notification 1300 into public.system_messages
-  // (source LSN 0/1A2B3C): <message>. <detail>"
+  // (source LSN 0/1A2B3C): <message>. <detail without values> (constraint c) (column x)" —
+  // never the row's values (ServerDetail.h): the reason is stored with the parked row.
   static std::string describe(const RefusedRow& row);
 
  private:

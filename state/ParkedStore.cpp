@@ -1,8 +1,11 @@
 #include "state/ParkedStore.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 
 #include "cdc/pg/ArrayLiteral.h"
@@ -147,7 +150,25 @@ std::int64_t ParkedStore::park(PgConnection& target, const ParkedRow& row) const
                   " RETURNING id",
                   table(target)),
       params);
+  warnFirst(row);
   return number<std::int64_t>(res.value(0, 0));
+}
+
+void ParkedStore::warnFirst(const ParkedRow& row) const {
+  // Once per (pipeline, target table) and process: a counter inside info lines is easy to
+  // miss when 2% of a snapshot parks. Said when the row is parked in the caller's open
+  // transaction (a rollback may take it back; the warning stays: it is about the table).
+  static std::mutex mutex;
+  static std::set<std::pair<std::string, std::string>> warned;
+  {
+    std::lock_guard lock(mutex);
+    if (!warned.emplace(pipeline_, row.targetTable).second) return;
+  }
+  spdlog::warn(
+      "{} parks rows: the first one is {} {} ({}); later ones are not logged one by one. See "
+      "them with `pgmorph parked list -c <pipeline file> --table {}`",
+      row.targetTable, row.sourceTable, row.legacyKey.empty() ? "-" : row.legacyKey,
+      toString(row.kind), row.targetTable);
 }
 
 std::int64_t ParkedStore::repark(PgConnection& target, std::int64_t id,
@@ -303,6 +324,17 @@ std::int64_t ParkedStore::count(PgConnection& target) const {
   auto res = target.execParams(
       fmt::format("SELECT count(*) FROM {} WHERE pipeline = $1", table(target)), {pipeline_});
   return number<std::int64_t>(res.value(0, 0));
+}
+
+std::vector<ParkedStore::EntryRef> ParkedStore::entries(PgConnection& target) const {
+  auto res = target.execParams(
+      fmt::format("SELECT id, target_table FROM {} WHERE pipeline = $1 ORDER BY id", table(target)),
+      {pipeline_});
+  std::vector<EntryRef> out;
+  out.reserve(static_cast<std::size_t>(res.rows()));
+  for (int r = 0; r < res.rows(); ++r)
+    out.push_back({number<std::int64_t>(res.value(r, 0)), std::string(res.value(r, 1))});
+  return out;
 }
 
 std::vector<ParkedStore::TableCount> ParkedStore::countByTable(PgConnection& target) const {

@@ -35,7 +35,9 @@ class ParkedStore {
   // a retry by hand and the stream never apply two versions of one parked row in an order the
   // source did not have. Re-entrant within a transaction.
   void lock(PgConnection& target) const;
-  // Inserts a new entry (attempts 1, first seen and last tried now); returns its id.
+  // Inserts a new entry (attempts 1, first seen and last tried now); returns its id. The first
+  // entry of each target table in this process is also logged as a warning (once per table,
+  // snapshot and stream alike), with how to list them.
   std::int64_t park(PgConnection& target, const ParkedRow& row) const;
   // An entry that was tried again and failed again: takes `row`'s write, change, reason and
   // what it waits for, adds one to attempts, sets last tried to now. Keeps id and first seen.
@@ -75,6 +77,13 @@ class ParkedStore {
   std::vector<ParkedRow> list(PgConnection& target, const Filter& filter,
                               std::size_t limit = 0) const;
   std::int64_t count(PgConnection& target) const;
+  // Every entry's id and target table, oldest first: what `pgmorph parked retry --all`
+  // splits into batches (the entries themselves are read per batch).
+  struct EntryRef {
+    std::int64_t id = 0;
+    std::string targetTable;
+  };
+  std::vector<EntryRef> entries(PgConnection& target) const;
   // How many entries each (target table, kind) has, ordered by target table then kind.
   struct TableCount {
     std::string targetTable;
@@ -96,6 +105,7 @@ class ParkedStore {
 
  private:
   std::string table(PgConnection& target) const;
+  void warnFirst(const ParkedRow& row) const;
   std::vector<ParkedRow> select(PgConnection& target, const std::string& where,
                                 std::span<const std::optional<std::string_view>> params,
                                 std::size_t limit = 0) const;

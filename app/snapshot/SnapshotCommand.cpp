@@ -8,6 +8,7 @@
 #include "app/check/CheckCommand.h"
 #include "app/follow/FollowCommand.h"
 #include "app/metrics/PipelineMetrics.h"
+#include "app/snapshot/SnapshotLeftovers.h"
 #include "app/snapshot/SnapshotRunner.h"
 #include "cdc/pg/PgError.h"
 
@@ -36,10 +37,17 @@ int SnapshotCommand::snapshot(const SnapshotOptions& options) {
     if (runner.run() == SnapshotEnd::Interrupted) stopped_ = true;
     return 0;
   });
-  if (status && !stopped_) return *status;
-  // A requested stop (SIGINT/SIGTERM) that ended cleanly is a success, as for follow.
+  if (status && !stopped_) {
+    // What the failed run leaves behind (a slot that holds WAL, suspended indexes and foreign
+    // keys) and what undoes it: read after the attempt, best effort.
+    if (std::string left = SnapshotLeftovers::read(config_).failureMessage(); !left.empty())
+      spdlog::error("{}", left);
+    return *status;
+  }
+  // A requested stop (SIGINT/SIGTERM) that ended cleanly is a success, as for follow. The
+  // message says what a rerun really does (SnapshotLeftovers: it starts over).
   stopped_ = true;
-  spdlog::info("snapshot stopped; run it again to resume");
+  spdlog::info("{}", SnapshotLeftovers::read(config_).stopMessage());
   return 0;
 }
 

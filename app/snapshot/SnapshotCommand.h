@@ -18,7 +18,8 @@ class SnapshotCommand {
   explicit SnapshotCommand(const PipelineConfig& config);
 
   // Exit codes: 0 the snapshot is done (now or earlier), or stopped on request (SIGINT/SIGTERM;
-  // run it again to resume), 2 needs an operator.
+  // the next run starts over, see SnapshotLeftovers), 2 needs an operator (and the log says
+  // what the failed run left behind).
   int snapshot(const SnapshotOptions& options);
   // The snapshot when none is done yet, then follow (FollowCommand) from its consistent
   // point. Exit codes as snapshot(), then as FollowCommand::follow.

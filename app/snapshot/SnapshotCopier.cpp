@@ -22,12 +22,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Rows of a source table by the planner's estimate: pg_class.reltuples, or for a table
-// never analyzed (-1) its size at ~100 bytes a row. Only used for progress and splitting.
+// Rows of a source table as the planner estimates them: pg_class.reltuples scaled by the
+// table's current size over relpages (stale statistics of a table that grew since its last
+// ANALYZE would otherwise say ~90000 for 900000), or for a table never analyzed (-1) or
+// analyzed empty its size at ~100 bytes a row. Cheap (no scan); only used for progress and
+// splitting, and the progress never trusts it past the rows actually read.
 double estimateRows(PgConnection& source, const std::string& table) {
   auto [schema, name] = splitQualifiedName(table);
   auto res = source.execParams(
-      "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples"
+      "SELECT CASE WHEN c.reltuples >= 0 AND c.relpages > 0"
+      " THEN c.reltuples / c.relpages * greatest(pg_relation_size(c.oid)"
+      " / current_setting('block_size')::float8, 1)"
       " ELSE pg_relation_size(c.oid) / 100.0 END FROM pg_class c"
       " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
       {schema, name});
@@ -303,7 +308,9 @@ SnapshotEnd SnapshotCopier::run(PgConnection& control, const SnapshotRecord& rec
   if (q.firstError) std::rethrow_exception(q.firstError);
   if (error) std::rethrow_exception(error);
   if (groupsLeft > 0) {
-    spdlog::info("snapshot stopped; run it again to resume");
+    // SnapshotCommand says what a rerun does (SnapshotLeftovers): it starts over.
+    spdlog::info("snapshot copy stopped with {} of {} groups still to copy", groupsLeft,
+                 groups.size());
     return SnapshotEnd::Interrupted;
   }
   progress.summary(std::chrono::duration<double>(Clock::now() - wallStart).count());

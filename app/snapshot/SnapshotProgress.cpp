@@ -79,9 +79,6 @@ std::string SnapshotProgress::line(const Task& t, Clock::time_point) const {
   std::int64_t end = state >= 2 && t.finishedNs.load() ? t.finishedNs.load() : nowNs();
   double elapsed = started ? secondsBetween(started, end) : 0;
   double rate = elapsed > 0 ? static_cast<double>(read) / elapsed : 0;
-  std::string total = t.estimate > 0 ? fmt::format("~{:.0f}", t.estimate) : "?";
-  std::string pct =
-      t.estimate > 0 ? fmt::format("{:3.0f}%", std::min(100.0, 100.0 * read / t.estimate)) : "   ";
   if (t.rebuild) {
     if (state == 0) return fmt::format("{:<{}} waiting for the table's copy", t.label, width_);
     if (state == 1) return fmt::format("{:<{}} rebuilding  {}", t.label, width_, duration(elapsed));
@@ -95,12 +92,27 @@ std::string SnapshotProgress::line(const Task& t, Clock::time_point) const {
     case 2:
       return fmt::format("{:<{}} done    {:>10} rows  {:>9.0f} rows/s  {}", t.label, width_,
                          t.rowsWritten.load(), rate, duration(elapsed));
-    default: {
-      double eta = rate > 0 && t.estimate > read ? (t.estimate - read) / rate : -1;
-      return fmt::format("{:<{}} {} {:>10} / {:<10} {:>9.0f} rows/s  ETA {}", t.label, width_, pct,
-                         read, total, rate, duration(eta));
-    }
+    default:
+      return copyingLine(t.label, width_, read, t.estimate, rate);
   }
+}
+
+std::string SnapshotProgress::copyingLine(const std::string& label, std::size_t width,
+                                          std::uint64_t read, double estimate, double rate) {
+  // Only a percentage and an ETA the estimate can back: none without an estimate, and none
+  // once more rows were read than estimated (stale statistics) — never "100% 908544 / ~90000".
+  if (estimate <= 0)
+    return fmt::format("{:<{}}      {:>10} / ?          {:>9.0f} rows/s  ETA unknown", label, width,
+                       read, rate);
+  if (static_cast<double>(read) > estimate)
+    return fmt::format(
+        "{:<{}}      {:>10} rows, estimate ~{:.0f} exceeded  {:>9.0f} rows/s  ETA "
+        "unknown",
+        label, width, read, estimate, rate);
+  double eta = rate > 0 ? (estimate - static_cast<double>(read)) / rate : -1;
+  return fmt::format("{:<{}} {:3.0f}% {:>10} / ~{:<9.0f} {:>9.0f} rows/s  ETA {}", label, width,
+                     100.0 * static_cast<double>(read) / estimate, read, estimate, rate,
+                     duration(eta));
 }
 
 void SnapshotProgress::tick() {

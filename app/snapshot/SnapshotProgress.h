@@ -2,10 +2,11 @@
 //
 // Workers update per-task counters (atomics, no lock on the hot path); the orchestrator's
 // thread calls tick() a few times per second. On a terminal (stderr is a tty) tick()
-// redraws one line per task in place — rows done / estimated total (pg_class.reltuples),
-// rate, ETA; otherwise it writes a plain log line per running task every `interval`.
-// summary() logs the final table: rows per task, seconds, rows/s, and the rows inserted by
-// this run per second of wall time (partial targets' updates are listed, not counted).
+// redraws one line per task in place — rows done / estimated total (the planner's estimate,
+// SnapshotCopier), rate, ETA (copyingLine: never over 100%); otherwise it writes a plain log line
+// per running task every `interval`. summary() logs the final table: rows per task, seconds,
+// rows/s, and the rows inserted by this run per second of wall time (partial targets' updates are
+// listed, not counted).
 #pragma once
 
 #include <atomic>
@@ -49,6 +50,11 @@ class SnapshotProgress {
   void tick();
   // Final table (and a last redraw on a terminal).
   void summary(double wallSeconds);
+
+  // The line of a task being copied: percentage, rows / estimate, rate, ETA — or, without an
+  // estimate or past it (stale statistics), the rows read and "ETA unknown", never over 100%.
+  static std::string copyingLine(const std::string& label, std::size_t width, std::uint64_t read,
+                                 double estimate, double rate);
 
   // stderr is a terminal: draw live.
   static bool stderrIsTerminal();

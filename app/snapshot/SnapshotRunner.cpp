@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/snapshot/LateReferenceSweep.h"
+#include "app/snapshot/ParkedSummary.h"
 #include "app/snapshot/SnapshotCopier.h"
 #include "app/snapshot/SnapshotPlan.h"
 #include "cdc/SlotManager.h"
@@ -97,6 +98,7 @@ SnapshotEnd SnapshotRunner::run() {
       sweepLateReferences(control, config_, plan, catalog);
       restoreSuspended(control);
       finish(control, slots, *rec);
+      logParkedSummary(control, ParkedStore(config_.target.stateSchema, config_.pipeline));
       return SnapshotEnd::Done;
     }
     probe = tryImport(rec->snapshotName);
@@ -129,6 +131,7 @@ SnapshotEnd SnapshotRunner::run() {
   sweepLateReferences(control, config_, plan, catalog);
   restoreSuspended(control);
   finish(control, slots, *rec);
+  logParkedSummary(control, ParkedStore(config_.target.stateSchema, config_.pipeline));
   return SnapshotEnd::Done;
 }
 

@@ -63,6 +63,17 @@ TEST_F(StopAndRestartTest, SigintEndsASnapshotMidCopyWithZeroAndTheNextRunFinish
   EXPECT_EQ(finish(snapshot, 60s), 0) << snapshot.stderrText();
   EXPECT_LT(snapshotTasks("done"), snapshotTasks(""))
       << "the copy was not interrupted: every task is done";
+  // The stop says what the rerun really does (it starts over) and what is left meanwhile.
+  std::string stopped = snapshot.stderrText();
+  EXPECT_NE(stopped.find("snapshot stopped: "), std::string::npos) << stopped;
+  EXPECT_NE(stopped.find("tables copied. The exported snapshot the copies read under ended with "
+                         "this process, so the next `pgmorph snapshot` starts over"),
+            std::string::npos)
+      << stopped;
+  EXPECT_NE(stopped.find("SELECT pg_drop_replication_slot('" + env().slot() + "')"),
+            std::string::npos)
+      << stopped;
+  EXPECT_EQ(stopped.find("run it again to resume"), std::string::npos) << stopped;
 
   ChildProcess& run = startPgmorph("run", {"--until-caught-up", "--jobs", "2"});
   ASSERT_EQ(finish(run, 180s), 0) << run.stderrText();
