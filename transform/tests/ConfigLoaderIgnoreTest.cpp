@@ -48,22 +48,22 @@ TEST(ConfigLoaderIgnore, TablesWithAndWithoutSchema) {
   EXPECT_TRUE(cfg.ignores("reporting", "daily"));
   EXPECT_FALSE(cfg.ignores("public", "daily"));
   EXPECT_FALSE(cfg.ignores("public", "t"));
-  EXPECT_EQ(cfg.ignore[0].line, 15);
+  EXPECT_EQ(cfg.ignore[0].line, 14);
 }
 
 TEST(ConfigLoaderIgnore, AMappedTableCannotBeIgnored) {
   EXPECT_EQ(errorOf(kBase + "ignore:\n  - audit_log\n  - public.t\n"),
-            "mapping.yaml:17: ignore[1]: source table public.t is both mapped (tables: t, line "
-            "10) and ignored: remove it from one of them");
+            "mapping.yaml:16: ignore[1]: source table public.t is both mapped (tables: t, line "
+            "9) and ignored: remove it from one of them");
 }
 
 TEST(ConfigLoaderIgnore, MistakesAreNamedWithTheirLine) {
   EXPECT_EQ(errorOf(kBase + "ignore: audit_log\n"),
-            "mapping.yaml:15: ignore: expected a list, got a scalar");
+            "mapping.yaml:14: ignore: expected a list, got a value");
   EXPECT_EQ(errorOf(kBase + "ignore: [a, a]\n"),
-            "mapping.yaml:15: ignore[1]: source table public.a is listed twice (also on line 15)");
+            "mapping.yaml:14: ignore[1]: source table public.a is listed twice (also on line 14)");
   EXPECT_EQ(errorOf(kBase + "ignore: [\"a b\"]\n"),
-            "mapping.yaml:15: ignore[0]: 'a b' is not a source table name (expected table or "
+            "mapping.yaml:14: ignore[0]: 'a b' is not a source table name (expected table or "
             "schema.table)");
 }
 
