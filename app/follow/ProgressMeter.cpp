@@ -48,12 +48,13 @@ void ProgressMeter::log(Lsn sourceCurrent) {
   lastChanges_ = stats_.changesApplied;
   logTables();
   // Tables neither mapped nor ignored: their count on every line, until someone maps them or
-  // lists them in ignore: (the first change of each was a warning).
+  // lists them in ignore: (the first change of each was a warning; this line is info, so that
+  // alerting on warnings fires once per table, not at every progress line).
   if (!stats_.unmapped.empty()) {
     std::string line;
     for (const auto& [table, n] : stats_.unmapped)
       line += fmt::format("{}{} {}", line.empty() ? "" : ", ", table, n);
-    spdlog::warn("changes skipped, neither mapped nor in ignore: (this run): {}", line);
+    spdlog::info("changes skipped, neither mapped nor in ignore: (this run): {}", line);
   }
 }
 
