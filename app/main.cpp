@@ -5,14 +5,17 @@
 // problems found, 2 could not check), and so has status (0 both databases answered, 2 not).
 //
 // Exit codes, for every command (README: Exit codes): 0 success, including a stop requested with
-// SIGINT/SIGTERM that ended cleanly, and --help; 1 problems found (check); 2 needs a person: a
-// usage error (CLI11's message), an unreadable or invalid pipeline file, an error that
-// retrying cannot fix (authentication, a lost slot, drift, a `fail` policy).
+// SIGINT/SIGTERM that ended cleanly, --help and --version; 1 problems found (check); 2 needs a
+// person: a usage error (CLI11's message; an unknown command is named, with the list), an
+// unreadable or invalid pipeline file, an error that retrying cannot fix (authentication, a lost
+// slot, drift, a `fail` policy).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "app/ConfigFile.h"
 #include "app/ParkedCli.h"
@@ -32,6 +35,28 @@ void setupLogging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+// "pgmorph 0.1.0 (git 1a2b3c4d5e6f)": the project's version and the commit the build was
+// configured at (app/CMakeLists.txt; none for a build outside a git checkout).
+std::string versionLine() {
+  std::string commit = PGMORPH_GIT_COMMIT;
+  return std::string("pgmorph ") + PGMORPH_VERSION +
+         (commit.empty() ? "" : " (git " + commit + ")");
+}
+
+// `pgmorph frobnicate`: CLI11 says "A subcommand is required" (or that the word was not
+// expected); say what happened instead, with the commands there are. True when it printed.
+bool reportUnknownCommand(CLI::App& app) {
+  if (!app.get_subcommands().empty()) return false;
+  std::vector<std::string> rest = app.remaining();
+  if (rest.empty() || rest.front().empty() || rest.front()[0] == '-') return false;
+  std::string commands;
+  for (const CLI::App* cmd : app.get_subcommands([](const CLI::App*) { return true; }))
+    commands += (commands.empty() ? "" : ", ") + cmd->get_name();
+  std::cerr << "pgmorph: unknown command '" << rest.front() << "'; the commands are: " << commands
+            << "\nRun with --help for more information.\n";
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,6 +69,7 @@ int main(int argc, char** argv) {
   // Declared once, here: every subcommand (created after this) lets options it does not
   // know fall through to the command line's, so `pgmorph follow -c F --log-level debug` works.
   app.fallthrough();
+  app.set_version_flag("--version", versionLine(), "print pgmorph's version and exit");
   app.add_option("--log-level", logLevel, "debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
@@ -137,6 +163,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version are "errors" with code 0; CLI11 prints them and its usage
     // messages. Its own codes for usage errors (105, 106, 109, ...) are not ours: 2.
+    if (reportUnknownCommand(app)) return 2;
     int code = app.exit(e);
     return code == static_cast<int>(CLI::ExitCodes::Success) ? 0 : 2;
   }

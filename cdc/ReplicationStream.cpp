@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cdc/ReplicationProtocol.h"
+#include "cdc/pg/OneLine.h"
 #include "cdc/pg/PgError.h"
 #include "cdc/pg/SqlState.h"
 
@@ -27,9 +28,7 @@ std::string quoteReplicationLiteral(std::string_view value) {
 }
 
 std::string trimmedError(PGconn* conn) {
-  std::string msg = conn ? PQerrorMessage(conn) : "";
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  return msg;
+  return oneLine(conn ? PQerrorMessage(conn) : "");
 }
 
 }  // namespace
@@ -69,6 +68,8 @@ void ReplicationStream::start(Lsn start,
     sql += ')';
   }
   PgResult res(PQexec(conn, sql.c_str()));
+  if (res && res.status() == PGRES_FATAL_ERROR && res.sqlstate() == sqlstate::kObjectInUse)
+    slotInUse();
   std::string what = fmt::format("starting replication from slot \"{}\" at {}", slot_, start.str());
   conn_->check(res, what);
   if (res.status() != PGRES_COPY_BOTH)
@@ -147,7 +148,7 @@ void ReplicationStream::streamEnded() {
   while (PGresult* r = PQgetResult(conn)) {
     PgResult res(r);
     if (res.status() == PGRES_FATAL_ERROR && message.empty()) {
-      message = std::string(res.errorMessage());
+      message = oneLine(res.errorMessage());
       sqlstate = std::string(res.sqlstate());
     }
   }
@@ -162,6 +163,35 @@ void ReplicationStream::streamEnded() {
   throw PgError(fmt::format("the source server ended the replication stream of slot \"{}\": {}",
                             slot_, message),
                 sqlstate, "source");
+}
+
+void ReplicationStream::slotInUse() {
+  // Another walsender streams the slot: a second pgmorph on the same pipeline, another consumer,
+  // or a previous pgmorph whose session the server has not ended yet. The PID PostgreSQL names is
+  // its walsender's (a server process), not the consumer's: say so, and how to find the
+  // consumer. Asked on this same connection (a replication=database session runs simple
+  // queries), never parsed out of the message.
+  std::string pid;
+  PgResult res(PQexec(
+      conn_->get(), fmt::format("SELECT active_pid FROM pg_replication_slots WHERE slot_name = {}",
+                                conn_->quoteLiteral(slot_))
+                        .c_str()));
+  if (res && res.status() == PGRES_TUPLES_OK && res.rows() == 1 && !res.isNull(0, 0))
+    pid = std::string(res.value(0, 0));
+  std::string who = pid.empty()
+                        ? std::string("its walsender has gone since")
+                        : fmt::format(
+                              "the walsender serving it on the source has PID {} (SELECT "
+                              "application_name, client_addr FROM pg_stat_replication WHERE pid "
+                              "= {} says who it streams to)",
+                              pid, pid);
+  // Transient: a pgmorph restarted while its predecessor's session is still being torn down
+  // gets the slot within seconds; a second pgmorph on the same pipeline waits, retrying, and
+  // takes over when the first one stops.
+  throw PgmorphError(ErrorClass::Transient,
+                     fmt::format("slot \"{}\" is in use: another pgmorph (or another consumer) is "
+                                 "streaming it; {}. Waiting for it to be released.",
+                                 slot_, who));
 }
 
 void ReplicationStream::connectionLost(std::string_view what) {

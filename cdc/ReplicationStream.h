@@ -89,6 +89,8 @@ class ReplicationStream {
   };
   [[noreturn]] void streamEnded();
   [[noreturn]] void connectionLost(std::string_view what);
+  // START_REPLICATION refused with 55006: names who holds the slot (Transient PgmorphError).
+  [[noreturn]] void slotInUse();
   PGconn* raw(std::string_view what) const;
 
   std::string slot_;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "cdc/pg/OneLine.h"
 #include "cdc/pg/PgError.h"
 #include "cdc/pg/SqlState.h"
 #include "sink/CopyTextEncoder.h"
@@ -247,7 +248,7 @@ void CopyWriter::failFromServer(std::string_view what, PgResult res) {
     conn_.throwConnectionError(fmt::format("{} of source table {} into {}", what, source, target));
   std::string sqlstate(res.sqlstate());
   std::string message = errorField(res, PG_DIAG_MESSAGE_PRIMARY);
-  if (message.empty()) message = std::string(res.errorMessage());
+  if (message.empty()) message = oneLine(res.errorMessage());
   // Names, not values: this text becomes a parked row's reason (ServerDetail.h).
   if (auto detail = detailWithoutValues(errorField(res, PG_DIAG_MESSAGE_DETAIL)); !detail.empty())
     message += ". " + detail;

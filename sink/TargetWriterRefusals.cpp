@@ -11,6 +11,7 @@
 
 #include <stdexcept>
 
+#include "cdc/pg/OneLine.h"
 #include "cdc/pg/SqlState.h"
 #include "sink/PipelineScope.h"
 #include "sink/TargetWriterMessages.h"
@@ -162,7 +163,7 @@ TargetWriter::Failure TargetWriter::failureFrom(const TargetWrite& w, std::size_
     RefusedRow r = refusal(w, index);
     r.sqlstate = f.sqlstate;
     r.message = errorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    if (r.message.empty()) r.message = std::string(res.errorMessage());
+    if (r.message.empty()) r.message = oneLine(res.errorMessage());
     r.detail = errorField(res, PG_DIAG_MESSAGE_DETAIL);
     r.constraint = errorField(res, PG_DIAG_CONSTRAINT_NAME);
     r.column = errorField(res, PG_DIAG_COLUMN_NAME);

@@ -15,4 +15,10 @@ const TableMapping* PipelineConfig::findTableByName(std::string_view name) const
   return findTable(name.substr(0, dot), name.substr(dot + 1));
 }
 
+bool PipelineConfig::ignores(std::string_view schema, std::string_view table) const {
+  for (const auto& t : ignore)
+    if (t.table == table && t.schema == schema) return true;
+  return false;
+}
+
 }  // namespace pgmorph

@@ -154,6 +154,14 @@ struct SlotConfig {
   std::uint64_t maxRetainedWalBytes = 0;
 };
 
+// One entry of `ignore:`: a source table the user means to leave out. Its changes are skipped
+// without the "neither mapped nor ignored" warning (they are still counted, apart).
+struct IgnoredTable {
+  std::string schema;  // "public" unless the entry says schema.table
+  std::string table;
+  int line = 0;
+};
+
 struct PipelineConfig {
   std::string file;  // where it was loaded from (for messages)
   std::string pipeline;
@@ -167,10 +175,13 @@ struct PipelineConfig {
   int onSchemaChangeLine = 0;  // of `on_schema_change` (0: not in the file)
   SlotConfig slot;
   std::vector<TableMapping> tables;
+  std::vector<IgnoredTable> ignore;  // `ignore:`; never a mapped table (the loader refuses it)
 
   const TableMapping* findTable(std::string_view schema, std::string_view table) const;
   // By a name as a user writes it: "table" (schema public) or "schema.table".
   const TableMapping* findTableByName(std::string_view name) const;
+  // Listed in `ignore:`.
+  bool ignores(std::string_view schema, std::string_view table) const;
 };
 
 }  // namespace pgmorph

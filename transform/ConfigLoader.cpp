@@ -23,7 +23,7 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
   r_.expectMap(root, "");
   r_.checkKeys(root, "",
                {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot", "metrics",
-                "on_schema_change", "slot"});
+                "on_schema_change", "slot", "ignore"});
 
   PipelineConfig cfg;
   cfg.file = r_.file();
@@ -65,6 +65,8 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
   YAML::Node tables = r_.requiredNode(root, "tables", "", "a map");
   r_.expectMap(tables, "tables");
   collectTables(tables, cfg);
+  if (YAML::Node ig = r_.optionalNode(root, "ignore", "", "a list"); ig.IsDefined())
+    parseIgnore(ig, cfg);
   std::size_t t = 0;
   for (auto it = tables.begin(); it != tables.end(); ++it, ++t) {
     TableMapping& table = cfg.tables[t];

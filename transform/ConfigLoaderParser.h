@@ -6,6 +6,7 @@
 //   ConfigLoaderChecks.cpp   the checks that need more than one entry (target columns written
 //                            twice, ref and key.table arity, owner columns).
 //   ConfigLoaderSlot.cpp     the `slot:` section (heartbeat interval, max retained WAL).
+//   ConfigLoaderIgnore.cpp   the `ignore:` list (source tables left out on purpose).
 // The parser makes two passes: the first collects the mapped source table names so that refs
 // and key.table can be checked where they are written (with their own line).
 #pragma once
@@ -50,6 +51,8 @@ class Parser {
   void parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const;
   void parseMetrics(const YAML::Node& n, MetricsConfig& metrics) const;
   void parseSlot(const YAML::Node& n, SlotConfig& slot) const;  // ConfigLoaderSlot.cpp
+  // After collectTables (a table both mapped and ignored is refused). ConfigLoaderIgnore.cpp
+  void parseIgnore(const YAML::Node& n, PipelineConfig& cfg) const;
   void collectTables(const YAML::Node& tables, PipelineConfig& cfg);
   TargetMapping parseMapping(const YAML::Node& n, const std::string& path) const;
   void parseKey(const YAML::Node& n, const std::string& path, TargetMapping& m) const;

@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include <fstream>
 #include <set>
 
 #include "app/ConfigFile.h"
@@ -51,10 +50,15 @@ int CheckCommand::run(const std::string& path, bool json, std::ostream& out) {
       out << fmt::format("pgmorph check of {}: could not check: {}\n", path, why);
     return 2;
   };
-  if (!std::ifstream(path)) return unchecked(fmt::format("cannot read pipeline file '{}'", path));
+  std::string text;
+  try {
+    text = readPipelineFile(path);  // unreadable (with the OS's reason): could not check
+  } catch (const ConfigError& e) {
+    return unchecked(e.what());
+  }
   PipelineConfig config;
   try {
-    config = loadConfigFile(path);
+    config = parsePipelineFile(text, path);
   } catch (const ConfigError& e) {
     // The file's own problems (ConfigLoader stops at the first): a problem found, not a failure.
     CheckReport report(path);

@@ -15,7 +15,8 @@ struct ApplyStats {
   std::uint64_t transactionsApplied = 0;  // source transactions committed on the target
   std::uint64_t transactionsSkipped = 0;  // at or below the checkpoint (already applied)
   std::uint64_t changesApplied = 0;       // source row changes turned into target writes
-  std::uint64_t changesUnmapped = 0;      // changes of tables the mapping does not name
+  std::uint64_t changesUnmapped = 0;      // of tables neither mapped nor in `ignore:`
+  std::uint64_t changesIgnored = 0;       // of tables in `ignore:` (skipped on purpose)
   std::uint64_t writes = 0;               // target writes issued
   std::uint64_t targetCommits = 0;        // target transactions committed
   Lsn checkpoint;                         // last committed on the target
@@ -25,6 +26,9 @@ struct ApplyStats {
   // Per source table (as the mapping names it): the source row changes committed on the
   // target, by op — insert, update, delete, truncate (ApplyOp).
   std::map<std::string, std::array<std::uint64_t, 4>> ops;
+  // Per source table ("schema.table") neither mapped nor in `ignore:`: its row changes skipped
+  // in committed target transactions, this process (status shows the stored total).
+  std::map<std::string, std::uint64_t> unmapped;
 };
 
 enum ApplyOp : std::size_t { OpInsert = 0, OpUpdate = 1, OpDelete = 2, OpTruncate = 3 };

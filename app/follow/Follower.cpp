@@ -80,9 +80,13 @@ Lsn resolveStart(const PipelineConfig& config, const std::optional<Checkpoint>& 
                     slot, info->confirmedFlush.str(), cp->lsn.str()));
   if (info->active)
     throw PgmorphError(ErrorClass::Transient,
-                       fmt::format("slot '{}' is still in use by another connection (a previous "
-                                   "pgmorph that has not gone away yet?); waiting for it",
-                                   slot));
+                       fmt::format("slot '{}' is in use: another pgmorph (or another consumer, or "
+                                   "a previous pgmorph that has not gone away yet) is streaming "
+                                   "it; the walsender serving it on the source has PID {} (SELECT "
+                                   "application_name, client_addr FROM pg_stat_replication WHERE "
+                                   "pid = {} says who it streams to). Waiting for it to be "
+                                   "released.",
+                                   slot, info->activePid, info->activePid));
   return cp ? cp->lsn : info->confirmedFlush;
 }
 
@@ -356,7 +360,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
     progressTimer.expires_after(options.progressInterval);
     progressTimer.async_wait([&](boost::system::error_code ec) {
       if (ec || finished) return;
-      progress.log(readSource().first);
+      if (progress.due()) progress.log(readSource().first);
       armProgress();
     });
   };

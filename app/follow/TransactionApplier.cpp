@@ -32,6 +32,7 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
                stats.tables),
       changes_(writer.connection(), transformer.config(), parked_, stats.tables),
       drift_(config, writer.connection()),
+      unmappedStore_(config.target.stateSchema, config.pipeline),
       checkpoint_(checkpoint) {
   changes_.load();
   stats_.checkpoint = checkpoint;
@@ -112,8 +113,7 @@ void TransactionApplier::onChange(const Change& change) {
   TransformOutcome outcome = transform(change);
   switch (outcome.status) {
     case TransformOutcome::Status::Unmapped:
-      ++stats_.changesUnmapped;
-      return;
+      return;  // counted by countUnmapped
     case TransformOutcome::Status::Filtered:
       return;  // counted per table
     case TransformOutcome::Status::Failed:
@@ -144,7 +144,7 @@ TransformOutcome TransactionApplier::transform(const Change& change) {
   const TableMapping* table = row ? mappingOf(change) : nullptr;
   if (!table) {
     // Not in the mapping: counted, so that nothing disappears silently.
-    if (row) ++stats_.tables[fmt::format("{}.{}", change.schema(), change.table())].filtered;
+    if (row) countUnmapped(change);
     return transformer_.transform(change, batch_);
   }
   // Schema drift stops here, before anything of the change is buffered or written.
@@ -162,6 +162,28 @@ TransformOutcome TransactionApplier::transform(const Change& change) {
   return outcome;
 }
 
+void TransactionApplier::countUnmapped(const Change& change) {
+  std::string name = fmt::format("{}.{}", change.schema(), change.table());
+  ++stats_.tables[name].filtered;
+  if (config_.ignores(change.schema(), change.table())) {
+    ++stats_.changesIgnored;
+    return;
+  }
+  ++stats_.changesUnmapped;
+  ++pendingUnmapped_[name];
+  // A misspelled or forgotten mapping loses these changes for good once the checkpoint passes
+  // them: say so the first time, loudly; the progress line, status and /metrics keep the count.
+  if (!warnedUnmapped_.insert(name).second) return;
+  auto committed = stats_.unmapped.find(name);
+  std::uint64_t soFar =
+      pendingUnmapped_[name] + (committed == stats_.unmapped.end() ? 0 : committed->second);
+  spdlog::warn(
+      "source table {} has changes but is neither mapped nor in ignore: ({}) — {} change{} so "
+      "far; they are skipped: map it, or add it to ignore: if it is meant to be left out (the "
+      "count: progress lines, `pgmorph status`, /metrics)",
+      name, config_.file, soFar, soFar == 1 ? "" : "s");
+}
+
 const TableMapping* TransactionApplier::mappingOf(const Change& change) {
   // Changes come in runs of one table: the last one's mapping first.
   if (lastTable_ && lastTable_->sourceTable == change.table() &&
@@ -175,6 +197,9 @@ const TableMapping* TransactionApplier::mappingOf(const Change& change) {
 bool TransactionApplier::commitIfPossible() {
   if (inSource_ || !targetOpen_ || pendingCommits_ == 0) return false;
   applyBuffered();
+  // Skipped changes of tables neither mapped nor ignored: counted with the checkpoint that
+  // moves past them, so that a replay after a crash does not count them twice.
+  unmappedStore_.add(writer_.connection(), pendingUnmapped_);
   // The last carried commit's source time goes with the checkpoint (`pgmorph status` reads it).
   writer_.commit(pendingEnd_, pendingCommits_, pendingCommitTime_);
   targetOpen_ = false;
@@ -192,6 +217,8 @@ bool TransactionApplier::commitIfPossible() {
     for (std::size_t i = 0; i < counts.size(); ++i) total[i] += counts[i];
   }
   pendingOps_.clear();
+  for (const auto& [table, n] : pendingUnmapped_) stats_.unmapped[table] += n;
+  pendingUnmapped_.clear();
   if (metrics_) metrics_->onTargetCommit(stats_, changesInTarget_, delay);
   pendingCommits_ = 0;
   changesInTarget_ = 0;
@@ -216,6 +243,7 @@ void TransactionApplier::abort() {
   pendingCommits_ = 0;
   changesInTarget_ = 0;
   pendingOps_.clear();
+  pendingUnmapped_.clear();
   batch_.clear();
 }
 

@@ -30,7 +30,9 @@
 
 #include <array>
 #include <chrono>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -43,6 +45,7 @@
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
 #include "state/ParkedStore.h"
+#include "state/UnmappedStore.h"
 #include "transform/BatchOrderer.h"
 #include "transform/Transformer.h"
 
@@ -86,6 +89,9 @@ class TransactionApplier {
   // Transforms one row change or truncate into batch_, with what is parked for its row.
   TransformOutcome transform(const Change& change);
   const TableMapping* mappingOf(const Change& change);  // nullptr: not mapped
+  // A row change of a table the mapping does not name: counted (ignored apart), and the first
+  // one of a table neither mapped nor ignored is a warning.
+  void countUnmapped(const Change& change);
   [[noreturn]] void failTransform(const Change& change, const TransformOutcome& outcome) const;
 
   const PipelineConfig& config_;
@@ -114,6 +120,11 @@ class TransactionApplier {
   // Source row changes written in the open target transaction, by table and op: added to
   // ApplyStats::ops when it commits, dropped when it rolls back.
   std::unordered_map<const TableMapping*, std::array<std::uint64_t, 4>> pendingOps_;
+  // Row changes of tables neither mapped nor ignored skipped in the open target transaction, by
+  // "schema.table": stored (UnmappedStore) with the checkpoint, dropped when it rolls back.
+  std::map<std::string, std::uint64_t> pendingUnmapped_;
+  std::set<std::string> warnedUnmapped_;  // tables already warned about (once per process)
+  UnmappedStore unmappedStore_;
   PipelineMetrics* metrics_ = nullptr;
 };
 

@@ -48,7 +48,12 @@ PipelineMetrics::PipelineMetrics(double maxLagSeconds) : health_(maxLagSeconds) 
                    "Source row changes turned into target writes and committed, by source table "
                    "and op (insert, update, delete, truncate).");
   m.declareCounter("pgmorph_row_changes_unmapped_total",
-                   "Source row changes of tables the mapping does not name.");
+                   "Source row changes of tables neither mapped nor in ignore: (skipped).");
+  m.declareCounter("pgmorph_unmapped_changes_total",
+                   "Source row changes skipped because their table is neither mapped nor in "
+                   "ignore: (a misspelled or forgotten mapping?), by source table, committed.");
+  m.declareCounter("pgmorph_row_changes_ignored_total",
+                   "Source row changes of tables in ignore: (skipped on purpose).");
   m.declareCounter("pgmorph_target_writes_applied_total",
                    "Target writes that landed, by source table.");
   m.declareGauge("pgmorph_parked_rows",
@@ -81,6 +86,9 @@ void PipelineMetrics::publishTotals(const ApplyStats& stats) {
         static_cast<double>(stats.transactionsSkipped));
   m.set("pgmorph_target_commits_total", static_cast<double>(stats.targetCommits));
   m.set("pgmorph_row_changes_unmapped_total", static_cast<double>(stats.changesUnmapped));
+  m.set("pgmorph_row_changes_ignored_total", static_cast<double>(stats.changesIgnored));
+  for (const auto& [table, n] : stats.unmapped)
+    m.set("pgmorph_unmapped_changes_total", {{"table", table}}, static_cast<double>(n));
   m.set("pgmorph_checkpoint_lsn", static_cast<double>(stats.checkpoint.value()));
   for (const auto& [table, ops] : stats.ops) {
     static constexpr const char* kOps[] = {"insert", "update", "delete", "truncate"};

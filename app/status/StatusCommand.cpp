@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <fstream>
 
 #include "app/ConfigFile.h"
 #include "cdc/pg/PgConnection.h"
@@ -50,6 +49,7 @@ void StatusCommand::readTarget(const PipelineConfig& config, StatusReport& repor
   if (has(5))
     for (auto& d : SuspendedDdlStore(schema, config.pipeline).load(target))
       if (!d.restored) report.suspended.push_back(std::move(d));
+  report.unmapped = UnmappedStore(schema, config.pipeline).load(target);
   report.target.reachable = true;
 }
 
@@ -96,18 +96,15 @@ StatusReport StatusCommand::collect(const PipelineConfig& config) {
     report.snapshot.reset();
     report.parked.clear();
     report.suspended.clear();
+    report.unmapped.clear();
   }
   return report;
 }
 
 int StatusCommand::run(const std::string& path, bool json, std::ostream& out) {
-  if (!std::ifstream(path)) {
-    out << unreadable(path, fmt::format("cannot read pipeline file '{}'", path), json);
-    return 2;
-  }
   PipelineConfig config;
   try {
-    config = loadConfigFile(path);
+    config = loadConfigFile(path);  // unreadable (with the OS's reason) or invalid: 2
   } catch (const std::exception& e) {
     out << unreadable(path, e.what(), json);
     return 2;

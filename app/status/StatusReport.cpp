@@ -184,6 +184,22 @@ std::string StatusReport::text() const {
     for (const auto& d : suspended)
       out += row(d.qualifiedTable(), fmt::format("{} {}", toString(d.kind), d.name));
   }
+
+  // Changes follow skipped because their table is neither mapped nor in ignore: — lost to the
+  // target once the checkpoint passed them: a misspelled or forgotten mapping shows here.
+  out += "\nunmapped changes (skipped: neither mapped nor in ignore:)\n";
+  if (!target.reachable) {
+    out += row("total", "unknown (target unreachable)");
+  } else {
+    std::uint64_t total = 0;
+    for (const auto& u : unmapped) total += u.changes;
+    out +=
+        row("total",
+            total == 0 ? "0" : fmt::format("{} (map these tables or list them in ignore:)", total));
+    for (const auto& u : unmapped)
+      out += row(u.table, fmt::format("{} changes, last {}", u.changes,
+                                      formatMicros(u.lastSeenMicros, false)));
+  }
   return out;
 }
 

@@ -48,7 +48,11 @@
 //                  "reason": "missing_parent" | "null_reference" | "refused" | "unconvertible",
 //                  "rows": n } ] },
 //     "suspended_ddl": { "count": n | null, "items": [ { "table": "schema.table",
-//                        "name": "...", "kind": "index" | "constraint" | "foreign_key" } ] } }
+//                        "name": "...", "kind": "index" | "constraint" | "foreign_key" } ] },
+//     "unmapped_changes": { "total": n | null,  (row changes follow skipped: their source table
+//                           "by_table": [ {        is neither mapped nor in ignore:, all runs)
+//                             "table": "schema.table", "changes": n,
+//                             "last_seen_at": "<UTC ISO 8601>" } ] } }
 //   null for what a side that could not be reached would have told.
 #pragma once
 
@@ -63,6 +67,7 @@
 #include "state/ParkedStore.h"
 #include "state/SnapshotStore.h"
 #include "state/SuspendedDdlStore.h"
+#include "state/UnmappedStore.h"
 
 namespace pgmorph {
 
@@ -98,6 +103,7 @@ struct StatusReport {
   std::optional<StatusSnapshot> snapshot;
   std::vector<ParkedStore::TableCount> parked;
   std::vector<SuspendedDdl> suspended;  // still suspended (not restored)
+  std::vector<UnmappedCount> unmapped;  // tables neither mapped nor ignored, with changes
 
   // 0 when every side could be reached, 2 otherwise.
   int exitCode() const { return source.reachable && target.reachable ? 0 : 2; }

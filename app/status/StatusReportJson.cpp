@@ -229,6 +229,31 @@ std::string StatusReport::json() const {
   w.endArray();
   w.endObject();
 
+  w.key("unmapped_changes");
+  w.startObject();
+  w.key("total");
+  if (target.reachable) {
+    std::uint64_t total = 0;
+    for (const auto& u : unmapped) total += u.changes;
+    w.unsignedInteger(total);
+  } else {
+    w.null();
+  }
+  w.key("by_table");
+  w.startArray();
+  for (const auto& u : unmapped) {
+    w.startObject();
+    w.key("table");
+    w.string(u.table);
+    w.key("changes");
+    w.unsignedInteger(u.changes);
+    w.key("last_seen_at");
+    w.string(formatMicros(u.lastSeenMicros, true));
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+
   w.endObject();
   return w.text() + "\n";
 }

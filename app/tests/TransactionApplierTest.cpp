@@ -3,10 +3,12 @@
 // transaction inside one open target transaction, commits only at source commit boundaries
 // (several source transactions per target commit), abort() and a replay, and advanceIdle().
 // What is committed is read from a second session; the checkpoint row through CheckpointStore.
+#include <map>
 #include <string>
 #include <vector>
 
 #include "app/tests/ApplierFixture.h"
+#include "state/UnmappedStore.h"
 
 namespace pgmorph::appliertest {
 namespace {
@@ -94,6 +96,43 @@ TEST_F(ApplierTest, ChangesOfUnmappedTablesAreCounted) {
   EXPECT_EQ(stats_.changesApplied, 1u);
   EXPECT_EQ(customers(), "1");
   EXPECT_EQ(stored().lsn, txn(1).end);
+}
+
+// A table neither mapped nor in ignore: (a misspelled mapping, say): its skipped changes are
+// stored per table with the checkpoint (status reads them) and published in /metrics; a rolled
+// back target transaction stores nothing, so its replay counts once. A table in ignore: is
+// counted apart, not stored.
+TEST_F(ApplierTest, UnmappedTablesAreStoredWithTheCheckpointIgnoredOnesApart) {
+  start(100);
+  config_->ignore.push_back({"public", "audit_log", 0});
+  PipelineMetrics metrics(60);
+  applier_->setMetrics(&metrics);
+  auto paymnt = [](int id) {
+    return makeChange(ChangeKind::Insert, "dispatch_paymnt", {num("id", std::to_string(id))});
+  };
+  feed(txn(1), {makeChange(ChangeKind::Insert, "audit_log", {num("id", "1")}), paymnt(1),
+                customer(1), paymnt(2)});
+  EXPECT_TRUE(applier_->commitIfPossible());
+  EXPECT_EQ(stats_.changesIgnored, 1u);
+  EXPECT_EQ(stats_.changesUnmapped, 2u);
+  EXPECT_EQ(stats_.unmapped, (std::map<std::string, std::uint64_t>{{"public.dispatch_paymnt", 2}}));
+  UnmappedStore unmapped("pgmorph", "shop");
+  auto counts = unmapped.load(*observer_);
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts[0].table, "public.dispatch_paymnt");
+  EXPECT_EQ(counts[0].changes, 2u);
+  EXPECT_EQ(metrics.registry().value("pgmorph_unmapped_changes_total",
+                                     {{"table", "public.dispatch_paymnt"}}),
+            2);
+  EXPECT_EQ(metrics.registry().value("pgmorph_row_changes_ignored_total"), 1);
+
+  feed(txn(2), {paymnt(3)});
+  applier_->abort();
+  EXPECT_EQ(unmapped.load(*observer_)[0].changes, 2u);
+  feed(txn(2), {paymnt(3)});
+  EXPECT_TRUE(applier_->commitIfPossible());
+  EXPECT_EQ(unmapped.load(*observer_)[0].changes, 3u);
+  EXPECT_EQ(stored().lsn, txn(2).end);
 }
 
 TEST_F(ApplierTest, WritesALargeSourceTransactionInChunksIntoOneOpenTargetTransaction) {

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <thread>
 
@@ -189,9 +188,8 @@ int VerifyCommand::run(const std::string& path, const VerifyOptions& options, st
       out << fmt::format("pgmorph verify of {}: could not verify: {}\n", path, why);
     return 2;
   };
-  if (!std::ifstream(path)) return fail(fmt::format("cannot read pipeline file '{}'", path));
   try {
-    PipelineConfig config = loadConfigFile(path);
+    PipelineConfig config = loadConfigFile(path);  // unreadable (with the OS's reason) or invalid
     StopFlag stop;
     VerifyResult result = verify(config, options, stop);
     out << (options.json ? verifyJson(result) : verifyText(result));

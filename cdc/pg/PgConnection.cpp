@@ -6,6 +6,7 @@
 #include <cctype>
 #include <vector>
 
+#include "cdc/pg/OneLine.h"
 #include "cdc/pg/PgError.h"
 #include "cdc/pg/SqlState.h"
 
@@ -48,10 +49,9 @@ std::string unparseableConnInfo(const std::string& role, const std::string& conn
       role);
 }
 
+// libpq's text as one line (oneLine): its messages span lines.
 std::string trimmed(const char* s) {
-  std::string msg = s ? s : "";
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  return msg;
+  return oneLine(s ? s : "");
 }
 
 // Server NOTICEs and WARNINGs (CREATE ... IF NOT EXISTS "already exists, skipping", a
@@ -210,7 +210,7 @@ PgConnection::PgConnection(const std::string& conninfo, std::string role, Mode m
 
 void PgConnection::throwError(const PgResult& res, std::string_view what) const {
   std::string state(res.sqlstate());
-  std::string msg(res.errorMessage());
+  std::string msg = oneLine(res.errorMessage());  // ERROR, DETAIL, HINT: one log line
   if (msg.empty()) msg = trimmed(PQerrorMessage(conn_.get()));
   throw PgError(fmt::format("{} database: {} failed: {}", role_, what, msg), state,
                 sideOfRole(role_));

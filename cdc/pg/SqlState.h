@@ -45,6 +45,9 @@ inline constexpr std::string_view kDuplicateObject = "42710";
 inline constexpr std::string_view kConfigurationLimitExceeded = "53400";
 // Class 55: object not in prerequisite state.
 inline constexpr std::string_view kObjectNotInPrerequisiteState = "55000";
+// 55006 object in use: START_REPLICATION of a slot another walsender streams (ReplicationStream
+// says who holds it).
+inline constexpr std::string_view kObjectInUse = "55006";
 // Class 57: operator intervention (57P01 admin shutdown, 57P03 cannot connect now: the server is
 // starting up or shutting down). All retried.
 inline constexpr std::string_view kCannotConnectNow = "57P03";

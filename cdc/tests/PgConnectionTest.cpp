@@ -85,6 +85,21 @@ TEST(PgConnection, ServerErrorsCarrySqlstateAndClass) {
   }
 }
 
+// libpq's ERROR / DETAIL / HINT lines become one line: a log line per message.
+TEST(PgConnection, ServerErrorsWithDetailAndHintAreOneLine) {
+  PgConnection conn(test::sharedSource().conninfo(), "source");
+  try {
+    conn.exec(
+        "DO $$BEGIN RAISE EXCEPTION 'boom' USING DETAIL = 'the detail', HINT = 'the hint'; "
+        "END$$");
+    FAIL();
+  } catch (const PgError& e) {
+    std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_NE(what.find("boom; DETAIL:  the detail; HINT:  the hint"), std::string::npos) << what;
+  }
+}
+
 TEST(PgConnection, QuotesIdentifiers) {
   PgConnection conn(test::sharedSource().conninfo(), "source");
   EXPECT_EQ(conn.quoteIdent("plain"), "\"plain\"");

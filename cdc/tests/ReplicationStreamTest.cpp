@@ -279,6 +279,30 @@ TEST_F(ReplicationStreamTest, RejectedPluginOptionFailsStartWithTheServersReason
   }
 }
 
+// A second consumer of a streaming slot: not PostgreSQL's raw "slot is active for PID N", but who
+// holds it and that N is the walsender's PID; transient (the holder may be going away).
+TEST_F(ReplicationStreamTest, StartingASlotInUseNamesItsWalsender) {
+  auto first = startStream();
+  std::string pid(
+      writer_
+          ->execParams("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot_})
+          .value(0, 0));
+  ReplicationStream second(conninfo(), slot_);
+  try {
+    second.start(created_.consistentPoint, Wal2JsonDecoder::pluginOptions());
+    FAIL() << "two consumers streamed one slot";
+  } catch (const PgmorphError& e) {
+    std::string msg = e.what();
+    EXPECT_EQ(e.errorClass(), ErrorClass::Transient) << msg;
+    EXPECT_NE(msg.find(fmt::format("slot \"{}\" is in use: another pgmorph (or another consumer) "
+                                   "is streaming it; the walsender serving it on the source has "
+                                   "PID {}",
+                                   slot_, pid)),
+              std::string::npos)
+        << msg;
+  }
+}
+
 TEST(ReplicationStream, UnknownSlotFailsStart) {
   ReplicationStream stream(test::wal2jsonSource().conninfo("postgres"), "pgmorph_no_such_slot");
   try {
