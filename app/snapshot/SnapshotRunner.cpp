@@ -10,6 +10,7 @@
 
 #include "app/snapshot/LateReferenceSweep.h"
 #include "app/snapshot/SnapshotCopier.h"
+#include "app/snapshot/SnapshotObserver.h"
 #include "app/snapshot/SnapshotPlan.h"
 #include "cdc/SlotManager.h"
 #include "cdc/SnapshotReader.h"
@@ -93,8 +94,7 @@ SnapshotEnd SnapshotRunner::run() {
           "every table of the snapshot of pipeline '{}' (slot '{}', consistent point {}) is "
           "copied: restoring what the bulk load suspended and finishing",
           config_.pipeline, rec->slot, rec->consistentPoint.str());
-      sweepLateReferences(control, config_, plan, catalog);
-      restoreSuspended(control);
+      restoreTimed(control, plan, catalog);
       finish(control, slots, *rec);
       return SnapshotEnd::Done;
     }
@@ -125,8 +125,7 @@ SnapshotEnd SnapshotRunner::run() {
   SnapshotEnd end = copier.run(control, *rec, *probe);
   if (end != SnapshotEnd::Done) return end;
   probe.reset();
-  sweepLateReferences(control, config_, plan, catalog);
-  restoreSuspended(control);
+  restoreTimed(control, plan, catalog);
   finish(control, slots, *rec);
   return SnapshotEnd::Done;
 }
@@ -256,7 +255,11 @@ SnapshotRecord SnapshotRunner::createSlotAndRecord(PgConnection& control,
       "creating replication slot '{}' with an exported snapshot (waits for "
       "transactions running on the source to end)",
       config_.source.slot);
+  auto started = std::chrono::system_clock::now();
   held_.emplace(ExportedSnapshotSlot::create(config_.source.conninfo, config_.source.slot));
+  if (options_.observer)
+    options_.observer->slotCreated(started, std::chrono::system_clock::now(),
+                                   held_->consistentPoint());
   SnapshotRecord rec;
   rec.slot = held_->slot();
   rec.consistentPoint = held_->consistentPoint();
@@ -314,6 +317,14 @@ void SnapshotRunner::suspendIndexes(PgConnection& control, const SnapshotPlan& p
         "or set snapshot.defer_indexes: false)",
         e.what());
   }
+}
+
+void SnapshotRunner::restoreTimed(PgConnection& control, const SnapshotPlan& plan,
+                                  const TargetCatalog& catalog) {
+  auto started = std::chrono::system_clock::now();
+  sweepLateReferences(control, config_, plan, catalog);
+  restoreSuspended(control);
+  if (options_.observer) options_.observer->restored(started, std::chrono::system_clock::now());
 }
 
 void SnapshotRunner::restoreSuspended(PgConnection& control) {
