@@ -20,6 +20,8 @@ packages=(
   procps util-linux
   # tests/deploy-files.sh: systemd-analyze (systemd), yamllint, objdump (binutils)
   systemd yamllint binutils
+  # tests/rehearse: the rehearsal report rendered by headless Chromium, its PDF read by pdftotext
+  chromium poppler-utils
 )
 
 installed() {
