@@ -34,8 +34,8 @@ namespace pgmorph {
 struct TableCopy {
   std::string targetTable;
   std::vector<std::string> sourceTables;
-  std::uint64_t rows = 0;
-  double seconds = 0;  // from the first copy task's start to the last one's end
+  std::uint64_t rows = 0;  // rows inserted (a partial target's updates are not counted again)
+  double seconds = 0;      // from the first copy task's start to the last one's end
   double rowsPerSecond() const { return seconds > 0 ? static_cast<double>(rows) / seconds : 0; }
 };
 

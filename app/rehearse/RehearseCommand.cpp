@@ -74,7 +74,7 @@ std::vector<TableCopy> tableCopies(const std::vector<SnapshotObserver::Task>& ta
     if (std::find(c.sourceTables.begin(), c.sourceTables.end(), t.sourceTable) ==
         c.sourceTables.end())
       c.sourceTables.push_back(t.sourceTable);
-    c.rows += t.rows;
+    if (t.inserts) c.rows += t.rows;  // a partial target's updates fill rows already counted
     auto [it, fresh] = span.try_emplace(t.targetTable, t.started, t.finished);
     if (!fresh) {
       it->second.first = std::min(it->second.first, t.started);

@@ -24,7 +24,7 @@ double niceMax(double v) {
 std::string tick(double v) {
   if (v >= 1e9) return fmt::format("{:.3g}G", v / 1e9);
   if (v >= 1e6) return fmt::format("{:.3g}M", v / 1e6);
-  if (v >= 1e4) return fmt::format("{:.3g}k", v / 1e3);
+  if (v >= 1e3) return fmt::format("{:.3g}k", v / 1e3);
   return fmt::format("{:.3g}", v);
 }
 

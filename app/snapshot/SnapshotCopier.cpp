@@ -63,8 +63,8 @@ SnapshotObserver::Task observed(const SnapshotProgress::Task& p, const std::stri
     return wallNow - std::chrono::duration_cast<std::chrono::system_clock::duration>(
                          steadyNow - std::chrono::nanoseconds(ns));
   };
-  SnapshotObserver::Task t{id, source, target, rebuild, p.state.load() == 3, p.rowsWritten.load(),
-                           {}, {}};
+  SnapshotObserver::Task t{
+      id, source, target, rebuild, p.state.load() == 3, p.inserts, p.rowsWritten.load(), {}, {}};
   if (p.startedNs.load() && p.finishedNs.load()) {
     t.started = wall(p.startedNs.load());
     t.finished = wall(p.finishedNs.load());

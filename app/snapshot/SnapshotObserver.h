@@ -23,7 +23,8 @@ class SnapshotObserver {
     std::string targetTable;  // "schema.table"
     bool rebuild = false;     // the bulk load's index build of targetTable, not a copy
     bool earlier = false;     // done by an earlier run (no times)
-    std::uint64_t rows = 0;   // target rows stored
+    bool inserts = true;      // its rows are new target rows (false: a partial target's updates)
+    std::uint64_t rows = 0;   // target rows stored (inserted, or updated when !inserts)
     Time started, finished;
   };
 

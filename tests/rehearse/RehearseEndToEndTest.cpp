@@ -235,8 +235,10 @@ TEST_F(RehearseEndToEndTest, TwiceGivesTheSameIdsAndVerifyAndComparesWithTheFirs
   ASSERT_EQ(runToEnd({"/usr/bin/pdftotext", "-layout", pdf, dir_ + "/report.txt"}, "pdftotext"), 0);
   std::string seen = readFile(dir_ + "/report.txt");
   for (const auto& phase : kPhases) EXPECT_NE(seen.find(phase), std::string::npos) << phase;
+  // The pictures' own text (SVG): the timeline's and the catch-up charts' axes.
   for (const char* text : {"public.items", "public.moves", "Copy time per table",
-                           "lag (bytes of WAL)", "Compared with the previous rehearsal"})
+                           "lag (bytes of WAL)", "seconds since the start of the rehearsal",
+                           "seconds into the catch-up", "Compared with the previous rehearsal"})
     EXPECT_NE(seen.find(text), std::string::npos) << text << "\n" << seen;
   ASSERT_TRUE(fs::exists(png));
   EXPECT_GT(fs::file_size(png), 20'000u) << "the screenshot is nearly empty";
