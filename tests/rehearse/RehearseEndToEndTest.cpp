@@ -246,5 +246,23 @@ TEST_F(RehearseEndToEndTest, TwiceGivesTheSameIdsAndVerifyAndComparesWithTheFirs
     fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
 }
 
+// A target that changes a row behind pgmorph's back (an ALWAYS trigger): the rehearsal is done,
+// verify finds the difference, and the exit code (1) and the reports say so.
+TEST_F(RehearseEndToEndTest, ExitsOneWhenVerifyFindsADifference) {
+  test::sharedTarget().psql(targetDb_, R"sql(
+CREATE FUNCTION relabel() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN IF NEW.sku = 7 THEN NEW.label := 'changed on the target'; END IF; RETURN NEW; END $$;
+CREATE TRIGGER relabel BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION relabel();
+-- pgmorph writes with session_replication_role = replica: the trigger must fire even so.
+ALTER TABLE items ENABLE ALWAYS TRIGGER relabel;
+)sql");
+  ASSERT_EQ(rehearse(), 1) << last_->stderrText();
+  auto report = parse(readFile(fs::path(dir_) / "report.json"));
+  EXPECT_FALSE(report["verify"]["equal"].GetBool());
+  std::string md = readFile(fs::path(dir_) / "report.md");
+  EXPECT_NE(md.find("Verify: **DIFFERENT**"), std::string::npos) << md;
+  EXPECT_NE(md.find("changed on the target"), std::string::npos) << md;
+}
+
 }  // namespace
 }  // namespace pgmorph
