@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "app/snapshot/SnapshotPlan.h"
 #include "cdc/SlotManager.h"
 #include "cdc/model/Errors.h"
@@ -47,7 +49,14 @@ std::string ScratchContents::describe(const PipelineConfig& config) const {
 ScratchContents ScratchTarget::inspect(const PipelineConfig& config) {
   ScratchContents c;
   PgConnection target(config.target.conninfo, "target");
+  // Tables an upsert target loads: the ones the rehearsal fills. A table that only `mode: update`
+  // targets write belongs to someone else (the snapshot updates its rows, never empties it).
+  std::set<std::string> owned;
+  for (const auto& table : config.tables)
+    for (const auto& t : table.targets)
+      if (t.mode == TargetMode::Upsert) owned.insert(t.targetSchema + "." + t.target);
   for (const auto& table : SnapshotPlan::targetTables(config)) {
+    if (!owned.count(table)) continue;
     auto [schema, name] = splitQualifiedName(table);
     if (!exists(target, schema, name)) continue;
     c.existingTables.push_back(table);

@@ -1,10 +1,11 @@
 // ScratchTarget: the rule that a rehearsal runs on a scratch target. inspect() lists what the
-// pipeline already holds there — rows in any mapped target table, rows of this pipeline in the
-// state schema (checkpoint, snapshot, snapshot_tables, parked, suspended_ddl, source_columns,
-// verify_pause) — and whether its slot exists on the source. reset() empties exactly that, after
-// logging each item: the mapped tables in one TRUNCATE (CASCADE only when a table outside the
-// mapping references them, and said so), the pipeline's state rows, and the slot — refused when
-// the slot is active (a running pgmorph streams from it).
+// pipeline already holds there — rows in any target table an upsert target of the mapping loads
+// (a table only `mode: update` targets write is someone else's: left alone), rows of this pipeline
+// in the state schema (checkpoint, snapshot, snapshot_tables, parked, suspended_ddl,
+// source_columns, verify_pause) — and whether its slot exists on the source. reset() empties
+// exactly that, after logging each item: the mapped tables in one TRUNCATE (CASCADE only when a
+// table outside the mapping references them, and said so), the pipeline's state rows, and the slot
+// — refused when the slot is active (a running pgmorph streams from it).
 #pragma once
 
 #include <cstdint>
