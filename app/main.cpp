@@ -22,6 +22,7 @@
 #include "app/check/CheckCommand.h"
 #include "app/follow/FollowCommand.h"
 #include "app/metrics/MetricsEndpoint.h"
+#include "app/rehearse/RehearseCommand.h"
 #include "app/snapshot/SnapshotCommand.h"
 #include "app/status/StatusCommand.h"
 #include "app/verify/VerifyCommand.h"
@@ -155,6 +156,22 @@ int main(int argc, char** argv) {
   run->add_flag("--until-caught-up", untilCaughtUp,
                 "stop following once the source's WAL position at the start of follow is applied");
 
+  // rehearse: a timed rehearsal of the cutover on a scratch target, with a report.
+  pgmorph::RehearseOptions rehearseOptions;
+  auto* rehearse = app.add_subcommand(
+      "rehearse",
+      "on a scratch target: snapshot, catch up, verify, and write a timed report (Markdown, "
+      "JSON, HTML) compared with the previous one (exit 0 equal, 1 different, 2 could not "
+      "rehearse)");
+  rehearse->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+  rehearse->add_option("--report", rehearseOptions.reportDir, "directory of the report files")
+      ->required();
+  rehearse->add_flag("--reset", rehearseOptions.reset,
+                     "empty the mapped target tables, the pipeline's state rows and its slot "
+                     "first (each listed before it goes)");
+  rehearse->add_option("--jobs", rehearseOptions.jobs, "snapshot workers, verify's tables at once")
+      ->check(CLI::PositiveNumber);
+
   // parked list|retry|discard: what to do with rows that could not be applied.
   pgmorph::ParkedCli parked(app, configPath);
 
@@ -172,6 +189,7 @@ int main(int argc, char** argv) {
   if (*check) return pgmorph::CheckCommand::run(configPath, checkJson, std::cout);
   if (*status) return pgmorph::StatusCommand::run(configPath, statusJson, std::cout);
   if (*verify) return pgmorph::VerifyCommand::run(configPath, verifyOptions, std::cout);
+  if (*rehearse) return pgmorph::RehearseCommand::run(configPath, rehearseOptions);
   try {
     pgmorph::PipelineConfig config = pgmorph::loadConfigFile(configPath);
     if (*follow) {

@@ -22,6 +22,8 @@ packages=(
   python3-prometheus-client
   # tests/deploy-files.sh: systemd-analyze (systemd), yamllint, objdump (binutils)
   systemd yamllint binutils
+  # tests/rehearse: the rehearsal report rendered by headless Chromium, its PDF read by pdftotext
+  chromium poppler-utils
 )
 
 installed() {

@@ -49,7 +49,10 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   asio::io_context io;
   StopSignals signals(io, stop_, "finishing the current target transaction");
   RetryLoop retry(io, stop_, "the stream");
-  options.onStreaming = [&retry] { retry.recovered(); };
+  options.onStreaming = [&retry, caller = options.onStreaming] {
+    retry.recovered();
+    if (caller) caller();
+  };
   bool checked = !options.checkFirst;
   auto status = retry.run([&] {
     return runReporting(options, [&] {

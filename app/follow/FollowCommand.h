@@ -21,6 +21,8 @@ class FollowCommand {
   // Exit codes: 0 stopped by signal or reached the requested point; 2 needs an operator.
   // `untilCaughtUp` fixes the goal once, at start: the source's WAL position right now.
   int follow(FollowOptions options, bool untilCaughtUp);
+  // The run's counters once follow() has returned (pgmorph rehearse reports them).
+  const ApplyStats& stats() const { return stats_; }
 
  private:
   // One attempt (preflight, session), reported to options.metrics (health, reconnects) when it

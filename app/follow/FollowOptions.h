@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 
+#include "app/follow/ApplyStats.h"
 #include "cdc/model/Lsn.h"
 
 namespace pgmorph {
@@ -27,9 +28,13 @@ struct FollowOptions {
   bool checkFirst = true;
   // Where to publish metrics and health (MetricsEndpoint); nullptr when not served.
   PipelineMetrics* metrics = nullptr;
-  // Called once a session has both databases connected and the stream started (RetryLoop ends
-  // the outage in progress there, with its "back after" line).
+  // Called once a session has both databases connected and the stream started: FollowCommand
+  // ends the outage in progress there (RetryLoop's "back after" line), then calls the one set here
+  // (pgmorph rehearse times the apply from it).
   std::function<void()> onStreaming;
+  // Called about every second while streaming, on the follower's thread, with the run's counters
+  // and the source's pg_current_wal_lsn() (pgmorph rehearse samples lag and throughput).
+  std::function<void(const ApplyStats&, Lsn sourceCurrent)> onSample;
 };
 
 enum class FollowEnd { Stopped, ReachedTarget };

@@ -364,13 +364,15 @@ FollowEnd Follower::run(const FollowOptions& options) {
       armProgress();
     });
   };
-  // With metrics served: lag and the slot's retained WAL every second (one source query).
+  // With metrics served (or a sampler): lag and the slot's retained WAL every second (one
+  // source query).
   std::function<void()> armMetrics = [&] {
     metricsTimer.expires_after(1s);
     metricsTimer.async_wait([&](boost::system::error_code ec) {
       if (ec || finished) return;
       auto [current, retained] = readSource();
-      options.metrics->onProgress(stats_, current, retained);
+      if (options.metrics) options.metrics->onProgress(stats_, current, retained);
+      if (options.onSample) options.onSample(stats_, current);
       armMetrics();
     });
   };
@@ -411,7 +413,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
   armStatus();
   armProgress();
   armStop();
-  if (options.metrics) armMetrics();
+  if (options.metrics || options.onSample) armMetrics();
   if (heartbeat.enabled()) armHeartbeat();
   // Runs the handlers still queued (cancelled waits, a posted drain) while everything they
   // refer to is alive; with `finished` set they return at once.

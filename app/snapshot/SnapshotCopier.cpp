@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "app/snapshot/SnapshotObserver.h"
 #include "cdc/pg/PgError.h"
 
 namespace pgmorph {
@@ -56,6 +57,25 @@ struct WorkQueue {
   bool closing = false;
   int workersAlive = 0;
 };
+
+// A progress task as the observer sees it: wall-clock times from the task's steady-clock ones.
+SnapshotObserver::Task observed(const SnapshotProgress::Task& p, const std::string& id,
+                                const std::string& source, const std::string& target,
+                                bool rebuild) {
+  auto wallNow = std::chrono::system_clock::now();
+  auto steadyNow = SnapshotProgress::Clock::now().time_since_epoch();
+  auto wall = [&](std::int64_t ns) {
+    return wallNow - std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                         steadyNow - std::chrono::nanoseconds(ns));
+  };
+  SnapshotObserver::Task t{
+      id, source, target, rebuild, p.state.load() == 3, p.inserts, p.rowsWritten.load(), {}, {}};
+  if (p.startedNs.load() && p.finishedNs.load()) {
+    t.started = wall(p.startedNs.load());
+    t.finished = wall(p.finishedNs.load());
+  }
+  return t;
+}
 
 }  // namespace
 
@@ -314,6 +334,13 @@ SnapshotEnd SnapshotCopier::run(PgConnection& control, const SnapshotRecord& rec
     return SnapshotEnd::Interrupted;
   }
   progress.summary(std::chrono::duration<double>(Clock::now() - wallStart).count());
+  if (options_.observer) {
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+      options_.observer->taskDone(observed(*shared_.progress[i], tasks[i].id, tasks[i].sourceTable,
+                                           tasks[i].targetTable, false));
+    for (const auto& [table, p] : rebuildProgress)
+      options_.observer->taskDone(observed(*p, p->label, "", table, true));
+  }
   return SnapshotEnd::Done;
 }
 

@@ -6,7 +6,8 @@
 
 namespace pgmorph {
 class PipelineMetrics;
-}
+class SnapshotObserver;
+}  // namespace pgmorph
 
 namespace pgmorph {
 
@@ -25,6 +26,9 @@ struct SnapshotOptions {
   std::chrono::seconds progressInterval{5};
   // Where to publish rows copied and health (MetricsEndpoint); nullptr when not served.
   PipelineMetrics* metrics = nullptr;
+  // Told the slot's creation, each task's times and the final restore (pgmorph rehearse);
+  // nullptr when nobody times the snapshot. Not owned.
+  SnapshotObserver* observer = nullptr;
 };
 
 }  // namespace pgmorph

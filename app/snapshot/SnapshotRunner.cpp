@@ -12,6 +12,7 @@
 #include "app/snapshot/LateReferenceSweep.h"
 #include "app/snapshot/ParkedSummary.h"
 #include "app/snapshot/SnapshotCopier.h"
+#include "app/snapshot/SnapshotObserver.h"
 #include "app/snapshot/SnapshotPlan.h"
 #include "cdc/SlotManager.h"
 #include "cdc/SnapshotReader.h"
@@ -95,8 +96,7 @@ SnapshotEnd SnapshotRunner::run() {
           "every table of the snapshot of pipeline '{}' (slot '{}', consistent point {}) is "
           "copied: restoring what the bulk load suspended and finishing",
           config_.pipeline, rec->slot, rec->consistentPoint.str());
-      sweepLateReferences(control, config_, plan, catalog);
-      restoreSuspended(control);
+      restoreTimed(control, plan, catalog);
       finish(control, slots, *rec);
       logParkedSummary(control, ParkedStore(config_.target.stateSchema, config_.pipeline));
       return SnapshotEnd::Done;
@@ -128,8 +128,7 @@ SnapshotEnd SnapshotRunner::run() {
   SnapshotEnd end = copier.run(control, *rec, *probe);
   if (end != SnapshotEnd::Done) return end;
   probe.reset();
-  sweepLateReferences(control, config_, plan, catalog);
-  restoreSuspended(control);
+  restoreTimed(control, plan, catalog);
   finish(control, slots, *rec);
   logParkedSummary(control, ParkedStore(config_.target.stateSchema, config_.pipeline));
   return SnapshotEnd::Done;
@@ -260,7 +259,11 @@ SnapshotRecord SnapshotRunner::createSlotAndRecord(PgConnection& control,
       "creating replication slot '{}' with an exported snapshot (waits for "
       "transactions running on the source to end)",
       config_.source.slot);
+  auto started = std::chrono::system_clock::now();
   held_.emplace(ExportedSnapshotSlot::create(config_.source.conninfo, config_.source.slot));
+  if (options_.observer)
+    options_.observer->slotCreated(started, std::chrono::system_clock::now(),
+                                   held_->consistentPoint());
   SnapshotRecord rec;
   rec.slot = held_->slot();
   rec.consistentPoint = held_->consistentPoint();
@@ -341,6 +344,14 @@ void SnapshotRunner::suspendIndexes(PgConnection& control, const SnapshotPlan& p
         "or set snapshot.defer_indexes: false)",
         e.what());
   }
+}
+
+void SnapshotRunner::restoreTimed(PgConnection& control, const SnapshotPlan& plan,
+                                  const TargetCatalog& catalog) {
+  auto started = std::chrono::system_clock::now();
+  sweepLateReferences(control, config_, plan, catalog);
+  restoreSuspended(control);
+  if (options_.observer) options_.observer->restored(started, std::chrono::system_clock::now());
 }
 
 void SnapshotRunner::restoreSuspended(PgConnection& control) {

@@ -47,6 +47,7 @@
 namespace pgmorph {
 
 class SnapshotPlan;
+class TargetCatalog;
 class SnapshotReader;
 class SlotManager;
 struct SnapshotRecord;
@@ -76,6 +77,8 @@ class SnapshotRunner {
   void suspendIndexes(PgConnection& control, const SnapshotPlan& plan);
   // Indexes of tables not rebuilt yet, then every foreign key.
   void restoreSuspended(PgConnection& control);
+  // The late-reference sweep and restoreSuspended, timed for options_.observer.
+  void restoreTimed(PgConnection& control, const SnapshotPlan& plan, const TargetCatalog& catalog);
 
   const PipelineConfig& config_;
   SnapshotOptions options_;
