@@ -195,6 +195,7 @@ QuietResult SourceQuiet::await() {
       result.uninspectable = current.uninspectable;
       for (auto& [pid, w] : seen) result.seen.push_back(w);
       result.counters = current.counters;
+      result.endedAt = now;
       for (const auto& [table, when] : lastWrite)
         result.written.push_back(
             {table, current.counters[table] - first.counters[table], secondsBetween(when, now)});
@@ -205,6 +206,7 @@ QuietResult SourceQuiet::await() {
 }
 
 std::vector<std::string> SourceQuiet::brokenSince(const QuietResult& quiet) {
+  std::this_thread::sleep_until(quiet.endedAt + kStatsDelay);
   SourceProbe probe(config_);
   Sample now = probe.sample();
   std::vector<std::string> out;

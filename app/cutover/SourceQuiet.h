@@ -19,6 +19,7 @@
 // they are waited for. Every change is listed in QuietResult::sourceChanges with how to undo it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -53,6 +54,7 @@ struct QuietResult {
   std::vector<TableWrites> written;              // mapped tables written while waiting
   std::vector<std::string> sourceChanges;        // what was changed on the source, with the undo
   std::map<std::string, std::int64_t> counters;  // per mapped table, at the end
+  std::chrono::steady_clock::time_point endedAt;  // of the last sample
   // What was found, as sentences (the report's details of the "source quiet" check).
   std::vector<std::string> details(const CutoverOptions& options) const;
 };
@@ -65,9 +67,15 @@ class SourceQuiet {
   // database's owner).
   QuietResult await();
 
+  // How late a committed write can show in pg_stat_user_tables: a backend flushes its counters
+  // at most once a second (PGSTAT_MIN_INTERVAL), and when it goes idle.
+  static constexpr std::chrono::milliseconds kStatsDelay{1500};
+
   // After the gate (the final LSN taken, verify done): what broke the quiet since `quiet`
   // ended — the mapped tables written since and the sessions holding a write transaction
-  // open now — as sentences; empty when it still holds.
+  // open now — as sentences; empty when it still holds. It samples no sooner than
+  // kStatsDelay after `quiet` ended, so that a write committed just before that has been
+  // flushed to the statistics by then.
   std::vector<std::string> brokenSince(const QuietResult& quiet);
 
  private:

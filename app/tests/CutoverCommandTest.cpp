@@ -3,7 +3,8 @@
 // the data, as a legacy table's does after deletes) feeds orders, whose `number` column is a
 // bigint identity that receives the legacy id (the stream writes it; the identity's sequence
 // is never used and stays behind). Covers: a session holding a write transaction open on a
-// mapped table is a no-go within --max-wait that names the session; once writes stop the
+// mapped table is a no-go within --max-wait that names the session; writes that keep coming
+// (autocommit, no transaction left open) are a no-go that names the table; once writes stop the
 // cutover is a go whose report has the final LSN, verify's LSN and verify equal, with the
 // changes made after the snapshot applied up to the final LSN; the identity's sequence is set
 // past both the data and the source's sequence; --set-source-read-only sets the database's
@@ -13,12 +14,14 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "app/ConfigFile.h"
 #include "app/cutover/CutoverCommand.h"
@@ -164,6 +167,29 @@ TEST_F(CutoverCommandTest, AnOpenWriterIsANoGoThatNamesTheSession) {
   // Nothing was changed: the writer's transaction is still open and can commit.
   writer_->exec("COMMIT");
   EXPECT_EQ(source("SELECT qty FROM co_order WHERE id = 7"), "8");
+}
+
+TEST_F(CutoverCommandTest, WritesThatKeepComingAreANoGoThatNamesTheTable) {
+  snapshot();
+  // Short autocommit writes: no transaction stays open, only the table's counters move.
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    PgConnection conn(test::sharedSource().conninfo(sourceDb_), "writer");
+    while (!stop) {
+      conn.exec("UPDATE co_order SET qty = qty + 1 WHERE id = 9");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  CutoverOptions options;
+  options.quietSeconds = 1.5;
+  options.maxWaitSeconds = 3;
+  int code = cutover(options);
+  stop = true;
+  writer.join();
+  EXPECT_EQ(code, 1) << out_;
+  EXPECT_NE(out_.find("not quiet within --max-wait 3 s"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("public.co_order: "), std::string::npos) << out_;
+  EXPECT_NE(out_.find("written while cutover waited"), std::string::npos) << out_;
 }
 
 TEST_F(CutoverCommandTest, OnceWritesStopItIsAGoAtTheFinalLsnAndSetsTheSequence) {
