@@ -9,19 +9,24 @@
 // changes made after the snapshot applied up to the final LSN; the identity's sequence is set
 // past both the data and the source's sequence; --set-source-read-only sets the database's
 // default_transaction_read_only (reset in TearDown) and the report says how to undo it;
-// --terminate-writers ends the open writer instead of waiting for it.
+// --terminate-writers ends the open writer instead of waiting for it; with `pgmorph follow`
+// running, the follower applies up to verify's LSN (and holds), and keeps streaming after.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "app/ConfigFile.h"
 #include "app/cutover/CutoverCommand.h"
@@ -249,6 +254,57 @@ TEST_F(CutoverCommandTest, OnceWritesStopItIsAGoAtTheFinalLsnAndSetsTheSequence)
   ASSERT_EQ(cutover(options), 0) << out_;
   auto again = reportJson();
   EXPECT_TRUE(again["sequences"][0]["after"].IsNull()) << json_;
+}
+
+// With `pgmorph follow` running, verify has the follower apply up to its LSN and hold: the
+// follower's work is what the gate checks, and it goes on after.
+TEST_F(CutoverCommandTest, WithAFollowerRunningItWaitsForTheFollowerAndLeavesItRunning) {
+  snapshot();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
+    execl(PGMORPH_BINARY, PGMORPH_BINARY, "follow", "-c", path_.c_str(), nullptr);
+    _exit(127);
+  }
+  struct Reap {
+    pid_t pid;
+    int status = -1;
+    void stop() {
+      if (pid <= 0) return;
+      kill(pid, SIGINT);
+      waitpid(pid, &status, 0);
+      pid = 0;
+    }
+    ~Reap() { stop(); }
+  } follower{child};
+  std::string active = "0";
+  for (int i = 0; i < 300 && active == "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    active = test::sharedSource().scalar(
+        "postgres", fmt::format("SELECT coalesce(max(active_pid), 0) FROM pg_replication_slots "
+                                "WHERE slot_name = '{}' AND active",
+                                slot_));
+  }
+  ASSERT_NE(active, "0") << "pgmorph follow never became active on the slot";
+  sourceSql("UPDATE co_order SET qty = 2000 WHERE id = 5");
+  CutoverOptions options;
+  options.quietSeconds = 1;
+  options.maxWaitSeconds = 20;
+  ASSERT_EQ(cutover(options), 0) << out_;
+  auto doc = reportJson();
+  ASSERT_TRUE(doc.IsObject()) << json_;
+  EXPECT_STREQ(doc["decision"].GetString(), "go");
+  EXPECT_STREQ(doc["verify"]["pinned_by"].GetString(), "follower paused") << json_;
+  EXPECT_EQ(target("SELECT qty FROM orders WHERE number = 5"), "2000");
+  // The follower is still streaming from the slot.
+  EXPECT_EQ(test::sharedSource().scalar(
+                "postgres", fmt::format("SELECT coalesce(max(active_pid), 0) FROM "
+                                        "pg_replication_slots WHERE slot_name = '{}' AND active",
+                                        slot_)),
+            active);
+  follower.stop();
+  EXPECT_TRUE(WIFEXITED(follower.status) && WEXITSTATUS(follower.status) == 0) << follower.status;
 }
 
 TEST_F(CutoverCommandTest, SetSourceReadOnlyAndTerminateWritersChangeTheSourceAndSaySo) {
