@@ -20,6 +20,7 @@
 #include "app/ConfigFile.h"
 #include "app/ParkedCli.h"
 #include "app/check/CheckCommand.h"
+#include "app/cutover/CutoverCommand.h"
 #include "app/follow/FollowCommand.h"
 #include "app/metrics/MetricsEndpoint.h"
 #include "app/rehearse/RehearseCommand.h"
@@ -109,6 +110,37 @@ int main(int argc, char** argv) {
                    "tables compared at once (a source and a target session each)")
       ->check(CLI::Range(1, 64));
 
+  // cutover: the go / no-go gate of the day of the switch.
+  auto* cutover = app.add_subcommand(
+      "cutover",
+      "the go / no-go gate: check, wait for the source to be quiet, take the final LSN, verify "
+      "the target at it, set the target's sequences; a report (exit 0 go, 1 no-go, 2 could not "
+      "run)");
+  cutover->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+  pgmorph::CutoverOptions cutoverOptions;
+  cutover
+      ->add_option("--quiet-seconds", cutoverOptions.quietSeconds,
+                   "seconds without a write to a mapped table or an open write transaction")
+      ->check(CLI::NonNegativeNumber);
+  cutover
+      ->add_option("--max-wait", cutoverOptions.maxWaitSeconds,
+                   "seconds to wait for the source to be quiet before the answer is no-go")
+      ->check(CLI::NonNegativeNumber);
+  cutover->add_flag("--set-source-read-only", cutoverOptions.setSourceReadOnly,
+                    "ALTER DATABASE <source> SET default_transaction_read_only = on first (new "
+                    "sessions; undo with ALTER DATABASE ... RESET default_transaction_read_only)");
+  cutover->add_flag("--terminate-writers", cutoverOptions.terminateWriters,
+                    "terminate source sessions holding a write transaction open instead of "
+                    "waiting for them");
+  cutover->add_option("--report", cutoverOptions.reportDir,
+                      "write report.md and report.json into this directory");
+  cutover
+      ->add_option("--sequence-margin", cutoverOptions.sequenceMargin,
+                   "how far past the data the target's sequences are set")
+      ->check(CLI::NonNegativeNumber);
+  cutover->add_option("--max-differences", cutoverOptions.maxDifferences,
+                      "differences listed per table in the verify section");
+
   auto* follow = app.add_subcommand(
       "follow", "stream changes from the slot into the target, from the stored checkpoint on");
   follow->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
@@ -190,6 +222,7 @@ int main(int argc, char** argv) {
   if (*status) return pgmorph::StatusCommand::run(configPath, statusJson, std::cout);
   if (*verify) return pgmorph::VerifyCommand::run(configPath, verifyOptions, std::cout);
   if (*rehearse) return pgmorph::RehearseCommand::run(configPath, rehearseOptions);
+  if (*cutover) return pgmorph::CutoverCommand::run(configPath, cutoverOptions, std::cout);
   try {
     pgmorph::PipelineConfig config = pgmorph::loadConfigFile(configPath);
     if (*follow) {

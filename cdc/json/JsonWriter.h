@@ -36,6 +36,10 @@ class JsonWriter {
   void real(double d) { writer_.Double(d); }
   void boolean(bool b) { writer_.Bool(b); }
   void null() { writer_.Null(); }
+  // A finished JSON document (another writer's text()) as the next value, as it is.
+  void raw(std::string_view json) {
+    writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+  }
   // The text, or null when there is none.
   void stringOrNull(const std::optional<std::string>& s) {
     if (s)
