@@ -192,6 +192,21 @@ TEST_F(MetricsEndToEnd, CountersMatchTheTargetAndHealthFollowsTheTarget) {
   EXPECT_GE(sample(scrape(), R"(pgmorph_reconnects_total{side="target"})").value_or(0), 1);
   EXPECT_EQ(sample(scrape(), "pgmorph_streaming").value_or(-1), 0);
 
+  // The target is back: pgmorph reconnects by itself, applies the change that waited, and
+  // /healthz turns 200 again.
+  target_->start();
+  EXPECT_TRUE(pollUntil(90s,
+                        [&] {
+                          health = get(port_, "/healthz");
+                          return health.status == 200;
+                        }))
+      << "/healthz " << health.status << ": " << health.body;
+  EXPECT_EQ(health.body, "ok: streaming\n");
+  EXPECT_TRUE(pollUntil(30s, [&] {
+    return target_->scalar(targetDb_, "SELECT count(*) FROM item WHERE legacy_id = 1000") == "1";
+  }));
+  EXPECT_EQ(sample(scrape(), "pgmorph_streaming").value_or(-1), 1);
+
   pgmorph_->signal(SIGINT);
   EXPECT_TRUE(pgmorph_->waitFor(30s).has_value());
 }
