@@ -376,8 +376,15 @@ FollowEnd Follower::run(const FollowOptions& options) {
       armMetrics();
     });
   };
+  // A run that waits for a point (--until-caught-up, verify's fence) sends its first heartbeat at
+  // once: on an idle source the walsender may have nothing else to send past that point, and
+  // the heartbeat coming back is what moves the checkpoint there (rather than a full interval
+  // later).
+  bool firstHeartbeat = options.untilLsn.has_value() || options.fenceLsn.has_value();
   std::function<void()> armHeartbeat = [&] {
-    heartbeatTimer.expires_after(heartbeat.interval());
+    heartbeatTimer.expires_after(firstHeartbeat ? std::chrono::milliseconds(0)
+                                                : heartbeat.interval());
+    firstHeartbeat = false;
     heartbeatTimer.async_wait([&](boost::system::error_code ec) {
       if (ec || finished) return;
       auto now = std::chrono::steady_clock::now();
