@@ -292,6 +292,16 @@ FollowEnd Follower::run(const FollowOptions& options) {
       if (!msg) {
         // Drained for now: commit what whole transactions we hold, then wait for more.
         if (applier.commitIfPossible()) reportFlushed();
+        // At a fence with nothing in flight (the keepalive asked for when the fence was set says
+        // the server has sent past it): verify's own apply ends, a running follower holds.
+        if (idleAtFence()) {
+          if (options.fenceLsn) {
+            fenceReached = true;
+          } else {
+            pause.reachedFence(applier.checkpoint());
+            return;
+          }
+        }
         if (reached()) return finish(FollowEnd::ReachedTarget);
         return waitReadable();
       }
@@ -410,12 +420,22 @@ FollowEnd Follower::run(const FollowOptions& options) {
       return;
     }
     if (pause.holding()) return;
+    // Advancing to verify's fence: ask the server where it is now, so that an idle source
+    // reaches the fence with the reply rather than at the next status update.
+    if (pause.fence()) stream.sendStatus(true);
     if (stashed) {
+      // The transaction held back at the last fence may be past this one too.
+      if (auto f = fence(); f && change.lsn >= *f) {
+        pause.reachedFence(applier.checkpoint());
+        return;
+      }
       stashed = false;
       applier.onChange(change);
     }
     drain();
   };
+  // Waiting for a point: the server's position at once (a keepalive reply), not in a second.
+  if (options.untilLsn || options.fenceLsn) stream.sendStatus(true);
   asio::post(io, [&] { drain(); });
   armStatus();
   armProgress();

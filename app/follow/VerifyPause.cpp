@@ -40,18 +40,28 @@ void VerifyPause::stop() noexcept {
   if (socket_) socket_->cancel(ignored);
 }
 
+bool VerifyPause::takeNotifies() {
+  bool notified = false;
+  while (PGnotify* n = PQnotifies(conn_->get())) {
+    notified = true;
+    PQfreemem(n);
+  }
+  return notified;
+}
+
+void VerifyPause::afterQuery() {
+  // A NOTIFY that arrived while this session ran a statement of its own is read with that
+  // statement's result and waits in libpq's queue: the socket never turns readable for it.
+  if (takeNotifies()) asio::post(io_, [this] { refresh(); });
+}
+
 void VerifyPause::waitNotify() {
   socket_->async_wait(asio::posix::stream_descriptor::wait_read,
                       [this](boost::system::error_code ec) {
                         if (ec) return;
                         if (!PQconsumeInput(conn_->get()))
                           conn_->throwConnectionError("waiting for verify's pause requests");
-                        bool notified = false;
-                        while (PGnotify* n = PQnotifies(conn_->get())) {
-                          notified = true;
-                          PQfreemem(n);
-                        }
-                        if (notified) refresh();
+                        if (takeNotifies()) refresh();
                         waitNotify();
                       });
 }
@@ -83,10 +93,14 @@ void VerifyPause::resume(const char* why) {
 
 void VerifyPause::refresh() {
   std::optional<PauseRow> row = store_.read(*conn_);
+  afterQuery();
   if (!row) {
     if (phase_ != Phase::Idle) resume("released");
     return;
   }
+  // Another verify's request: the one this follower held for has released it (its release was
+  // not seen in time), so that pause is over before the new one begins.
+  if (phase_ != Phase::Idle && row->requesterPid != servingPid_) resume("released");
   if (row->expired) {
     if (phase_ != Phase::Idle) {
       spdlog::warn(
@@ -101,6 +115,7 @@ void VerifyPause::refresh() {
     spdlog::info("verify (pid {}) asks to pause applying at the next transaction boundary",
                  row->requesterPid);
     phase_ = Phase::HoldAsked;
+    servingPid_ = row->requesterPid;
     pausedAt_ = std::chrono::steady_clock::now();
     armLease();
     asio::post(io_, wake_);
@@ -115,12 +130,14 @@ void VerifyPause::held(Lsn checkpoint) {
   if (phase_ != Phase::HoldAsked) return;
   phase_ = Phase::Holding;
   store_.answer(*conn_, PauseState::Hold, PauseState::Holding, checkpoint);
+  afterQuery();
 }
 
 void VerifyPause::reachedFence(Lsn checkpoint) {
   if (phase_ != Phase::Advancing) return;
   phase_ = Phase::AtFence;
   store_.answer(*conn_, PauseState::Advance, PauseState::AtFence, checkpoint);
+  afterQuery();
 }
 
 }  // namespace pgmorph

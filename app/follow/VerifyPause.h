@@ -54,6 +54,8 @@ class VerifyPause {
  private:
   enum class Phase { Idle, HoldAsked, Holding, Advancing, AtFence };
   void waitNotify();
+  bool takeNotifies();
+  void afterQuery();
   void armLease();
   void refresh();
   void resume(const char* why);
@@ -67,6 +69,7 @@ class VerifyPause {
   boost::asio::steady_timer lease_;
   Phase phase_ = Phase::Idle;
   std::optional<Lsn> fence_;
+  int servingPid_ = 0;  // the verify whose request this pause answers
   std::chrono::steady_clock::time_point pausedAt_;
 };
 
