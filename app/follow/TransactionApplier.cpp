@@ -32,8 +32,8 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
                stats.tables),
       changes_(writer.connection(), transformer.config(), parked_, stats.tables),
       drift_(config, writer.connection()),
-      unmappedStore_(config.target.stateSchema, config.pipeline),
-      checkpoint_(checkpoint) {
+      checkpoint_(checkpoint),
+      unmappedStore_(config.target.stateSchema, config.pipeline) {
   changes_.load();
   stats_.checkpoint = checkpoint;
 }

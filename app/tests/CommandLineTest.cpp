@@ -36,9 +36,10 @@ TEST(CommandLine, VersionPrintsTheVersionAndExitsZero) {
 TEST(CommandLine, AnUnknownCommandIsNamedWithTheCommands) {
   std::string err;
   EXPECT_EQ(BinaryRun::run({"frobnicate"}, base(), nullptr, &err), 2);
-  expectHas(err,
-            "unknown command 'frobnicate'; the commands are: check, status, verify, follow, "
-            "snapshot, run, parked");
+  expectHas(
+      err,
+      "unknown command 'frobnicate'; the commands are: check, status, verify, cutover, follow, "
+      "snapshot, run, rehearse, parked");
   // Options before it do not hide it.
   EXPECT_EQ(
       BinaryRun::run({"--log-level", "debug", "folow", "-c", "x.yaml"}, base(), nullptr, &err), 2);

@@ -52,6 +52,9 @@ std::string mappingYaml(const std::string& source, const std::string& target,
   return fmt::format(R"(pipeline: st
 source: {{ conninfo: "{}", slot: {} }}
 target: {{ conninfo: "{}", state_schema: st_state }}
+# No heartbeats: a confirmed heartbeat's time would stand in for the last commit's, which the
+# tests below read back exactly (HeartbeatEndToEndTest covers the heartbeat's).
+slot: {{ heartbeat_interval_ms: 0 }}
 ids: {{ namespace: 5b0c4a1e-7d2f-4e3a-8c6b-1f2e3d4c5b6a }}
 tables:
   st_parent:
