@@ -9,31 +9,10 @@
 namespace pgmorph {
 namespace {
 
+using test::errorOf;
 using test::load;
 
-std::string errorOf(const std::string& yaml) {
-  try {
-    load(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-const std::string kBase = R"yaml(pipeline: p
-source:
-  conninfo: "host=a"
-target:
-  conninfo: "host=b"
-ids:
-  namespace: 8d3e2f4a-1c5b-4e7a-9b1f-3c2d4e5f6a7b
-tables:
-  t:
-    - target: t2
-      key: id
-      columns:
-        a: b
-)yaml";
+const std::string& kBase = test::kMinimalPipeline;
 
 TEST(ConfigLoaderIgnore, NoListIgnoresNothing) {
   PipelineConfig cfg = load(kBase);

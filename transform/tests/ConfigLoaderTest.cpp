@@ -14,6 +14,7 @@ namespace pgmorph {
 namespace {
 
 using test::dispatchMappingText;
+using test::errorOf;
 using test::load;
 using test::loadDispatch;
 
@@ -42,31 +43,7 @@ std::string replaceOnce(std::string text, std::string_view from, std::string_vie
 }
 
 // The message of the ConfigError that loading `yaml` throws ("" when it loads).
-std::string errorOf(const std::string& yaml, EnvLookup env = test::noEnv()) {
-  try {
-    load(yaml, env);
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(e.errorClass(), ErrorClass::Operator);
-    return e.what();
-  }
-  return "";
-}
-
-// A small valid file; tests break one thing in it at a time.
-const std::string kBase = R"yaml(pipeline: p
-source:
-  conninfo: "host=a"
-target:
-  conninfo: "host=b"
-ids:
-  namespace: 8d3e2f4a-1c5b-4e7a-9b1f-3c2d4e5f6a7b
-tables:
-  t:
-    - target: t2
-      key: id
-      columns:
-        a: b
-)yaml";
+const std::string& kBase = test::kMinimalPipeline;
 
 TEST(ConfigLoader, LoadsThePipelineSectionsOfTheExample) {
   PipelineConfig cfg = loadDispatch();

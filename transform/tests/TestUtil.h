@@ -11,7 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "cdc/model/Change.h"
+#include "cdc/model/Errors.h"
 #include "transform/ConfigLoader.h"
 #include "transform/TargetWrite.h"
 
@@ -44,6 +47,34 @@ inline PipelineConfig loadDispatch() {
 inline PipelineConfig load(const std::string& yaml, EnvLookup env = noEnv()) {
   return ConfigLoader::fromString(yaml, "mapping.yaml", env);
 }
+
+// The loader's message for a file it refuses ("" when it loads); a refusal is always the
+// operator's to fix.
+inline std::string errorOf(const std::string& yaml, EnvLookup env = noEnv()) {
+  try {
+    load(yaml, env);
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.errorClass(), ErrorClass::Operator);
+    return e.what();
+  }
+  return "";
+}
+
+// A small valid pipeline file; the config tests break or extend one thing in it at a time.
+inline const std::string kMinimalPipeline = R"yaml(pipeline: p
+source:
+  conninfo: "host=a"
+target:
+  conninfo: "host=b"
+ids:
+  namespace: 8d3e2f4a-1c5b-4e7a-9b1f-3c2d4e5f6a7b
+tables:
+  t:
+    - target: t2
+      key: id
+      columns:
+        a: b
+)yaml";
 
 // One column as wal2json v2 sends it. Numbers keep their exact text; nullopt is JSON null.
 struct Col {
