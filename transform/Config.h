@@ -99,9 +99,15 @@ struct TableMapping {
 };
 
 struct SourceConfig {
-  std::string conninfo;
+  std::string conninfo;  // may be empty when `journal` is set (then the commands that query the
+                         // source say that they need it)
   std::string slot;
   std::string timezone = "UTC";  // zone of the legacy naive timestamps
+  // `source.journal`: this pipeline reads the changes from a journal directory that another
+  // process (`pgmorph journal`, or the follow of the pipeline that owns the slot) writes, not from
+  // a slot of its own. Absolute (a relative path in the file is taken from the file's directory).
+  std::string journal;
+  bool readsJournal() const { return !journal.empty(); }
 };
 
 struct TargetConfig {
@@ -154,6 +160,25 @@ struct SlotConfig {
   std::uint64_t maxRetainedWalBytes = 0;
 };
 
+// `journal:` section: the durable change journal (state/journal/Journal.h) that follow (or
+// `pgmorph journal`) writes from the slot. Off unless `dir` is set.
+struct JournalConfig {
+  std::string dir;  // absolute (a relative path in the file is taken from the file's directory)
+  std::uint64_t segmentBytes = 64ull << 20;
+  std::uint64_t retainBytes = 0;       // 0 = no limit
+  std::uint64_t retainAgeSeconds = 0;  // 0 = no limit
+  // Who confirms the slot: Journal (a transaction is confirmed to the source once it is durable
+  // in the journal: the source keeps little WAL while a target is down) or Target (only once the
+  // target has committed it, as without a journal). Journal unless the file says otherwise.
+  enum class Confirm { Journal, Target } confirm = Confirm::Journal;
+  bool compress = false;
+  bool enabled() const { return !dir.empty(); }
+};
+
+constexpr std::string_view toString(JournalConfig::Confirm c) {
+  return c == JournalConfig::Confirm::Journal ? "journal" : "target";
+}
+
 // One entry of `ignore:`: a source table the user means to leave out. Its changes are skipped
 // without the "neither mapped nor ignored" warning (they are still counted, apart).
 struct IgnoredTable {
@@ -174,6 +199,7 @@ struct PipelineConfig {
   SchemaChangePolicy onSchemaChange = SchemaChangePolicy::Stop;
   int onSchemaChangeLine = 0;  // of `on_schema_change` (0: not in the file)
   SlotConfig slot;
+  JournalConfig journal;
   std::vector<TableMapping> tables;
   std::vector<IgnoredTable> ignore;  // `ignore:`; never a mapped table (the loader refuses it)
 

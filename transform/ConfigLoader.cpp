@@ -23,7 +23,7 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
   r_.expectMap(root, "");
   r_.checkKeys(root, "",
                {"pipeline", "source", "target", "ids", "tables", "apply", "snapshot", "metrics",
-                "on_schema_change", "slot", "ignore"});
+                "on_schema_change", "slot", "ignore", "journal"});
 
   PipelineConfig cfg;
   cfg.file = r_.file();
@@ -61,6 +61,13 @@ PipelineConfig Parser::parse(const YAML::Node& root) {
   }
   if (YAML::Node s = r_.optionalNode(root, "slot", "", "a map"); s.IsDefined())
     parseSlot(s, cfg.slot);
+  if (YAML::Node j = r_.optionalNode(root, "journal", "", "a map"); j.IsDefined()) {
+    parseJournal(j, cfg.journal);
+    if (cfg.source.readsJournal())
+      r_.fail(j, "journal",
+              "a pipeline that reads a journal (source.journal) cannot write one: the journal's "
+              "writer is the pipeline that owns the slot");
+  }
 
   YAML::Node tables = r_.requiredNode(root, "tables", "", "a map");
   r_.expectMap(tables, "tables");
@@ -98,8 +105,14 @@ QualifiedName Parser::splitName(const YAML::Node& at, std::string_view path,
 
 void Parser::parseSource(const YAML::Node& n, PipelineConfig& cfg) const {
   r_.expectMap(n, "source");
-  r_.checkKeys(n, "source", {"conninfo", "slot", "timezone"});
-  cfg.source.conninfo = r_.required(n, "conninfo", "source");
+  r_.checkKeys(n, "source", {"conninfo", "slot", "timezone", "journal"});
+  if (auto j = r_.optional(n, "journal", "source")) {
+    if (j->empty()) r_.fail(n["journal"], "source.journal", "must name the journal's directory");
+    cfg.source.journal = resolveDir(*j);
+    if (auto c = r_.optional(n, "conninfo", "source")) cfg.source.conninfo = *c;
+  } else {
+    cfg.source.conninfo = r_.required(n, "conninfo", "source");
+  }
   auto slot = r_.optional(n, "slot", "source");
   cfg.source.slot = slot ? *slot : "pgmorph_" + cfg.pipeline;
   bool valid = !cfg.source.slot.empty() && cfg.source.slot.size() <= 63;

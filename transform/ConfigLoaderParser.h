@@ -6,6 +6,7 @@
 //   ConfigLoaderChecks.cpp   the checks that need more than one entry (target columns written
 //                            twice, ref and key.table arity, owner columns).
 //   ConfigLoaderSlot.cpp     the `slot:` section (heartbeat interval, max retained WAL).
+//   ConfigLoaderJournal.cpp  the `journal:` section and source.journal (the change journal).
 //   ConfigLoaderIgnore.cpp   the `ignore:` list (source tables left out on purpose).
 // The parser makes two passes: the first collects the mapped source table names so that refs
 // and key.table can be checked where they are written (with their own line).
@@ -13,6 +14,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +36,10 @@ inline bool isIdentChar(char c) {
          c == '$' || static_cast<unsigned char>(c) >= 0x80;
 }
 
+// "1073741824", "512MB", "1GB", "1.5GB", "64kB": bytes, PostgreSQL's units (1024-based).
+// nullopt when the text is not such a size. ConfigLoaderSlot.cpp
+std::optional<std::uint64_t> parseSize(std::string_view text);
+
 // The parser of one file.
 class Parser {
  public:
@@ -50,7 +56,10 @@ class Parser {
   void parseApply(const YAML::Node& n, ApplyConfig& apply) const;
   void parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const;
   void parseMetrics(const YAML::Node& n, MetricsConfig& metrics) const;
-  void parseSlot(const YAML::Node& n, SlotConfig& slot) const;  // ConfigLoaderSlot.cpp
+  void parseSlot(const YAML::Node& n, SlotConfig& slot) const;           // ConfigLoaderSlot.cpp
+  void parseJournal(const YAML::Node& n, JournalConfig& journal) const;  // ConfigLoaderJournal.cpp
+  // A directory as written in the file: absolute, or taken from the file's directory.
+  std::string resolveDir(const std::string& written) const;
   // After collectTables (a table both mapped and ignored is refused). ConfigLoaderIgnore.cpp
   void parseIgnore(const YAML::Node& n, PipelineConfig& cfg) const;
   void collectTables(const YAML::Node& tables, PipelineConfig& cfg);

@@ -11,10 +11,6 @@
 
 namespace pgmorph::configloader {
 
-namespace {
-
-// "1073741824", "512MB", "1GB", "1.5GB", "64kB": bytes, PostgreSQL's units (1024-based).
-// nullopt when the text is not such a size.
 std::optional<std::uint64_t> parseSize(std::string_view text) {
   std::size_t digits = 0;
   while (digits < text.size() &&
@@ -43,8 +39,6 @@ std::optional<std::uint64_t> parseSize(std::string_view text) {
   if (bytes >= static_cast<double>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
   return static_cast<std::uint64_t>(bytes);
 }
-
-}  // namespace
 
 void Parser::parseSlot(const YAML::Node& n, SlotConfig& slot) const {
   r_.expectMap(n, "slot");
