@@ -44,6 +44,8 @@ enum class DecodeStatus {
 
 // Decodes the frame at the start of `bytes`. `needed` is set to the frame's whole size when
 // the header could be read (so a caller knows how much more to read on Incomplete).
-DecodeStatus decodeFrame(std::string_view bytes, DecodedFrame& out, std::size_t& needed);
+// `checkCrc` false only for bytes whose CRC was checked already (a reader's second pass).
+DecodeStatus decodeFrame(std::string_view bytes, DecodedFrame& out, std::size_t& needed,
+                         bool checkCrc = true);
 
 }  // namespace pgmorph::journal

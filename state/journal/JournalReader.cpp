@@ -163,8 +163,9 @@ std::optional<JournalReader::Record> JournalReader::next() {
   for (;;) {
     DecodedFrame frame;
     if (d.yielding) {
-      // Checked complete by the first pass; a failure now is the file changing under us.
-      if (d.scanner->frameAt(d.offset, frame) != DecodeStatus::Ok)
+      // Checked complete, CRCs included, by the first pass (committed bytes are never cut or
+      // rewritten): this pass only decodes. A failure now is the file changing under us.
+      if (d.scanner->frameAt(d.offset, frame, false) != DecodeStatus::Ok)
         throwCorrupt(d.scanner->path(), d.offset, "a frame of a committed transaction changed");
       d.offset += frame.size;
       if (frame.kind == FrameKind::Commit) {

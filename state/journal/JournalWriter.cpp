@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "cdc/model/Errors.h"
 #include "state/journal/Journal.h"
 #include "state/journal/JournalRetention.h"
 #include "state/journal/SegmentScan.h"
@@ -127,6 +128,10 @@ struct JournalWriter::Impl {
 
 JournalWriter::JournalWriter(JournalOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
+  if (impl_->options.compress)
+    throw ConfigError("journal " + impl_->options.dir.string() +
+                      ": compression is not implemented yet; remove `compress` from the "
+                      "journal section");
   if (impl_->options.segmentBytes == 0) impl_->options.segmentBytes = 1;
   impl_->recover();
 }

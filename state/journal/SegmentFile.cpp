@@ -119,7 +119,7 @@ bool FrameScanner::fill(std::uint64_t offset, std::size_t bytes) {
   return got >= bytes;
 }
 
-DecodeStatus FrameScanner::frameAt(std::uint64_t offset, DecodedFrame& out) {
+DecodeStatus FrameScanner::frameAt(std::uint64_t offset, DecodedFrame& out, bool checkCrc) {
   std::size_t needed = kFrameHeaderBytes;
   for (;;) {
     const bool inBuffer = offset >= bufferAt_ && offset + needed <= bufferAt_ + buffer_.size();
@@ -128,7 +128,7 @@ DecodeStatus FrameScanner::frameAt(std::uint64_t offset, DecodedFrame& out) {
                                        ? std::string_view(buffer_).substr(offset - bufferAt_)
                                        : std::string_view();
     std::size_t nowNeeded = 0;
-    const DecodeStatus status = decodeFrame(bytes, out, nowNeeded);
+    const DecodeStatus status = decodeFrame(bytes, out, nowNeeded, checkCrc);
     lastAnnounced_ = nowNeeded > kFrameHeaderBytes || status == DecodeStatus::Ok ? nowNeeded : 0;
     // The header announced more than is buffered: read that much and decode again (once: the
     // second read either has it or the file ends first).

@@ -58,7 +58,7 @@ class FrameScanner {
  public:
   FrameScanner(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
   // The frame at `offset`; its payload stays valid until the next call.
-  DecodeStatus frameAt(std::uint64_t offset, DecodedFrame& out);
+  DecodeStatus frameAt(std::uint64_t offset, DecodedFrame& out, bool checkCrc = true);
   // Forgets the buffered bytes: the next frameAt() reads the file again. After a tail did not
   // decode, since a writer may have cut it (abort, recovery) and written other bytes there.
   void invalidate();

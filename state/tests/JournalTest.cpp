@@ -287,3 +287,16 @@ TEST(JournalTest, SeekBeforeTheStartIsAGapNamingTheRange) {
 
 }  // namespace
 }  // namespace pgmorph
+
+namespace pgmorph {
+namespace {
+
+TEST(JournalTest, CompressionIsRefusedUntilItIsImplemented) {
+  journaltest::TempDir dir;
+  JournalOptions o = journaltest::options(dir.path, 1 << 20);
+  o.compress = true;
+  EXPECT_THROW(JournalWriter{o}, ConfigError);
+}
+
+}  // namespace
+}  // namespace pgmorph
