@@ -1,6 +1,13 @@
 // A reader following a journal while its writer appends, rolls segments and removes them:
 // only complete transactions are yielded, and a reader overtaken by retention is told so.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 
 #include "state/journal/SegmentFile.h"
 #include "state/tests/JournalTestUtil.h"
@@ -75,6 +82,61 @@ TEST(JournalFollowTest, AReaderOvertakenByRetentionGetsAGap) {
   }
   JournalReader late(dir.path);
   EXPECT_THROW(late.seek(Lsn(1000)), JournalGap);
+}
+
+// The writer in another process, appending, rolling small segments and syncing, while this
+// one follows: every transaction is seen once, in order, whole. Every 100th transaction is
+// over a MB, so the writer writes it out in parts before its Commit.
+std::size_t messagesOf(std::uint64_t n) {
+  return n % 100 == 0 ? 500 : 1 + n % 5;
+}
+std::size_t bytesOf(std::uint64_t n) {
+  return n % 100 == 0 ? 3000 : 100 + n % 700;
+}
+
+TEST(JournalFollowTest, AReaderInAnotherProcessFollowsALiveWriterAcrossRolls) {
+  TempDir dir;
+  constexpr std::uint64_t kTxns = 1500;
+  {
+    JournalWriter w(options(dir.path, 8 << 10));
+    w.startAt(Lsn(1000));
+  }
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    try {
+      JournalWriter w(options(dir.path, 8 << 10));
+      for (std::uint64_t n = 1; n <= kTxns; ++n) {
+        ASSERT_TRUE(w.begin(commitOf(n)));
+        for (std::size_t i = 0; i < messagesOf(n); ++i)
+          w.append(Lsn(commitOf(n).value() - 900 + i), message(n, i, bytesOf(n)));
+        w.commit();
+        if (n % 7 == 0) w.sync();
+      }
+      w.sync();
+      ::_exit(0);
+    } catch (...) {
+      ::_exit(3);
+    }
+  }
+  JournalReader r(dir.path);
+  r.seek(Lsn(1000));
+  std::uint64_t seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (seen < kTxns && std::chrono::steady_clock::now() < deadline) {
+    const auto read = readAll(r);
+    for (const auto& t : read.txns) {
+      ++seen;
+      ASSERT_EQ(t, expectedTxn(seen, messagesOf(seen), bytesOf(seen)));
+    }
+    if (read.txns.empty()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  int status = 0;
+  if (seen < kTxns) ::kill(child, SIGKILL);
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(seen, kTxns);
+  EXPECT_GE(journal::listSegments(dir.path).size(), 20u);
 }
 
 }  // namespace
