@@ -51,7 +51,7 @@ DecodeStatus decodeFrame(std::string_view bytes, DecodedFrame& out, std::size_t&
   const std::string_view body = bytes.substr(kFrameHeaderBytes, length);
   if (checkCrc && crc32c(body) != crc) return DecodeStatus::Corrupt;
   const auto kind = static_cast<unsigned char>(body[0]);
-  if (kind < 1 || kind > 4) return DecodeStatus::Corrupt;
+  if (kind < 1 || kind > 5) return DecodeStatus::Corrupt;
   out.kind = static_cast<FrameKind>(kind);
   out.lsn = Lsn(getLe(body.data() + 1, 8));
   out.payload = body.substr(kBodyHeaderBytes);

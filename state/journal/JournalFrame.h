@@ -16,7 +16,8 @@
 
 namespace pgmorph::journal {
 
-enum class FrameKind : std::uint8_t { Begin = 1, Message = 2, Commit = 3, Position = 4 };
+// Block: compressed Message records (JournalBlock.h), only when the writer compresses.
+enum class FrameKind : std::uint8_t { Begin = 1, Message = 2, Commit = 3, Position = 4, Block = 5 };
 
 inline constexpr std::size_t kFrameHeaderBytes = 8;  // length + crc
 inline constexpr std::size_t kBodyHeaderBytes = 9;   // kind + lsn

@@ -6,6 +6,7 @@
 
 #include "cdc/model/Errors.h"
 #include "state/journal/Journal.h"
+#include "state/journal/JournalBlock.h"
 #include "state/journal/SegmentScan.h"
 
 namespace pgmorph {
@@ -39,6 +40,7 @@ struct JournalReader::Impl {
   std::uint64_t offset = 0;  // the next frame to read
   Lsn position;              // everything committing at or before it was yielded or skipped
   bool yielding = false;     // inside a transaction known to be complete
+  BlockCursor block;         // the Block frame being yielded, message by message
   // The first pass over a transaction still being written: where it got to, so a poll
   // continues instead of rescanning a large transaction from its Begin each time.
   std::uint64_t checkingBegin = UINT64_MAX, checkedTo = 0;
@@ -52,6 +54,7 @@ struct JournalReader::Impl {
     scanner = std::make_unique<FrameScanner>(fd.get(), segmentPath(dir, start));
     offset = 0;
     yielding = false;
+    block.clear();
     checkingBegin = UINT64_MAX;
     return true;
   }
@@ -162,12 +165,25 @@ std::optional<JournalReader::Record> JournalReader::next() {
   if (!d.positioned) seek(start());
   for (;;) {
     DecodedFrame frame;
+    if (d.block.active()) {
+      Lsn lsn;
+      std::string_view payload;
+      if (!d.block.next(lsn, payload))
+        throwCorrupt(d.scanner->path(), d.offset, "a compressed block's records do not parse");
+      return Record{Record::Kind::Message, lsn, payload};
+    }
     if (d.yielding) {
       // Checked complete, CRCs included, by the first pass (committed bytes are never cut or
       // rewritten): this pass only decodes. A failure now is the file changing under us.
       if (d.scanner->frameAt(d.offset, frame, false) != DecodeStatus::Ok)
         throwCorrupt(d.scanner->path(), d.offset, "a frame of a committed transaction changed");
       d.offset += frame.size;
+      if (frame.kind == FrameKind::Block) {
+        if (!d.block.load(frame.payload))
+          throwCorrupt(d.scanner->path(), d.offset - frame.size,
+                       "a compressed block does not decompress");
+        continue;
+      }
       if (frame.kind == FrameKind::Commit) {
         d.yielding = false;
         d.position = frame.lsn;

@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "cdc/model/Errors.h"
 #include "state/journal/Journal.h"
+#include "state/journal/JournalBlock.h"
 #include "state/journal/JournalRetention.h"
 #include "state/journal/SegmentScan.h"
 #include "state/journal/WriterLock.h"
@@ -32,6 +32,8 @@ struct JournalWriter::Impl {
   Fd idx;
   std::uint64_t written = 0;  // bytes in the segment file (pending not included)
   std::string pending;        // frames not written yet
+  std::string block;          // compress: the transaction's records not in a Block frame yet
+  std::string compressed;
   Lsn start, end, durableEnd;
   bool inTxn = false;
   Lsn txnLsn;
@@ -102,6 +104,14 @@ struct JournalWriter::Impl {
     durableEnd = end;
   }
 
+  // Closes the transaction's current block into a Block frame (compress only).
+  void closeBlock() {
+    if (block.empty()) return;
+    compressBlock(block, compressed);
+    appendFrame(pending, FrameKind::Block, txnLsn, compressed);
+    block.clear();
+  }
+
   void flush() {
     if (pending.empty()) return;
     writeAll(seg.get(), pending, segPath());
@@ -128,10 +138,6 @@ struct JournalWriter::Impl {
 
 JournalWriter::JournalWriter(JournalOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
-  if (impl_->options.compress)
-    throw ConfigError("journal " + impl_->options.dir.string() +
-                      ": compression is not implemented yet; remove `compress` from the "
-                      "journal section");
   if (impl_->options.segmentBytes == 0) impl_->options.segmentBytes = 1;
   impl_->recover();
 }
@@ -170,13 +176,19 @@ bool JournalWriter::begin(Lsn commitEnd) {
 void JournalWriter::append(Lsn dataStart, std::string_view payload) {
   auto& d = *impl_;
   if (!d.inTxn) throw std::logic_error("journal: append() outside a transaction");
-  appendFrame(d.pending, FrameKind::Message, dataStart, payload);
+  if (d.options.compress) {
+    appendBlockRecord(d.block, dataStart, payload);
+    if (d.block.size() >= kBlockBytes) d.closeBlock();
+  } else {
+    appendFrame(d.pending, FrameKind::Message, dataStart, payload);
+  }
   if (d.pending.size() >= kFlushBytes) d.flush();
 }
 
 void JournalWriter::commit() {
   auto& d = *impl_;
   if (!d.inTxn) throw std::logic_error("journal: commit() outside a transaction");
+  d.closeBlock();
   appendFrame(d.pending, FrameKind::Commit, d.txnLsn, {});
   d.flush();  // visible to readers from here
   d.addIndex(d.txnLsn, d.txnOffset);
@@ -188,6 +200,7 @@ void JournalWriter::abort() {
   auto& d = *impl_;
   if (!d.inTxn) return;
   d.pending.clear();
+  d.block.clear();
   if (d.written > d.txnOffset) {
     // Part of a large transaction was written out already: cut it (no reader yields it, it
     // has no Commit).

@@ -20,6 +20,7 @@ SegmentScan scanSegment(FrameScanner& scanner, std::uint64_t fromOffset, Lsn fro
           grammarOk = !inTxn;
           break;
         case FrameKind::Message:
+        case FrameKind::Block:
           grammarOk = inTxn;
           break;
         case FrameKind::Commit:
@@ -43,6 +44,7 @@ SegmentScan scanSegment(FrameScanner& scanner, std::uint64_t fromOffset, Lsn fro
         txnLsn = frame.lsn;
         break;
       case FrameKind::Message:
+      case FrameKind::Block:
         break;
       case FrameKind::Commit:
         inTxn = false;

@@ -291,11 +291,51 @@ TEST(JournalTest, SeekBeforeTheStartIsAGapNamingTheRange) {
 namespace pgmorph {
 namespace {
 
-TEST(JournalTest, CompressionIsRefusedUntilItIsImplemented) {
-  journaltest::TempDir dir;
-  JournalOptions o = journaltest::options(dir.path, 1 << 20);
-  o.compress = true;
-  EXPECT_THROW(JournalWriter{o}, ConfigError);
+// Compressed and plain transactions in one journal (the option changed between runs): the
+// reader yields the same messages, whatever each was written as.
+TEST(JournalTest, CompressedTransactionsRoundTripAndMixWithPlainOnes) {
+  using namespace journaltest;
+  TempDir dir;
+  std::vector<ReadTxn> expected;
+  std::uint64_t messageBytes = 0;
+  {
+    JournalOptions o = options(dir.path, 256 << 10);
+    o.compress = true;
+    JournalWriter w(o);
+    w.startAt(Lsn(1000));
+    for (std::uint64_t n = 1; n <= 40; ++n) {
+      // Transaction 20 spans many blocks and is written out before its Commit.
+      const std::size_t count = n == 20 ? 3000 : n % 9 + 1;
+      writeTxn(w, n, count, 700);
+      expected.push_back(expectedTxn(n, count, 700));
+      messageBytes += count * 700;
+    }
+    // An aborted compressed transaction leaves nothing.
+    ASSERT_TRUE(w.begin(commitOf(41)));
+    for (int i = 0; i < 100; ++i)
+      w.append(Lsn(commitOf(41).value() - 900 + i), message(41, i, 700));
+    w.abort();
+    writeTxn(w, 42, 2, 700);  // none of 41's records in its block
+    expected.push_back(expectedTxn(42, 2, 700));
+  }
+  std::uint64_t compressedBytes = 0;
+  for (Lsn s : journal::listSegments(dir.path))
+    compressedBytes += fs::file_size(journal::segmentPath(dir.path, s));
+  EXPECT_LT(compressedBytes * 5, messageBytes) << compressedBytes << " of " << messageBytes;
+  {
+    JournalWriter plain(options(dir.path, 256 << 10));
+    EXPECT_EQ(plain.end(), commitOf(42));
+    writeTxn(plain, 43, 3, 700);
+    expected.push_back(expectedTxn(43, 3, 700));
+  }
+  JournalReader r(dir.path);
+  r.seek(Lsn(1000));
+  EXPECT_EQ(readAll(r).txns, expected);
+  JournalReader middle(dir.path);
+  middle.seek(commitOf(19));
+  const auto fromMiddle = readAll(middle);
+  ASSERT_EQ(fromMiddle.txns.size(), 23u);
+  EXPECT_EQ(fromMiddle.txns.front(), expected[19]);
 }
 
 }  // namespace

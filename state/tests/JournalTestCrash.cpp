@@ -24,17 +24,33 @@ namespace fs = std::filesystem;
 
 // Transaction n has 1 + n % 7 messages of 100 + (n * 37) % 3000 bytes: some frames span
 // the writer's buffer flushes and the reads' chunk boundaries. Every tenth is large (over a
-// MB, so the writer writes it out before its Commit): a kill in its middle leaves a torn tail.
+// MB even compressed, so the writer writes it out before its Commit): a kill in its middle
+// leaves a torn tail.
 std::size_t messagesOf(std::uint64_t n) {
-  return n % 10 == 0 ? 600 : 1 + n % 7;
+  return n % 10 == 0 ? 1000 : 1 + n % 7;
 }
 std::size_t bytesOf(std::uint64_t n) {
   return n % 10 == 0 ? 3000 : 100 + (n * 37) % 3000;
 }
 
-[[noreturn]] void childWrites(const fs::path& dir) {
+// A message that compresses about as badly as real data at worst: hex digits of a hash.
+std::string crashMessage(std::uint64_t n, std::size_t i) {
+  std::string m = message(n, i, 120);
+  std::uint64_t x = n * 0x9E3779B97F4A7C15ull + i;
+  while (m.size() < bytesOf(n)) {
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    m.push_back("0123456789abcdef"[x & 15]);
+  }
+  return m;
+}
+
+[[noreturn]] void childWrites(const fs::path& dir, bool compress) {
   try {
-    JournalWriter w(options(dir, 256 << 10));
+    JournalOptions o = options(dir, 256 << 10);
+    o.compress = compress;
+    JournalWriter w(o);
     if (w.empty()) w.startAt(Lsn(1000));
     // The slot resends from its confirmed position, which is at or before the journal's end:
     // start a few transactions back and let begin() skip what is there.
@@ -42,8 +58,8 @@ std::size_t bytesOf(std::uint64_t n) {
     for (std::uint64_t n = last > 3 ? last - 3 : 1;; ++n) {
       if (!w.begin(commitOf(n))) continue;
       for (std::size_t i = 0; i < messagesOf(n); ++i) {
-        w.append(Lsn(commitOf(n).value() - 900 + i), message(n, i, bytesOf(n)));
-        if (i % 100 == 99) ::usleep(2000);  // a large transaction arrives over time
+        w.append(Lsn(commitOf(n).value() - 900 + i), crashMessage(n, i));
+        if (i % 200 == 199) ::usleep(2000);  // a large transaction arrives over time
       }
       w.commit();
       if (n % 4 == 0) w.sync();
@@ -55,7 +71,9 @@ std::size_t bytesOf(std::uint64_t n) {
   }
 }
 
-TEST(JournalCrashTest, KillNineAtRandomMomentsLeavesNoGapNoDuplicateAndNoTornTail) {
+class JournalCrashTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(JournalCrashTest, KillNineAtRandomMomentsLeavesNoGapNoDuplicateAndNoTornTail) {
   TempDir dir;
   std::mt19937 random(std::random_device{}());
   std::uint64_t previousEnd = 0;
@@ -63,8 +81,8 @@ TEST(JournalCrashTest, KillNineAtRandomMomentsLeavesNoGapNoDuplicateAndNoTornTai
   for (int round = 0; round < 10; ++round) {
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
-    if (child == 0) childWrites(dir.path);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + random() % 80));
+    if (child == 0) childWrites(dir.path, GetParam());
+    std::this_thread::sleep_for(std::chrono::milliseconds(40 + random() % 100));
     ASSERT_EQ(::kill(child, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
@@ -79,7 +97,7 @@ TEST(JournalCrashTest, KillNineAtRandomMomentsLeavesNoGapNoDuplicateAndNoTornTai
       ASSERT_EQ(read.txns[k].commit, commitOf(n).value()) << "round " << round;
       ASSERT_EQ(read.txns[k].messages.size(), messagesOf(n)) << "round " << round << " txn " << n;
       for (std::size_t i = 0; i < messagesOf(n); ++i)
-        ASSERT_EQ(read.txns[k].messages[i], message(n, i, bytesOf(n)));
+        ASSERT_EQ(read.txns[k].messages[i], crashMessage(n, i));
     }
     ASSERT_GE(read.txns.size(), previousEnd) << "round " << round << ": lost transactions";
 
@@ -107,6 +125,8 @@ TEST(JournalCrashTest, KillNineAtRandomMomentsLeavesNoGapNoDuplicateAndNoTornTai
               tornTails);
   EXPECT_GT(tornTails, 0) << "no kill landed inside a transaction: the test proved little";
 }
+
+INSTANTIATE_TEST_SUITE_P(PlainAndCompressed, JournalCrashTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace pgmorph
