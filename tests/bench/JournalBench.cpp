@@ -1,9 +1,10 @@
 // JournalBench: the durable change journal (state/journal) alone, on dispatch-shaped wal2json
 // v2 messages (the shape DecodeBench uses: ~700 bytes, five per transaction). Append measures
 // begin/append/commit with a sync() (fdatasync) every N transactions, as follow batches them;
-// Read measures a reader going through the whole journal. Items/s = transactions per second;
-// bytes/s = message bytes. The directory is under $TMPDIR (so the disk under /tmp is what is
-// measured) and removed after.
+// Read measures a reader going through the whole journal. The second argument is
+// JournalOptions::compress (zstd blocks of a transaction's messages). Items/s = transactions per
+// second; bytes/s = message bytes. The directory is under $TMPDIR (so the disk under /tmp is what
+// is measured) and removed after.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <stdlib.h>
@@ -79,11 +80,13 @@ std::uint64_t writeTxn(JournalWriter& w, std::uint64_t n) {
 
 void BM_JournalAppend(benchmark::State& state) {
   const auto syncEvery = static_cast<std::uint64_t>(state.range(0));
+  const bool compress = state.range(1) != 0;
   TempDir dir;
   JournalOptions o;
   o.dir = dir.path;
   o.segmentBytes = 16 << 20;
   o.retainBytes = 64 << 20;  // keeps the disk use bounded; retention is part of the cost
+  o.compress = compress;
   JournalWriter w(o);
   w.startAt(Lsn(0x100000));
   std::uint64_t n = 0, bytes = 0;
@@ -97,10 +100,8 @@ void BM_JournalAppend(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
 }
 BENCHMARK(BM_JournalAppend)
-    ->Arg(1)
-    ->Arg(10)
-    ->Arg(100)
-    ->Arg(1000)
+    ->ArgsProduct({{1, 10, 100, 1000}, {0, 1}})
+    ->ArgNames({"sync_every", "compress"})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
@@ -112,6 +113,7 @@ void BM_JournalRead(benchmark::State& state) {
     JournalOptions o;
     o.dir = dir.path;
     o.segmentBytes = 16 << 20;
+    o.compress = state.range(0) != 0;
     JournalWriter w(o);
     w.startAt(Lsn(0x100000));
     for (std::uint64_t n = 0; n < kTxns; ++n) bytes += writeTxn(w, n);
@@ -124,9 +126,18 @@ void BM_JournalRead(benchmark::State& state) {
     while (auto rec = r.next()) seen += rec->payload.size();
     if (seen != bytes) state.SkipWithError("the reader did not see every message");
   }
+  std::uint64_t onDisk = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path))
+    if (entry.path().extension() == ".seg") onDisk += entry.file_size();
+  state.counters["disk_ratio"] = static_cast<double>(bytes) / static_cast<double>(onDisk);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kTxns));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
-BENCHMARK(BM_JournalRead)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_JournalRead)
+    ->ArgName("compress")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
