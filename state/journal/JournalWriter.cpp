@@ -20,8 +20,37 @@ namespace fs = std::filesystem;
 using namespace journal;
 
 namespace {
+
 constexpr std::size_t kFlushBytes = 1 << 20;
+
+// A closed segment's index ends at its last transaction, unless a crash lost its tail (it is
+// never synced) or someone deleted it: then it is rebuilt from the segment, so readers seek
+// without scanning. Checking costs one transaction's scan per segment.
+void repairClosedIndex(const fs::path& dir, Lsn start) {
+  const fs::path path = segmentPath(dir, start);
+  Fd fd = openFile(path, O_RDONLY);
+  if (!fd) return;
+  const std::uint64_t size = fileSize(fd.get(), path);
+  FrameScanner scanner(fd.get(), path);
+  const auto entries = readIndex(indexPath(dir, start), size);
+  if (size == 0) return;
+  if (!entries.empty()) {
+    const SegmentScan last = scanSegment(scanner, entries.back().offset, start);
+    if (!last.entries.empty() && last.entries.front().lsn == entries.back().lsn &&
+        last.entries.size() == 1 && last.boundary == size)
+      return;
+  }
+  const SegmentScan scan = scanSegment(scanner, 0, start);
+  std::string bytes;
+  for (const auto& e : scan.entries) bytes += encodeIndexEntry(e);
+  Fd idx = openFile(indexPath(dir, start), O_WRONLY | O_CREAT | O_TRUNC);
+  if (!idx) throwErrno("create", indexPath(dir, start));
+  writeAll(idx.get(), bytes, indexPath(dir, start));
+  spdlog::info("journal: rebuilt the index of {} ({} transactions)", path.string(),
+               scan.entries.size());
 }
+
+}  // namespace
 
 struct JournalWriter::Impl {
   JournalOptions options;
@@ -67,6 +96,7 @@ struct JournalWriter::Impl {
     const std::vector<Lsn> starts = listSegments(options.dir);
     if (starts.empty()) return;
     start = starts.front();
+    for (std::size_t i = 0; i + 1 < starts.size(); ++i) repairClosedIndex(options.dir, starts[i]);
     openSegment(starts.back(), false);
     {
       Fd readFd = openFile(segPath(), O_RDONLY);

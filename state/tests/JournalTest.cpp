@@ -2,6 +2,7 @@
 // transaction boundary, resent transactions skipped, abort, Position records, and the index.
 #include <fcntl.h>
 #include <unistd.h>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -234,6 +235,30 @@ TEST(JournalTest, SeekUsesTheIndexAndReadsNothingBeforeThePosition) {
   JournalReader fromStart(dir.path);
   fromStart.seek(Lsn(1000));
   EXPECT_THROW(readAll(fromStart), PgmorphError);
+}
+
+TEST(JournalTest, OpeningRebuildsClosedSegmentsIndexesThatAreMissingOrShort) {
+  TempDir dir;
+  {
+    JournalWriter w(options(dir.path, 4 << 10));
+    w.startAt(Lsn(1000));
+    for (std::uint64_t n = 1; n <= 40; ++n) writeTxn(w, n, 3);
+  }
+  const auto segments = journal::listSegments(dir.path);
+  ASSERT_GE(segments.size(), 4u);
+  auto readBytes = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto missing = journal::indexPath(dir.path, segments[0]);
+  const auto shortened = journal::indexPath(dir.path, segments[1]);
+  const std::string missingBefore = readBytes(missing), shortBefore = readBytes(shortened);
+  ASSERT_GE(shortBefore.size(), 2 * journal::kIndexEntryBytes);
+  fs::remove(missing);
+  fs::resize_file(shortened, shortBefore.size() - journal::kIndexEntryBytes - 3);
+  JournalWriter w(options(dir.path, 4 << 10));
+  EXPECT_EQ(readBytes(missing), missingBefore);
+  EXPECT_EQ(readBytes(shortened), shortBefore);
 }
 
 TEST(JournalTest, CorruptionBeforeTheTailIsAnErrorNamingFileAndOffset) {
