@@ -79,13 +79,12 @@ TEST_P(JournalCrashTest, KillNineAtRandomMomentsLeavesNoGapNoDuplicateAndNoTornT
   std::uint64_t previousEnd = 0;
   int tornTails = 0;
   for (int round = 0; round < 10; ++round) {
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) childWrites(dir.path, GetParam());
+    ChildGuard child{::fork()};
+    ASSERT_GE(child.pid, 0);
+    if (child.pid == 0) childWrites(dir.path, GetParam());
     std::this_thread::sleep_for(std::chrono::milliseconds(40 + random() % 100));
-    ASSERT_EQ(::kill(child, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_EQ(::kill(child.pid, SIGKILL), 0);
+    const int status = child.wait();
     ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped by itself: status " << status;
 
     // Before any writer recovers: a reader yields whole transactions only, numbered 1..K.

@@ -3,7 +3,10 @@
 // values to compare.
 #pragma once
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -58,6 +61,25 @@ inline void writeTxn(JournalWriter& w, std::uint64_t n, std::size_t messages,
     w.append(Lsn(commitOf(n).value() - 900 + i), message(n, i, bytes));
   w.commit();
 }
+
+// A forked child process: killed and reaped when the test leaves early (a failed ASSERT), so
+// it never outlives the test nor writes into a directory being removed.
+struct ChildGuard {
+  pid_t pid = -1;
+  ~ChildGuard() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  // Waits for the child to exit by itself; returns its wait status.
+  int wait() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+};
 
 struct ReadTxn {
   std::uint64_t commit = 0;
