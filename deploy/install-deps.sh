@@ -13,7 +13,7 @@ packages=(
   # build
   g++ cmake make pkg-config
   libpq-dev rapidjson-dev libboost-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev clang-format
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libzstd-dev clang-format
   # PostgreSQL 15 server (initdb, pg_ctl, pgbench), client (psql), contrib, the wal2json plugin
   postgresql-15 postgresql-client-15 postgresql-contrib postgresql-15-wal2json
   # scripts: ps/pgrep (procps), runuser/setsid (util-linux)
