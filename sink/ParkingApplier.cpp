@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "cdc/model/Errors.h"
 #include "cdc/pg/SqlState.h"
@@ -50,19 +51,39 @@ void ParkingApplier::forget() {
   // No statement here: the connection may be what failed. What a rolled-back transaction
   // parked is gone, but the sets that remember it are supersets, which only cost a lookup.
   checker_.forget();
+  inFlight_ = false;
+  sent_ = false;
+  startWrites_ = {};
 }
 
 // ---------------------------------------------------------------------------------------
 // apply / retry
 
 void ParkingApplier::apply(std::span<TargetWrite> writes) {
+  start(writes);
+  finish();
+}
+
+void ParkingApplier::start(std::span<TargetWrite> writes) {
+  if (inFlight_) throw std::logic_error("ParkingApplier::start: the previous batch is in flight");
   if (writes.empty()) return;
   if (std::chrono::steady_clock::now() - refreshed_ > kRefreshEvery) refresh();
   startCall();
   // Rows parked earlier may be touched: one at a time with `pgmorph parked retry`.
   if (anyParked_) store_.lock(target_);
-  std::vector<std::vector<ParkedRow>> carried(writes.size());
-  round(writes, carried, anyParked_, true);
+  startCarried_.assign(writes.size(), {});
+  roundStart(writes, startCarried_, anyParked_);
+  startWrites_ = writes;
+  inFlight_ = true;
+}
+
+void ParkingApplier::finish() {
+  if (!inFlight_) return;
+  // Cleared first: whatever throws below leaves the transaction rolled back (the caller's
+  // abort() follows), and nothing of this batch is in flight any more.
+  inFlight_ = false;
+  roundFinish(startWrites_, startCarried_, true);
+  startWrites_ = {};
   while (nextRound()) round(next_, nextCarried_, false, false);
 }
 
@@ -156,6 +177,12 @@ bool ParkingApplier::nextRound() {
 void ParkingApplier::round(std::span<TargetWrite> writes,
                            std::vector<std::vector<ParkedRow>>& carried, bool lookupParked,
                            bool allowFollowups) {
+  roundStart(writes, carried, lookupParked);
+  roundFinish(writes, carried, allowFollowups);
+}
+
+void ParkingApplier::roundStart(std::span<TargetWrite> writes,
+                                std::vector<std::vector<ParkedRow>>& carried, bool lookupParked) {
   groups_.build(writes, checker_);
   for (std::size_t i = 0; i < writes.size(); ++i) {
     if (carried[i].empty() || groups_.groupOf(i) < 0) continue;
@@ -178,13 +205,24 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
     WriteGroups::netEffect(writes, g, net);
     parkGroup(g, net, ParkKind::MissingParent, nullptr);
   }
-  applyLive(writes);
+  sendLive(writes);
+}
+
+void ParkingApplier::roundFinish(std::span<TargetWrite> writes,
+                                 std::vector<std::vector<ParkedRow>>& carried,
+                                 bool allowFollowups) {
+  if (sent_)
+    writer_.finishOrdered([this](const RefusedRow& row, const TargetWrite& w) {
+      refusals_.push_back(Refusal{row, w});
+      return RefusalAction::Skip;
+    });
+  sent_ = false;
   settleRefusals(carried, allowFollowups);
   settleLanded(writes, carried);
   if (!gone_.empty() || !emptied_.empty()) sweepOrphans();
 }
 
-void ParkingApplier::applyLive(std::span<TargetWrite> writes) {
+void ParkingApplier::sendLive(std::span<TargetWrite> writes) {
   refusals_.clear();
   kept_.clear();
   // References written as NULL now (on_missing: null), in every write of the group that gives
@@ -211,11 +249,10 @@ void ParkingApplier::applyLive(std::span<TargetWrite> writes) {
     ++k;
   }
   if (k == 0) return;
-  const OrderedBatch& batch = orderer_.order(writes.first(k));
-  writer_.applyOrdered(batch, [this](const RefusedRow& row, const TargetWrite& w) {
-    refusals_.push_back(Refusal{row, w});
-    return RefusalAction::Skip;
-  });
+  // The ordered batch lives in orderer_ until its next order(), which only the next round
+  // calls: after roundFinish() has read this one.
+  writer_.sendOrdered(orderer_.order(writes.first(k)));
+  sent_ = true;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -76,6 +76,16 @@ class ParkingApplier {
   // Applies one batch inside the writer's open transaction (see above). Throws what
   // applyOrdered throws, and PgmorphError (Operator) for an on_missing: fail reference.
   void apply(std::span<TargetWrite> writes);
+  // apply() in two halves (TransactionApplier overlaps the next batch's transform with the
+  // target's work): start() does steps 1-2 (parked entries, the parent gate, parking — each a
+  // round trip whose answer depends on everything written before) and sends step 3's
+  // statements without waiting; finish() reads their results and does the rest (refusals,
+  // what landed, 3b, 4). `writes` must stay alive and untouched until finish() returns, and
+  // between the two nothing else may use the target connection. After a throw from either,
+  // the transaction is rolled back: call forget().
+  void start(std::span<TargetWrite> writes);
+  void finish();
+  bool inFlight() const { return inFlight_; }
 
   // `pgmorph parked retry`: applies the given entries (every entry of the pipeline when `ids`
   // is empty) now, parents first, in the writer's open transaction, with the same rules.
@@ -116,9 +126,14 @@ class ParkingApplier {
   // Appends the rows it upserted to arrivals_ and what needs another round to followups_.
   void round(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried,
              bool lookupParked, bool allowFollowups);
+  // round() in two halves: steps 1-2 and sending step 3; reading step 3, then 3b and 4.
+  void roundStart(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried,
+                  bool lookupParked);
+  void roundFinish(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried,
+                   bool allowFollowups);
   // Retries of rows waiting for what arrived; false when there is nothing to retry.
   bool nextRound();
-  void applyLive(std::span<TargetWrite> writes);
+  void sendLive(std::span<TargetWrite> writes);
   // The parked table and the counts (ParkingApplier.cpp).
   void parkGroup(WriteGroup& g, const TargetWrite& w, ParkKind kind, const RefusedRow* refusal);
   void parkNullReference(const WriteGroup& g, const WriteGroup::Nulled& n, const TargetWrite& w);
@@ -147,7 +162,10 @@ class ParkingApplier {
   std::chrono::steady_clock::time_point refreshed_;
 
   // Per apply()/retry() call.
-  std::unordered_set<std::int64_t> handled_;  // entries taken once already
+  bool inFlight_ = false;                             // start() done, finish() not yet
+  std::span<TargetWrite> startWrites_;                // start()'s writes
+  std::vector<std::vector<ParkedRow>> startCarried_;  // and what they carry
+  std::unordered_set<std::int64_t> handled_;          // entries taken once already
   std::unordered_map<int, std::vector<Uuid>> arrivals_;
   std::vector<TargetWrite> followups_;
   std::vector<std::vector<ParkedRow>> followupCarried_;
@@ -160,6 +178,7 @@ class ParkingApplier {
   WriteGroups groups_;
   ParentGate gate_;                // over checker_: declared after it
   std::vector<std::size_t> kept_;  // applied writes: their index before compaction
+  bool sent_ = false;              // this round sent writes (the writer has them in flight)
   std::vector<Refusal> refusals_;
   // Parent rows deleted (per checker table) and tables truncated this round, for the sweep.
   std::unordered_map<int, std::vector<Uuid>> gone_;

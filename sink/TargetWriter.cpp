@@ -27,6 +27,14 @@ void TargetWriter::requireOpen(const char* what) const {
         fmt::format("TargetWriter::{} called without an open transaction", what));
 }
 
+void TargetWriter::requireSettled(const char* what) const {
+  // A COMMIT sent before the results of a batch were read would commit writes whose
+  // refusals nobody isolated (or nothing at all, after a failed pass).
+  if (passBatch_)
+    throw std::logic_error(fmt::format(
+        "TargetWriter::{} called while a batch is in flight (finishOrdered first)", what));
+}
+
 void TargetWriter::begin() {
   if (open_) throw std::logic_error("TargetWriter::begin: a transaction is already open");
   if (auto now = conn_.sessionToken().lock(); session_.expired() || session_.lock() != now) {
@@ -48,6 +56,7 @@ void TargetWriter::begin() {
 
 void TargetWriter::commit(Lsn endLsn, std::int64_t transactions, std::int64_t sourceCommitMicros) {
   requireOpen("commit");
+  requireSettled("commit");
   try {
     // Same transaction as the writes: the position and the rows commit or vanish together.
     checkpoints_.save(conn_, endLsn, slot_, transactions, sourceCommitMicros);
@@ -60,6 +69,7 @@ void TargetWriter::commit(Lsn endLsn, std::int64_t transactions, std::int64_t so
 
 void TargetWriter::commitKeepingCheckpoint(std::string_view what) {
   requireOpen("commitKeepingCheckpoint");
+  requireSettled("commitKeepingCheckpoint");
   commitOpen(what);
 }
 
@@ -86,7 +96,28 @@ void TargetWriter::rollback() noexcept {
   rollbackQuietly();
 }
 
+void TargetWriter::discardPass() noexcept {
+  // The server has run (or is running) the pass: a Parse in it that succeeded made a prepared
+  // statement, which outlives the ROLLBACK, so its result is read rather than dropped — the
+  // cache must not queue the same name again.
+  PGconn* pg = conn_.get();
+  for (const Sent& cmd : sent_) {
+    if (!pg || PQstatus(pg) != CONNECTION_OK) break;
+    PGresult* r = PQgetResult(pg);
+    if (!r) break;
+    ExecStatusType status = PQresultStatus(r);
+    PQclear(r);
+    while (PGresult* more = PQgetResult(pg)) PQclear(more);
+    if (cmd.kind == Sent::Kind::Prepare && status == PGRES_COMMAND_OK)
+      cmd.statement->prepared = true;
+  }
+  unqueue();
+  pass_.reset();  // reads up to the sync and leaves pipeline mode
+}
+
 void TargetWriter::rollbackQuietly() noexcept {
+  if (pass_) discardPass();
+  passBatch_ = nullptr;
   open_ = false;
   pendingRows_ = 0;
   PGconn* pg = conn_.get();

@@ -43,6 +43,7 @@
 #include "cdc/pg/PgConnection.h"
 #include "sink/BulkStatements.h"
 #include "sink/ParamBuffer.h"
+#include "sink/PipelineScope.h"
 #include "sink/RefusalHandler.h"
 #include "sink/RefusedRowError.h"
 #include "sink/StatementCache.h"
@@ -71,6 +72,17 @@ class TargetWriter {
   // transaction back: std::invalid_argument for a write without a plan or that does not fit
   // its plan (a transform bug), RefusedRowError for a refusal that stops, PgError for the rest.
   void applyOrdered(const OrderedBatch& batch, const RefusalHandler& onRefused = {});
+  // applyOrdered() in two halves, so that the caller can work while the server runs the batch:
+  // sendOrdered() sends its first pass (one pipeline, flushed) and returns without reading a
+  // result; finishOrdered() reads them and does the rest (refused writes isolated, passes
+  // resent), throwing what applyOrdered() throws. `batch` (and its writes) must stay alive and
+  // unchanged until finishOrdered() returns or throws. Between the two, no other statement
+  // may use the connection: commit() and sendOrdered() throw std::logic_error; rollback() is
+  // allowed (it discards the results).
+  void sendOrdered(const OrderedBatch& batch);
+  void finishOrdered(const RefusalHandler& onRefused = {});
+  // A batch was sent and its results are not read yet.
+  bool inFlight() const { return passBatch_ != nullptr; }
   // Moves the checkpoint to `endLsn` (adding `transactions` to the applied count, and
   // recording `sourceCommitMicros`, the last carried source commit's time, 0 = none) in the
   // open transaction, then COMMIT. When it returns, writes and checkpoint are committed.
@@ -124,6 +136,7 @@ class TargetWriter {
 
   // The transaction (TargetWriter.cpp).
   void requireOpen(const char* what) const;
+  void requireSettled(const char* what) const;  // no batch in flight
   void rollbackQuietly() noexcept;
   // COMMIT of the open transaction, checked (see commit()); `what` names it in errors.
   void commitOpen(std::string_view what);
@@ -140,7 +153,13 @@ class TargetWriter {
   void queueSegment(const OrderedBatch& batch, const OrderedSegment& segment,
                     std::optional<Failure>& local);
   void readResults(const WriteAt& writeAt, std::optional<Failure>& failure, std::uint64_t& rows);
+  // One pass of applyOrdered (TargetWriterRefusals.cpp): sendPass queues it and syncs;
+  // finishPass reads it: true when the batch landed, false when the next pass must be sent.
+  void sendPass(const OrderedBatch& batch);
+  bool finishPass(const RefusalHandler& onRefused);
   void unqueue() noexcept;
+  // Drops the pass in flight (rollbackQuietly), keeping what its Parses did.
+  void discardPass() noexcept;
 
   // Refusals (TargetWriterRefusals.cpp).
   // Back to the savepoint of applyOrdered(); the transaction goes on. Throws on failure.
@@ -165,6 +184,11 @@ class TargetWriter {
   std::unordered_set<Uuid, UuidHash> runRows_;
   OrderedCounters counters_;
   bool savepoint_ = false;  // applyOrdered's savepoint is set in the open transaction
+  // The pass in flight: the pipeline (open until its results are read), its batch, and a
+  // failure found while queueing it (a NUL byte) that counts after what was sent.
+  std::optional<PipelineScope> pass_;
+  const OrderedBatch* passBatch_ = nullptr;
+  std::optional<Failure> passLocal_;
   bool open_ = false;
   std::uint64_t pendingRows_ = 0;
   std::uint64_t rowsWritten_ = 0;

@@ -1,9 +1,10 @@
 // TargetWriter, refusals: applyOrdered() sends a batch in passes until it lands — each pass
-// one pipeline behind a savepoint; a pass that fails is rolled back to the savepoint, and the
-// next one sends the failed multi-row run row by row (which isolates the refused write) or
-// leaves out the write the RefusalHandler skipped. Also here: what a refusal says (refusal,
-// failureFrom: the server's SQLSTATE, constraint and column; explainForeignKey: the
-// constraint's columns and the parent the row waits for).
+// one pipeline behind a savepoint (sendOrdered() sends the first pass and returns while the
+// server runs it; finishOrdered() reads it and runs the passes that follow); a pass that fails is
+// rolled back to the savepoint, and the next one sends the failed multi-row run row by row (which
+// isolates the refused write) or leaves out the write the RefusalHandler skipped. Also here: what a
+// refusal says (refusal, failureFrom: the server's SQLSTATE, constraint and column;
+// explainForeignKey: the constraint's columns and the parent the row waits for).
 #include "sink/TargetWriter.h"
 
 #include <fmt/format.h>
@@ -45,10 +46,15 @@ void TargetWriter::rollbackToSavepoint() {
 }
 
 void TargetWriter::applyOrdered(const OrderedBatch& batch, const RefusalHandler& onRefused) {
-  requireOpen("applyOrdered");
+  sendOrdered(batch);
+  finishOrdered(onRefused);
+}
+
+void TargetWriter::sendOrdered(const OrderedBatch& batch) {
+  requireOpen("sendOrdered");
+  if (pass_) throw std::logic_error("TargetWriter::sendOrdered: a batch is still in flight");
   if (batch.writes.empty()) return;
   const std::size_t n = batch.writes.size();
-  auto writeAt = [&batch](std::size_t i) -> const TargetWrite& { return *batch.writes[i].write; };
   try {
     // Outside the pipeline: the first batch of a plan reads its column types.
     for (std::size_t i = 0; i < n; ++i) {
@@ -62,83 +68,111 @@ void TargetWriter::applyOrdered(const OrderedBatch& batch, const RefusalHandler&
   }
   skip_.assign(n, 0);
   oneByOne_.assign(n, 0);
+  sendPass(batch);
+}
+
+void TargetWriter::finishOrdered(const RefusalHandler& onRefused) {
   // Each pass sends the whole batch in one pipeline. A pass that fails is rolled back to the
   // savepoint and tells the next what to do differently: send a failed run row by row, or
   // leave out a write the handler skipped. Every pass changes one of those, so this ends.
-  for (;;) {
-    sent_.clear();
-    utilities_.clear();
-    std::optional<Failure> failure;
-    std::uint64_t rows = 0;
-    try {
-      PipelineScope pipeline(conn_);
-      std::optional<Failure> local;
-      // The savepoint of the previous batch (or pass) is released only now, in the same round
-      // trip: a set-columns run that misses a row is only seen after its pass has run, and
-      // must still be able to roll back to it. COMMIT releases the last one.
-      if (savepoint_) queueUtility(fmt::format("RELEASE SAVEPOINT {}", kSavepoint));
-      queueUtility(fmt::format("SAVEPOINT {}", kSavepoint));
-      for (const OrderedSegment& segment : batch.segments) {
-        std::string deferred = constraintList(conn_, segment);
-        if (!deferred.empty()) queueUtility(fmt::format("SET CONSTRAINTS {} DEFERRED", deferred));
-        queueSegment(batch, segment, local);
-        if (local) break;
-        // Checked here, at the end of the segment, rather than at COMMIT.
-        if (!deferred.empty()) queueUtility(fmt::format("SET CONSTRAINTS {} IMMEDIATE", deferred));
-      }
-      pipeline.sync();
-      readResults(writeAt, failure, rows);
-      pipeline.exit();
-      if (!failure) failure = std::move(local);
-    } catch (...) {
-      unqueue();
-      rollbackQuietly();
-      throw;
-    }
-    unqueue();
-    if (!failure) {
-      savepoint_ = true;
-      pendingRows_ += rows;
-      for (const Sent& cmd : sent_) {
-        if (cmd.kind == Sent::Kind::Run) {
-          ++counters_.multiRowStatements;
-          counters_.multiRowWrites += cmd.rows;
-        } else if (cmd.kind == Sent::Kind::Row) {
-          ++counters_.oneRowWrites;
-        }
-      }
-      return;
-    }
-    ++counters_.retriedPasses;
-    if (!failure->run && !failure->refused) {
-      // Not a row's fault (the savepoint itself, a deferred check at a segment's end, a
-      // statement that cannot be prepared): nothing to isolate.
-      rollbackQuietly();
-      throw PgError(failure->message, failure->sqlstate);
-    }
-    // Every pass begins with its SAVEPOINT and a failure is a later command: it exists.
-    savepoint_ = true;
-    try {
-      rollbackToSavepoint();
-    } catch (...) {
-      rollbackQuietly();
-      throw;
-    }
-    if (failure->run) {
-      for (std::size_t k = failure->index; k < failure->end; ++k) oneByOne_[k] = 1;
-      continue;
-    }
-    const TargetWrite& w = writeAt(failure->index);
-    // The transaction is usable again after the rollback to the savepoint.
-    explainForeignKey(w, *failure);
-    failure->refused->writeIndex = batch.writes[failure->index].source;
-    if (onRefused && onRefused(*failure->refused, w) == RefusalAction::Skip) {
-      skip_[failure->index] = 1;
-      continue;
-    }
-    rollbackQuietly();
-    throw RefusedRowError(std::move(*failure->refused));
+  while (passBatch_) {
+    const OrderedBatch& batch = *passBatch_;
+    if (finishPass(onRefused)) return;
+    sendPass(batch);
   }
+}
+
+void TargetWriter::sendPass(const OrderedBatch& batch) {
+  sent_.clear();
+  utilities_.clear();
+  passLocal_.reset();
+  try {
+    pass_.emplace(conn_);
+    // The savepoint of the previous batch (or pass) is released only now, in the same round
+    // trip: a set-columns run that misses a row is only seen after its pass has run, and
+    // must still be able to roll back to it. COMMIT releases the last one.
+    if (savepoint_) queueUtility(fmt::format("RELEASE SAVEPOINT {}", kSavepoint));
+    queueUtility(fmt::format("SAVEPOINT {}", kSavepoint));
+    for (const OrderedSegment& segment : batch.segments) {
+      std::string deferred = constraintList(conn_, segment);
+      if (!deferred.empty()) queueUtility(fmt::format("SET CONSTRAINTS {} DEFERRED", deferred));
+      queueSegment(batch, segment, passLocal_);
+      if (passLocal_) break;
+      // Checked here, at the end of the segment, rather than at COMMIT.
+      if (!deferred.empty()) queueUtility(fmt::format("SET CONSTRAINTS {} IMMEDIATE", deferred));
+    }
+    // The sync flushes everything queued: the server works on the pass from here on, while
+    // the caller may do something else until finishPass() reads the results.
+    pass_->sync();
+  } catch (...) {
+    pass_.reset();
+    unqueue();
+    rollbackQuietly();
+    throw;
+  }
+  passBatch_ = &batch;
+}
+
+bool TargetWriter::finishPass(const RefusalHandler& onRefused) {
+  const OrderedBatch& batch = *passBatch_;
+  auto writeAt = [&batch](std::size_t i) -> const TargetWrite& { return *batch.writes[i].write; };
+  std::optional<Failure> failure;
+  std::uint64_t rows = 0;
+  try {
+    readResults(writeAt, failure, rows);
+    pass_->exit();
+    pass_.reset();
+    if (!failure) failure = std::move(passLocal_);
+  } catch (...) {
+    pass_.reset();
+    unqueue();
+    rollbackQuietly();
+    throw;
+  }
+  unqueue();
+  if (!failure) {
+    passBatch_ = nullptr;
+    savepoint_ = true;
+    pendingRows_ += rows;
+    for (const Sent& cmd : sent_) {
+      if (cmd.kind == Sent::Kind::Run) {
+        ++counters_.multiRowStatements;
+        counters_.multiRowWrites += cmd.rows;
+      } else if (cmd.kind == Sent::Kind::Row) {
+        ++counters_.oneRowWrites;
+      }
+    }
+    return true;
+  }
+  ++counters_.retriedPasses;
+  if (!failure->run && !failure->refused) {
+    // Not a row's fault (the savepoint itself, a deferred check at a segment's end, a
+    // statement that cannot be prepared): nothing to isolate.
+    rollbackQuietly();
+    throw PgError(failure->message, failure->sqlstate);
+  }
+  // Every pass begins with its SAVEPOINT and a failure is a later command: it exists.
+  savepoint_ = true;
+  try {
+    rollbackToSavepoint();
+  } catch (...) {
+    rollbackQuietly();
+    throw;
+  }
+  if (failure->run) {
+    for (std::size_t k = failure->index; k < failure->end; ++k) oneByOne_[k] = 1;
+    return false;
+  }
+  const TargetWrite& w = writeAt(failure->index);
+  // The transaction is usable again after the rollback to the savepoint.
+  explainForeignKey(w, *failure);
+  failure->refused->writeIndex = batch.writes[failure->index].source;
+  if (onRefused && onRefused(*failure->refused, w) == RefusalAction::Skip) {
+    skip_[failure->index] = 1;
+    return false;
+  }
+  rollbackQuietly();
+  throw RefusedRowError(std::move(*failure->refused));
 }
 
 RefusedRow TargetWriter::refusal(const TargetWrite& w, std::size_t index) const {

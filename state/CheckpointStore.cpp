@@ -26,7 +26,14 @@ void CheckpointStore::ensureSchema(PgConnection& target) const {
                   " last_applied_at timestamptz)",
                   table(target)));
   // A table created before source_commit_time and last_applied_at existed: add them (its row
-  // reads NULL until the next streamed transaction is applied).
+  // reads NULL until the next streamed transaction is applied). Asked of the catalog first:
+  // ALTER TABLE takes an ACCESS EXCLUSIVE lock even when there is nothing to add, so a long
+  // reader of the checkpoint (a monitoring query) would block every start of pgmorph.
+  PgResult present = target.execParams(
+      "SELECT count(*) FROM pg_attribute WHERE attrelid = $1::regclass AND NOT attisdropped"
+      " AND attname IN ('source_commit_time', 'last_applied_at')",
+      {table(target)});
+  if (present.value(0, 0) == "2") return;
   target.exec(
       fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS source_commit_time timestamptz,"
                   " ADD COLUMN IF NOT EXISTS last_applied_at timestamptz",

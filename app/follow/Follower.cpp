@@ -327,7 +327,9 @@ FollowEnd Follower::run(const FollowOptions& options) {
                 heartbeat.onMessage(change, msg->dataStart, std::chrono::steady_clock::now()))
           onHeartbeat(*beat);
       if (!applier.inSourceTransaction() && applier.batchFull()) {
-        applier.commitIfPossible();
+        // Overlapped: the target runs this batch while the next one is decoded (the applier
+        // commits it before anything else reaches the target; reached() sees it then).
+        applier.commitOverlapped();
         reportFlushed();
         if (reached()) return finish(FollowEnd::ReachedTarget);
       }

@@ -39,28 +39,72 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
 }
 
 bool TransactionApplier::batchFull() const {
-  if (!targetOpen_) return false;
+  if (!pendingOpen_) return false;
   if (changesInTarget_ >= config_.apply.batchChanges) return true;
-  auto open = std::chrono::steady_clock::now() - targetOpenedAt_;
+  auto open = std::chrono::steady_clock::now() - pendingOpenedAt_;
   return open >= std::chrono::milliseconds(config_.apply.batchMillis);
+}
+
+void TransactionApplier::markPendingOpen() {
+  if (pendingOpen_) return;
+  pendingOpen_ = true;
+  // changesInTarget_ is not reset here: changes buffered before go into the same commit (it is
+  // reset where the pending bookkeeping is handed over: takePending, abort).
+  pendingOpenedAt_ = std::chrono::steady_clock::now();
 }
 
 void TransactionApplier::beginTargetIfNeeded() {
   if (targetOpen_) return;
   writer_.begin();
   targetOpen_ = true;
-  // changesInTarget_ is not reset here: changes buffered before the target transaction opened
-  // go into it (it is reset where a target transaction ends: commit, abort).
-  targetOpenedAt_ = std::chrono::steady_clock::now();
+}
+
+bool TransactionApplier::sendBuffered() {
+  // One batch in flight at a time, and everything after it is decided on what it did: the
+  // previous batch is read (and committed, if a commit follows it) before this one's parked
+  // entries and parents are looked up.
+  bool committed = finishInFlight();
+  if (batch_.empty()) return committed;
+  beginTargetIfNeeded();
+  markPendingOpen();
+  // Steps 1-2 now (round trips), the writes sent without waiting for their results.
+  parking_.start(batch_.writes());
+  stats_.writes += batch_.size();
+  // The writes the target is running stay alive in inflight_ (a swap moves the buffers, not
+  // the TargetWrites the sent batch points at); the next batch is transformed into batch_.
+  std::swap(batch_, inflight_);
+  batch_.clear();
+  return committed;
+}
+
+bool TransactionApplier::finishInFlight() {
+  if (!parking_.inFlight()) return false;
+  parking_.finish();
+  inflight_.clear();
+  if (!inflightCommit_) return false;
+  Carried carried = std::move(*inflightCommit_);
+  inflightCommit_.reset();
+  commitCarried(carried);
+  return true;
 }
 
 void TransactionApplier::applyBuffered() {
-  if (batch_.empty()) return;
-  beginTargetIfNeeded();
-  // Ordered by BatchOrderer and written by applyOrdered inside; what cannot land is parked.
-  parking_.apply(batch_.writes());
-  stats_.writes += batch_.size();
-  batch_.clear();
+  sendBuffered();
+  finishInFlight();
+}
+
+TransactionApplier::Carried TransactionApplier::takePending() {
+  Carried c;
+  c.commits = pendingCommits_;
+  c.end = pendingEnd_;
+  c.commitTime = pendingCommitTime_;
+  c.changes = changesInTarget_;
+  c.ops.swap(pendingOps_);
+  c.unmapped.swap(pendingUnmapped_);
+  pendingCommits_ = 0;
+  changesInTarget_ = 0;
+  pendingOpen_ = false;
+  return c;
 }
 
 void TransactionApplier::onChange(const Change& change) {
@@ -96,8 +140,8 @@ void TransactionApplier::onChange(const Change& change) {
       // Its writes stay buffered with those of the next transactions: applied together (one
       // ordered batch, few statements) when the buffer is full or the target transaction
       // commits. A transaction whose changes were all filtered still moves the checkpoint: it
-      // joins the open target transaction (or opens one that will carry only the checkpoint).
-      beginTargetIfNeeded();
+      // joins the next target commit (which may carry only the checkpoint).
+      markPendingOpen();
       ++pendingCommits_;
       pendingEnd_ = end;
       pendingCommitTime_ =
@@ -134,8 +178,9 @@ void TransactionApplier::onChange(const Change& change) {
     ++pendingOps_[lastTable_][op];
   }
   // Bounded memory: a long source transaction is written in chunks into the open target
-  // transaction; only its commit decides whether the target transaction may commit.
-  if (batch_.size() >= config_.apply.batchChanges) applyBuffered();
+  // transaction (the target runs one while the next is transformed: two batches at most);
+  // only its commit decides whether the target transaction may commit.
+  if (batch_.size() >= config_.apply.batchChanges) sendBuffered();
 }
 
 TransformOutcome TransactionApplier::transform(const Change& change) {
@@ -152,8 +197,9 @@ TransformOutcome TransactionApplier::transform(const Change& change) {
   // Parked state changes in source order: before a change touches it, what is buffered is
   // applied first (rare: only for a change that fails or whose row has a parked change).
   auto prepare = [this] {
-    applyBuffered();
+    applyBuffered();  // the batch in flight first: its parking is known before this one's
     beginTargetIfNeeded();
+    markPendingOpen();
   };
   const Change* merged = changes_.takeParked(*table, change, prepare);
   const Change& input = merged ? *merged : change;
@@ -194,39 +240,62 @@ const TableMapping* TransactionApplier::mappingOf(const Change& change) {
   return table;
 }
 
+bool TransactionApplier::commitOverlapped() {
+  if (inSource_ || pendingCommits_ == 0) return false;
+  if (batch_.empty()) {
+    // A chunk of the last source transaction is in flight: the commit follows it.
+    if (parking_.inFlight() && !inflightCommit_) {
+      inflightCommit_ = takePending();
+      return false;
+    }
+    return commitIfPossible();  // nothing to overlap: the checkpoint alone
+  }
+  bool committed = sendBuffered();
+  // Whole source transactions only: the batch ends at a source commit, and its target commit
+  // carries exactly the commits buffered so far (the next batch starts a new bookkeeping).
+  inflightCommit_ = takePending();
+  return committed;
+}
+
 bool TransactionApplier::commitIfPossible() {
-  if (inSource_ || !targetOpen_ || pendingCommits_ == 0) return false;
+  // A batch in flight (with its commit, if it carries one) first: whatever comes next waits
+  // for it anyway, and a caller that asks for a commit wants the checkpoint to move now.
+  bool committed = finishInFlight();
+  if (inSource_ || pendingCommits_ == 0) return committed;
   applyBuffered();
-  // Skipped changes of tables neither mapped nor ignored: counted with the checkpoint that
-  // moves past them, so that a replay after a crash does not count them twice.
-  unmappedStore_.add(writer_.connection(), pendingUnmapped_);
-  // The last carried commit's source time goes with the checkpoint (`pgmorph status` reads it).
-  writer_.commit(pendingEnd_, pendingCommits_, pendingCommitTime_);
-  targetOpen_ = false;
-  checkpoint_ = pendingEnd_;
-  stats_.checkpoint = checkpoint_;
-  stats_.transactionsApplied += static_cast<std::uint64_t>(pendingCommits_);
-  ++stats_.targetCommits;
-  std::optional<double> delay;
-  if (pendingCommitTime_ != 0) {
-    delay = static_cast<double>(nowMicros() - pendingCommitTime_) / 1e6;
-    stats_.lastApplyDelaySeconds = *delay;
-  }
-  for (const auto& [table, counts] : pendingOps_) {
-    auto& total = stats_.ops[table->idName];
-    for (std::size_t i = 0; i < counts.size(); ++i) total[i] += counts[i];
-  }
-  pendingOps_.clear();
-  for (const auto& [table, n] : pendingUnmapped_) stats_.unmapped[table] += n;
-  pendingUnmapped_.clear();
-  if (metrics_) metrics_->onTargetCommit(stats_, changesInTarget_, delay);
-  pendingCommits_ = 0;
-  changesInTarget_ = 0;
+  beginTargetIfNeeded();
+  Carried carried = takePending();
+  commitCarried(carried);
   return true;
 }
 
+void TransactionApplier::commitCarried(Carried& c) {
+  // Skipped changes of tables neither mapped nor ignored: counted with the checkpoint that
+  // moves past them, so that a replay after a crash does not count them twice.
+  unmappedStore_.add(writer_.connection(), c.unmapped);
+  // The last carried commit's source time goes with the checkpoint (`pgmorph status` reads it).
+  writer_.commit(c.end, c.commits, c.commitTime);
+  targetOpen_ = false;
+  checkpoint_ = c.end;
+  stats_.checkpoint = checkpoint_;
+  stats_.transactionsApplied += static_cast<std::uint64_t>(c.commits);
+  ++stats_.targetCommits;
+  std::optional<double> delay;
+  if (c.commitTime != 0) {
+    delay = static_cast<double>(nowMicros() - c.commitTime) / 1e6;
+    stats_.lastApplyDelaySeconds = *delay;
+  }
+  for (const auto& [table, counts] : c.ops) {
+    auto& total = stats_.ops[table->idName];
+    for (std::size_t i = 0; i < counts.size(); ++i) total[i] += counts[i];
+  }
+  for (const auto& [table, n] : c.unmapped) stats_.unmapped[table] += n;
+  if (metrics_) metrics_->onTargetCommit(stats_, c.changes, delay);
+}
+
 void TransactionApplier::advanceIdle(Lsn lsn, std::int64_t sourceMicros) {
-  if (inSource_ || targetOpen_ || lsn <= checkpoint_) return;
+  if (inSource_ || targetOpen_ || pendingCommits_ > 0 || parking_.inFlight() || lsn <= checkpoint_)
+    return;
   writer_.begin();
   writer_.commit(lsn, 0, sourceMicros);
   checkpoint_ = lsn;
@@ -240,8 +309,11 @@ void TransactionApplier::abort() {
   targetOpen_ = false;
   inSource_ = false;
   skipping_ = false;
+  inflight_.clear();
+  inflightCommit_.reset();
   pendingCommits_ = 0;
   changesInTarget_ = 0;
+  pendingOpen_ = false;
   pendingOps_.clear();
   pendingUnmapped_.clear();
   batch_.clear();

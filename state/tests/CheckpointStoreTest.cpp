@@ -115,4 +115,19 @@ INSERT INTO pgmorph.checkpoint (pipeline, lsn, slot, applied_transactions)
   EXPECT_EQ(store.load(conn)->sourceCommitMicros, 1735725600000000);
 }
 
+// A reader of the checkpoint that stays in its transaction (a monitoring query, the bench's
+// watcher) holds a lock that ALTER TABLE would queue behind: a start of pgmorph on an
+// up-to-date table must not wait for it.
+TEST_F(CheckpointStoreTest, EnsureSchemaOnAnUpToDateTableDoesNotWaitForAReader) {
+  auto conn = connect();
+  CheckpointStore store("pgmorph", "dispatch");
+  store.ensureSchema(conn);
+  auto reader = connect();
+  reader.exec("BEGIN");
+  reader.exec("SELECT count(*) FROM pgmorph.checkpoint");
+  conn.exec("SET lock_timeout = '2s'");
+  EXPECT_NO_THROW(store.ensureSchema(conn));
+  reader.exec("ROLLBACK");
+}
+
 }  // namespace pgmorph
