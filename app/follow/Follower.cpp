@@ -402,7 +402,6 @@ FollowEnd Follower::run(const FollowOptions& options) {
   // the heartbeat coming back is what moves the checkpoint there (rather than a full interval
   // later).
   bool firstHeartbeat = options.untilLsn.has_value() || options.fenceLsn.has_value();
-  bool firstFlush = options.untilLsn.has_value();
   std::function<void()> armHeartbeat = [&] {
     heartbeatTimer.expires_after(firstHeartbeat ? std::chrono::milliseconds(0)
                                                 : heartbeat.interval());
@@ -410,12 +409,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
     heartbeatTimer.async_wait([&](boost::system::error_code ec) {
       if (ec || finished) return;
       auto now = std::chrono::steady_clock::now();
-      bool first = firstFlush;
-      firstFlush = false;
       heartbeat.emit(sourceSql, now);
-      // Catching up: the point is the insert position at start; flush the source's WAL up to
-      // here so that the walsender can send it now (Heartbeat::emitFlushing).
-      if (first) heartbeat.emitFlushing(sourceSql);
       const std::string& stall = heartbeat.checkStall(now, stream.received());
       if (options.metrics) options.metrics->onHeartbeatStall(stall);
       if (heartbeat.enabled()) armHeartbeat();
@@ -451,6 +445,9 @@ FollowEnd Follower::run(const FollowOptions& options) {
     }
     drain();
   };
+  // Catching up to the insert position at start: make the source flush its WAL up to here, so
+  // that the walsender can send it now (Heartbeat::emitFlushing), heartbeats on or not.
+  if (options.untilLsn) heartbeat.emitFlushing(sourceSql);
   // Waiting for a point: the server's position at once (a keepalive reply), not in a second.
   if (options.untilLsn || options.fenceLsn) stream.sendStatus(true);
   asio::post(io, [&] { drain(); });

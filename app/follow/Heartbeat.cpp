@@ -39,7 +39,8 @@ void Heartbeat::emit(PgConnection& source, Clock::time_point now) {
 }
 
 void Heartbeat::emitFlushing(PgConnection& source) {
-  if (!enabled()) return;
+  // Not a heartbeat: written with slot.heartbeat_interval_ms 0 too, unless the role may not.
+  if (disabled_) return;
   try {
     source.exec("BEGIN");
     source.exec("SET LOCAL synchronous_commit = on");

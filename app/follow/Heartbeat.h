@@ -49,7 +49,8 @@ class Heartbeat {
   // s, against 0.1 s with this. A transactional message under this prefix in its own
   // transaction, committed with synchronous_commit on: that commit is flushed, and with it every
   // record before it. The slot delivers it as a transaction of its own (nothing to apply; it
-  // moves the checkpoint to its commit). Same privilege rule as emit().
+  // moves the checkpoint to its commit). Written whether heartbeats are on or not (it is one
+  // message per catch-up); a role that may not emit it turns heartbeats off as emit() does.
   void emitFlushing(PgConnection& source);
 
   struct Received {
