@@ -207,6 +207,16 @@ FollowEnd Follower::run(const FollowOptions& options) {
     return f && !applier.inSourceTransaction() && !applier.hasPendingCommits() &&
            stream.serverWalEnd() >= *f;
   };
+  // Idle source: everything received is applied and nothing is in flight, so the server's sent
+  // position (a keepalive's walEnd: the walsender has decoded the WAL up to there and sent every
+  // transaction that committed before it) can be recorded and then confirmed.
+  auto advanceToServer = [&] {
+    if (applier.inSourceTransaction() || applier.hasPendingCommits() || stashed ||
+        pause.holding() || stream.serverWalEnd() <= applier.checkpoint())
+      return;
+    applier.advanceIdle(stream.serverWalEnd());
+    reportFlushed();
+  };
   auto holdNow = [&] {
     if (applier.commitIfPossible()) reportFlushed();
     pause.held(applier.checkpoint());
@@ -292,6 +302,12 @@ FollowEnd Follower::run(const FollowOptions& options) {
       if (!msg) {
         // Drained for now: commit what whole transactions we hold, then wait for more.
         if (applier.commitIfPossible()) reportFlushed();
+        // Waiting for a point that the server says it has sent past (the keepalive that answers
+        // the status sent at start, or the one the walsender sends once it has decoded all its
+        // WAL): the point is reached now, not at the next status tick. Without heartbeats
+        // (slot.heartbeat_interval_ms: 0, or a role that may not emit them) this is the only
+        // thing that ends a catch-up on an idle source before apply.status_interval_ms.
+        if (options.untilLsn && stream.serverWalEnd() >= *options.untilLsn) advanceToServer();
         // At a fence with nothing in flight (the keepalive asked for when the fence was set says
         // the server has sent past it): verify's own apply ends, a running follower holds.
         if (idleAtFence()) {
@@ -348,13 +364,8 @@ FollowEnd Follower::run(const FollowOptions& options) {
     statusTimer.async_wait([&](boost::system::error_code ec) {
       if (ec || finished) return;
       if (applier.commitIfPossible()) reportFlushed();
-      // Idle source: everything received is applied and nothing is in flight, so the
-      // server's sent position can be recorded and then confirmed (keeps WAL from piling up).
-      if (!applier.inSourceTransaction() && !applier.hasPendingCommits() && !stashed &&
-          !pause.holding() && stream.serverWalEnd() > applier.checkpoint()) {
-        applier.advanceIdle(stream.serverWalEnd());
-        reportFlushed();
-      }
+      // Idle source: confirm the server's sent position (keeps WAL from piling up).
+      advanceToServer();
       if (idleAtFence()) {
         if (options.fenceLsn)
           fenceReached = true;
@@ -436,6 +447,9 @@ FollowEnd Follower::run(const FollowOptions& options) {
     }
     drain();
   };
+  // Catching up to the insert position at start: make the source flush its WAL up to here, so
+  // that the walsender can send it now (Heartbeat::emitFlushing), heartbeats on or not.
+  if (options.untilLsn) heartbeat.emitFlushing(sourceSql);
   // Waiting for a point: the server's position at once (a keepalive reply), not in a second.
   if (options.untilLsn || options.fenceLsn) stream.sendStatus(true);
   asio::post(io, [&] { drain(); });

@@ -34,13 +34,33 @@ void Heartbeat::emit(PgConnection& source, Clock::time_point now) {
       pending_.push_back({Lsn::parse(r.value(0, 0)), std::string(r.value(0, 1)), now});
   } catch (const PgError& e) {
     if (e.sqlstate() != sqlstate::kInsufficientPrivilege) throw;
-    disabled_ = true;
-    spdlog::warn(
-        "heartbeats are off: the source role may not call pg_logical_emit_message ({}). Without "
-        "them a stalled walsender goes unnoticed; grant it with: GRANT EXECUTE ON FUNCTION "
-        "pg_logical_emit_message(boolean, text, text) TO <source role>",
-        e.what());
+    disable(e);
   }
+}
+
+void Heartbeat::emitFlushing(PgConnection& source) {
+  // Not a heartbeat: written with slot.heartbeat_interval_ms 0 too, unless the role may not.
+  if (disabled_) return;
+  try {
+    source.exec("BEGIN");
+    source.exec("SET LOCAL synchronous_commit = on");
+    source.execParams("SELECT pg_logical_emit_message(true, $1, 'flush')", {prefix_});
+    source.exec("COMMIT");
+  } catch (const PgError& e) {
+    // Any other error fails the session (retried on a new connection).
+    if (e.sqlstate() != sqlstate::kInsufficientPrivilege) throw;
+    source.exec("ROLLBACK");
+    disable(e);
+  }
+}
+
+void Heartbeat::disable(const PgError& e) {
+  disabled_ = true;
+  spdlog::warn(
+      "heartbeats are off: the source role may not call pg_logical_emit_message ({}). Without "
+      "them a stalled walsender goes unnoticed; grant it with: GRANT EXECUTE ON FUNCTION "
+      "pg_logical_emit_message(boolean, text, text) TO <source role>",
+      e.what());
 }
 
 std::optional<Heartbeat::Received> Heartbeat::onMessage(const Change& change, Lsn dataStart,

@@ -35,20 +35,21 @@ set -Eeuo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-changes=200000 scale=10 clients=2 profile=0 index_fks=0
+changes=200000 scale=10 clients=2 runs=1 profile=0 index_fks=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --changes) changes=$2; shift 2 ;;
     --scale) scale=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
     --profile) profile=1; shift ;;
     --index-fks) index_fks=1; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in "$changes" "$scale" "$clients"; do
-  [[ $v =~ ^[1-9][0-9]*$ ]] || die "--changes, --scale and --clients take positive integers"
+for v in "$changes" "$scale" "$clients" "$runs"; do
+  [[ $v =~ ^[1-9][0-9]*$ ]] || die "--changes, --scale, --clients and --runs take positive integers"
 done
 
 require_pgmorph follow
@@ -129,27 +130,32 @@ settled_changes() {
   echo "$b"
 }
 
-before=$(settled_changes)
-made=0 round=0
-while [[ $made -lt $changes ]]; do
-  # About 1.6 row changes per transaction of the mix; aim a little high, top up if short.
-  per_client=$(((changes - made) * 105 / 160 / clients + 1))
-  round=$((round + 1))
-  note "backlog round $round: pgbench $clients clients x $per_client transactions"
-  if ! "$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$clients" -t "$per_client" \
-    -D scale="$scale" -f "$WORKLOAD" "$src" >"$BENCH_WORK/pgbench-$round.out" 2>&1; then
-    cat "$BENCH_WORK/pgbench-$round.out" >&2
-    die "pgbench failed while generating the backlog"
-  fi
-  grep -q 'number of failed transactions: 0 ' "$BENCH_WORK/pgbench-$round.out" ||
-    { cat "$BENCH_WORK/pgbench-$round.out" >&2; die "the workload had failed transactions"; }
-  made=$(($(settled_changes) - before))
-done
-lsn=$(psql_value "$src" "SELECT pg_current_wal_lsn()")
-wal_mb=$(psql_value "$src" "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) / 1048576.0, 1)
-                             FROM pg_replication_slots WHERE slot_name = 'bench_sub'")
-note "backlog: $(fmt_int "$made") row changes, $wal_mb MB of WAL, up to $lsn"
-psql_run "$src" -c 'CHECKPOINT' >/dev/null
+# make_backlog: runs the OLTP mix until the source counts >= --changes more row changes; sets
+# made (how many) and lsn (the source's position after it).
+make_backlog() {
+  local before round per_client
+  before=$(settled_changes)
+  made=0 round=0
+  while [[ $made -lt $changes ]]; do
+    # About 1.6 row changes per transaction of the mix; aim a little high, top up if short.
+    per_client=$(((changes - made) * 105 / 160 / clients + 1))
+    round=$((round + 1))
+    note "backlog round $round: pgbench $clients clients x $per_client transactions"
+    if ! "$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$clients" -t "$per_client" \
+      -D scale="$scale" -f "$WORKLOAD" "$src" >"$BENCH_WORK/pgbench-$round.out" 2>&1; then
+      cat "$BENCH_WORK/pgbench-$round.out" >&2
+      die "pgbench failed while generating the backlog"
+    fi
+    grep -q 'number of failed transactions: 0 ' "$BENCH_WORK/pgbench-$round.out" ||
+      { cat "$BENCH_WORK/pgbench-$round.out" >&2; die "the workload had failed transactions"; }
+    made=$(($(settled_changes) - before))
+  done
+  lsn=$(psql_value "$src" "SELECT pg_current_wal_lsn()")
+  wal_mb=$(psql_value "$src" "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) / 1048576.0, 1)
+                               FROM pg_replication_slots WHERE slot_name = 'bench_sub'")
+  note "backlog: $(fmt_int "$made") row changes, $wal_mb MB of WAL, up to $lsn"
+  psql_run "$src" -c 'CHECKPOINT' >/dev/null
+}
 
 # Transactions committed in the target database: how many target transactions pgmorph made.
 target_commits() {
@@ -164,63 +170,86 @@ applied_txs() {
 install_watch "$rep"
 install_watch "$tgt"
 
-builtin_load=$(load_now)
-note "built-in apply, load $builtin_load"
-start_watch "$rep" "SELECT max(remote_lsn)::text FROM pg_replication_origin_status" \
-  "$BENCH_WORK/builtin-applied"
-cpu_src0=$(cluster_cpu source) cpu_rep0=$(cluster_cpu replica)
-t0=$(now)
-psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub ENABLE' >/dev/null
-wait_slot_confirmed "$src" bench_sub "$lsn" 3600
-t1=$(now)
-builtin_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), replica $(calc "$(cluster_cpu replica) - $cpu_rep0")"
-stop_watch "$rep" "the built-in subscriber"
-builtin_s=$(calc "$t1 - $t0" %.3f)
-builtin_applied_s=$(calc "$(cat "$BENCH_WORK/builtin-applied") - $t0" %.3f)
-note "built-in: confirmed after $builtin_s s, last commit after $builtin_applied_s s"
-psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub DISABLE' >/dev/null
+# builtin_apply RUN: the built-in apply worker catches up to $lsn alone.
+builtin_apply() {
+  local run=$1 load t0 t1 c_src c_rep applied_s
+  load=$(load_now)
+  note "run $run: built-in apply, load $load"
+  start_watch "$rep" "SELECT max(remote_lsn)::text FROM pg_replication_origin_status" \
+    "$BENCH_WORK/builtin-applied"
+  c_src=$(cluster_cpu source) c_rep=$(cluster_cpu replica)
+  t0=$(now)
+  psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub ENABLE' >/dev/null
+  wait_slot_confirmed "$src" bench_sub "$lsn" 3600
+  t1=$(now)
+  c_src=$(calc "$(cluster_cpu source) - $c_src") c_rep=$(calc "$(cluster_cpu replica) - $c_rep")
+  stop_watch "$rep" "the built-in subscriber"
+  applied_s=$(calc "$(cat "$BENCH_WORK/builtin-applied") - $t0" %.3f)
+  psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub DISABLE' >/dev/null
+  wait_for 60 "the built-in apply worker to stop" "$src" \
+    "SELECT NOT active FROM pg_replication_slots WHERE slot_name = 'bench_sub'"
+  record_run "run=$run who=builtin s=$(calc "$t1 - $t0" %.3f) applied_s=$applied_s" \
+    "src=$c_src rep=$c_rep units=$made load=${load%% *}"
+  note "built-in: confirmed after $(calc "$t1 - $t0" %.3f) s, last commit after $applied_s s"
+}
 
-pgmorph_load=$(load_now)
-note "pgmorph follow --until-lsn $lsn, load $pgmorph_load"
-start_watch "$tgt" "SELECT applied_transactions::text FROM pgmorph.checkpoint WHERE pipeline = 'bench'" \
-  "$BENCH_WORK/pgmorph-applied"
-cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
-commits0=$(target_commits) applied0=$(applied_txs)
-if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
-t0=$(now)
-run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" follow -c "$cfg" --until-lsn "$lsn"
-t1=$(now)
-pgmorph_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), target $(calc "$(cluster_cpu target) - $cpu_tgt0"), pgmorph $RUN_CPU_S"
-if [[ $RUN_RC -ne 0 ]]; then
-  tail -n 30 "$BENCH_WORK/pgmorph.log" >&2
-  die "pgmorph follow --until-lsn $lsn exited with $RUN_RC (log above)"
-fi
-stop_watch "$tgt" "pgmorph"
-pgmorph_s=$(calc "$t1 - $t0" %.3f)
-pgmorph_applied_s=$(calc "$(cat "$BENCH_WORK/pgmorph-applied") - $t0" %.3f)
-rss=$PEAK_RSS_MB
-sleep 1  # a backend's counters reach pg_stat_database when it exits (pgmorph has)
-commits=$(($(target_commits) - commits0)) applied=$(($(applied_txs) - applied0))
-note "pgmorph: exited after $pgmorph_s s, last commit after $pgmorph_applied_s s"
+# pgmorph_apply RUN: `pgmorph follow --until-lsn $lsn` alone.
+pgmorph_apply() {
+  local run=$1 load t0 t1 c_src c_tgt commits0 applied0 applied_s
+  load=$(load_now)
+  note "run $run: pgmorph follow --until-lsn $lsn, load $load"
+  start_watch "$tgt" "SELECT applied_transactions::text FROM pgmorph.checkpoint WHERE pipeline = 'bench'" \
+    "$BENCH_WORK/pgmorph-applied"
+  c_src=$(cluster_cpu source) c_tgt=$(cluster_cpu target)
+  commits0=$(target_commits) applied0=$(applied_txs)
+  if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
+  t0=$(now)
+  run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" follow -c "$cfg" --until-lsn "$lsn"
+  t1=$(now)
+  c_src=$(calc "$(cluster_cpu source) - $c_src") c_tgt=$(calc "$(cluster_cpu target) - $c_tgt")
+  if [[ $RUN_RC -ne 0 ]]; then
+    tail -n 30 "$BENCH_WORK/pgmorph.log" >&2
+    die "pgmorph follow --until-lsn $lsn exited with $RUN_RC (log above)"
+  fi
+  stop_watch "$tgt" "pgmorph"
+  applied_s=$(calc "$(cat "$BENCH_WORK/pgmorph-applied") - $t0" %.3f)
+  sleep 1  # a backend's counters reach pg_stat_database when it exits (pgmorph has)
+  record_run "run=$run who=pgmorph s=$(calc "$t1 - $t0" %.3f) applied_s=$applied_s" \
+    "src=$c_src tgt=$c_tgt pgm=$RUN_CPU_S rss=$PEAK_RSS_MB units=$made" \
+    "txs=$(($(applied_txs) - applied0)) commits=$(($(target_commits) - commits0)) load=${load%% *}"
+  note "pgmorph: exited after $(calc "$t1 - $t0" %.3f) s, last commit after $applied_s s"
+}
 
-check_counts "$src" "$rep" "$tgt"
+# Each run: a new backlog of the same workload, then both consumers on it, alternating which
+# goes first (odd runs the built-in), so that the machine's noise falls on both alike.
+for ((run = 1; run <= runs; run++)); do
+  make_backlog
+  if ((run % 2 == 1)); then
+    builtin_apply "$run"
+    pgmorph_apply "$run"
+  else
+    pgmorph_apply "$run"
+    builtin_apply "$run"
+  fi
+  check_counts "$src" "$rep" "$tgt"
+done
 
-builtin_rate=$(calc "$made / $builtin_s" %.0f)
-pgmorph_rate=$(calc "$made / $pgmorph_s" %.0f)
-builtin_applied_rate=$(calc "$made / $builtin_applied_s" %.0f)
-pgmorph_applied_rate=$(calc "$made / $pgmorph_applied_s" %.0f)
-ratio=$(calc "$pgmorph_rate / $builtin_rate")
-applied_ratio=$(calc "$pgmorph_applied_rate / $builtin_applied_rate")
+cores=$(nproc)
 cat <<EOF
 
 ==== change apply: pgmorph follow vs built-in logical replication ====
-date $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, PostgreSQL $(psql_value "$src" "SHOW server_version")
-backlog: $(fmt_int "$made") row changes (OLTP mix, $clients clients), $wal_mb MB of WAL, on dispatch scale $scale$([[ $index_fks -eq 1 ]] && echo ", foreign keys indexed on both sides")
-built-in apply (until confirmed_flush_lsn >= L):  $builtin_s s  $(fmt_int "$builtin_rate") changes/s   (load $builtin_load)
-pgmorph follow --until-lsn L (transformed):      $pgmorph_s s  $(fmt_int "$pgmorph_rate") changes/s   (load $pgmorph_load)
-ratio pgmorph / built-in:  $ratio   (goal >= 2.0: $(verdict "$ratio" '>=' 2.0))
-  by last commit on each target: built-in $builtin_applied_s s ($(fmt_int "$builtin_applied_rate")/s), pgmorph $pgmorph_applied_s s ($(fmt_int "$pgmorph_applied_rate")/s), ratio $applied_ratio
-pgmorph peak RSS: $rss MB; $(fmt_int "$applied") source transactions applied in $(fmt_int "$commits") target transactions
-CPU seconds used: built-in: $builtin_cpu | pgmorph: $pgmorph_cpu
+date $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, PostgreSQL $(psql_value "$src" "SHOW server_version")
+per run: a backlog of >= $(fmt_int "$changes") row changes (OLTP mix, $clients clients) on dispatch scale $scale$([[ $index_fks -eq 1 ]] && echo ", foreign keys indexed on both sides" || echo ", foreign keys not indexed (the example's schemas as they are)"); $runs run(s), alternating
+wall time: until the consumer has confirmed L to the source (built-in: confirmed_flush_lsn; pgmorph: its exit)
+floor = max((source + target + pgmorph CPU s) / $cores cores, target CPU s, pgmorph CPU s): pgmorph
+  applies through one target session and one thread, neither of which can take less than its own CPU time
 EOF
+report_runs changes 0 "$cores" single
+echo "ranges (min–max over the runs):"
+echo "  built-in: wall s $(figure_range s 'who=builtin'), last commit s $(figure_range applied_s 'who=builtin'), CPU s source $(figure_range src 'who=builtin'), replica $(figure_range rep 'who=builtin'); per 100k changes: source $(figure_range src100k 'who=builtin'), replica $(figure_range rep100k 'who=builtin')"
+sel="who=pgmorph"
+echo "  pgmorph: wall s $(figure_range s "$sel"), last commit s $(figure_range applied_s "$sel"), ratio to built-in $(figure_range ratio "$sel"), floor s $(figure_range floor "$sel"), wall/floor $(figure_range wallfloor "$sel")"
+echo "    CPU s: source $(figure_range src "$sel"), target $(figure_range tgt "$sel"), pgmorph $(figure_range pgm "$sel"); per 100k changes: source $(figure_range src100k "$sel"), target $(figure_range tgt100k "$sel"), pgmorph $(figure_range pgm100k "$sel")"
+echo "    peak RSS MB $(figure_range rss "$sel"); source transactions $(figure_range txs "$sel") in target transactions $(figure_range commits "$sel")"
+echo "goal (issue 17): ratio >= 0.9 with the foreign keys indexed"
 if [[ $profile -eq 1 ]]; then profile_report "$tgt"; fi

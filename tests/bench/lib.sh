@@ -407,3 +407,65 @@ profile_report() {
        AND query !~ 'bench_watch|pg_sleep|pg_stat_statements'
      ORDER BY total_exec_time DESC LIMIT 12"
 }
+
+# --- several runs: per-run figures and their ranges -----------------------------------------
+# Each measurement appends one line "KEY=VALUE ..." to $BENCH_WORK/runs; figures_range KEY
+# prints the min–max of KEY over the lines that have it (FILTER: an awk condition on the line).
+
+# record_run KEY=VALUE...: one line of figures.
+record_run() { echo "$*" >>"$BENCH_WORK/runs"; }
+
+# per100k CPU_S UNITS: CPU seconds per 100,000 units (changes or rows).
+per100k() { calc "$1 * 100000 / $2" %.2f; }
+
+# figure_range KEY [REGEX]: "min–max" of KEY over the recorded lines matching REGEX.
+figure_range() {
+  awk -v key="$1" -v re="${2:-.}" '
+    $0 ~ re { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) {
+      v = kv[2] + 0; if (!n++ || v < lo) lo = v; if (n == 1 || v > hi) hi = v } } }
+    END { if (n == 0) print "-"; else if (lo == hi) printf "%s (%d run%s)\n", lo, n, (n > 1 ? "s" : "");
+          else printf "%s–%s (%d runs)\n", lo, hi, n }' "$BENCH_WORK/runs"
+}
+
+# report_runs UNIT UNITS CORES [single]: (a line's own units=N, if any, instead of UNITS) prints every recorded run (built-in: s, src, rep;
+# pgmorph: s, src, tgt, pgm, with their run's built-in) with its CPU seconds per 100k UNITs, and
+# adds to each pgmorph line the figures derived from it (ratio to the built-in of its run, floor,
+# wall/floor, per-100k CPU) so that figure_range reads them too. The floor is pgmorph's CPU
+# seconds (source + target + pgmorph) over the cores; with `single`, also at least the target's
+# and pgmorph's own CPU seconds (apply: one target session, one pgmorph thread, each of which
+# cannot go faster than its own CPU time).
+report_runs() {
+  local unit=$1 all_units=$2 cores=$3 mode=${4:-} line kv run who s src rep tgt pgm rss load j b_s floor
+  local units
+  local out=$BENCH_WORK/runs.derived
+  : >"$out"
+  while read -r line; do
+    run="" who="" s="" src="" rep="" tgt="" pgm="" rss="" load="" j="" units=$all_units
+    for kv in $line; do
+      case ${kv%%=*} in
+        run) run=${kv#*=} ;; who) who=${kv#*=} ;; s) s=${kv#*=} ;; src) src=${kv#*=} ;;
+        rep) rep=${kv#*=} ;; tgt) tgt=${kv#*=} ;; pgm) pgm=${kv#*=} ;; rss) rss=${kv#*=} ;;
+        load) load=${kv#*=} ;; jobs) j=${kv#*=} ;; units) units=${kv#*=} ;;
+      esac
+    done
+    if [[ $who == builtin ]]; then
+      printf 'run %s built-in:  %8.3f s %10s %s/s | CPU s: source %s, replica %s | per 100k %s: source %s, replica %s | load %s\n' \
+        "$run" "$s" "$(fmt_int "$(calc "$units / $s" %.0f)")" "$unit" "$src" "$rep" "$unit" \
+        "$(per100k "$src" "$units")" "$(per100k "$rep" "$units")" "$load"
+      echo "$line src100k=$(per100k "$src" "$units") rep100k=$(per100k "$rep" "$units")" >>"$out"
+      continue
+    fi
+    b_s=$(awk -v r="run=$run" '$1 == r && $2 == "who=builtin" { for (i = 3; i <= NF; i++) if ($i ~ /^s=/) { sub(/^s=/, "", $i); print $i } }' "$BENCH_WORK/runs")
+    floor=$(calc "($src + $tgt + $pgm) / $cores" %.3f)
+    if [[ $mode == single ]]; then
+      floor=$(awk -v a="$floor" -v b="$tgt" -v c="$pgm" 'BEGIN { m = a; if (b > m) m = b; if (c > m) m = c; printf "%.3f", m }')
+    fi
+    printf 'run %s pgmorph%s: %8.3f s %10s %s/s | CPU s: source %s, target %s, pgmorph %s | per 100k %s: source %s, target %s, pgmorph %s | floor %s s, wall/floor %s | ratio to built-in %s | RSS %s MB | load %s\n' \
+      "$run" "${j:+ --jobs $j}" "$s" "$(fmt_int "$(calc "$units / $s" %.0f)")" "$unit" "$src" "$tgt" "$pgm" "$unit" \
+      "$(per100k "$src" "$units")" "$(per100k "$tgt" "$units")" "$(per100k "$pgm" "$units")" \
+      "$floor" "$(calc "$s / $floor")" "$(calc "$b_s / $s")" "$rss" "$load"
+    echo "$line ratio=$(calc "$b_s / $s") floor=$floor wallfloor=$(calc "$s / $floor")" \
+      "src100k=$(per100k "$src" "$units") tgt100k=$(per100k "$tgt" "$units") pgm100k=$(per100k "$pgm" "$units")" >>"$out"
+  done <"$BENCH_WORK/runs"
+  mv "$out" "$BENCH_WORK/runs"
+}

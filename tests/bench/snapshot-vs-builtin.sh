@@ -29,18 +29,22 @@ set -Eeuo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-scale=40 jobs=2 profile=0 floor=0
+scale=40 jobs=2 runs=1 profile=0 floor=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --scale) scale=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
     --profile) profile=1; shift ;;
     --floor) floor=1; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ $scale =~ ^[1-9][0-9]*$ && $jobs =~ ^[1-9][0-9]*$ ]] || die "--scale and --jobs take positive integers"
+[[ $scale =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ && $jobs =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
+  die "--scale and --runs take positive integers, --jobs one or a comma-separated list"
+IFS=, read -r -a jobs_list <<<"$jobs"
+jobs=${jobs_list[0]}
 
 require_pgmorph snapshot
 bench_init snapshot
@@ -71,46 +75,80 @@ psql_run "$src" -c 'CHECKPOINT' >/dev/null
 rows=$(dispatch_rows "$src")
 note "source holds $(fmt_int "$rows") rows"
 
-# --- built-in: publication + subscription with copy_data ------------------------------------
+# --- the measurements ------------------------------------------------------------------------
 tables=$(IFS=,; echo "${DISPATCH_TABLES[*]}")
 psql_run "$src" -c "CREATE PUBLICATION bench_pub FOR TABLE $tables" >/dev/null
-sync_workers=$(psql_value "$rep" "SHOW max_sync_workers_per_subscription")
-builtin_load=$(load_now)
-note "built-in initial copy (max_sync_workers_per_subscription = $sync_workers), load $builtin_load"
-cpu_src0=$(cluster_cpu source) cpu_rep0=$(cluster_cpu replica)
-t0=$(now)
-PGOPTIONS="-c client_min_messages=warning" psql_run "$rep" -v conn="$(conninfo "$src_port" legacy)" >/dev/null <<'SQL'
-CREATE SUBSCRIPTION bench_sub CONNECTION :'conn' PUBLICATION bench_pub WITH (copy_data = true);
-SQL
-wait_for 7200 "the built-in subscription's table copy" "$rep" \
-  "SELECT count(*) = ${#DISPATCH_TABLES[@]} AND bool_and(srsubstate IN ('r', 's')) FROM pg_subscription_rel"
-t1=$(now)
-builtin_s=$(calc "$t1 - $t0" %.3f)
-builtin_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), replica $(calc "$(cluster_cpu replica) - $cpu_rep0")"
-# Its apply worker would compete with pgmorph for the CPU: stop it before the next measurement.
-psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub DISABLE' >/dev/null
-check_counts "$src" "$rep" ""
-note "built-in: $builtin_s s"
-
-# --- pgmorph snapshot -------------------------------------------------------------------------
 cfg=$BENCH_WORK/pipeline.yaml
 write_config "$src" "$tgt" "$cfg"
-pgmorph_load=$(load_now)
-note "pgmorph snapshot --jobs $jobs, load $pgmorph_load (log: $BENCH_WORK/pgmorph.log)"
-if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
-cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
-t0=$(now)
-run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" snapshot -c "$cfg" --jobs "$jobs"
-t1=$(now)
-if [[ $RUN_RC -ne 0 ]]; then
-  tail -n 30 "$BENCH_WORK/pgmorph.log" >&2
-  die "pgmorph snapshot exited with $RUN_RC (log above)"
-fi
-pgmorph_s=$(calc "$t1 - $t0" %.3f)
-pgmorph_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), target $(calc "$(cluster_cpu target) - $cpu_tgt0"), pgmorph $RUN_CPU_S"
-rss=$PEAK_RSS_MB
-check_counts "$src" "" "$tgt"
-note "pgmorph: $pgmorph_s s"
+
+# builtin_copy RUN: one initial copy by a subscription into the emptied replica.
+builtin_copy() {
+  local run=$1 load t0 t1 c_src c_rep
+  if [[ $run -gt 1 ]]; then
+    # The last run's copy goes: its subscription (and its slot on the source), then its rows.
+    psql_run "$rep" -c 'DROP SUBSCRIPTION bench_sub' >/dev/null
+    psql_run "$rep" -c "TRUNCATE $tables" >/dev/null
+  fi
+  sync_workers=$(psql_value "$rep" "SHOW max_sync_workers_per_subscription")
+  load=$(load_now)
+  note "run $run: built-in initial copy (max_sync_workers_per_subscription = $sync_workers), load $load"
+  c_src=$(cluster_cpu source) c_rep=$(cluster_cpu replica)
+  t0=$(now)
+  PGOPTIONS="-c client_min_messages=warning" psql_run "$rep" -v conn="$(conninfo "$src_port" legacy)" >/dev/null <<'SQL'
+CREATE SUBSCRIPTION bench_sub CONNECTION :'conn' PUBLICATION bench_pub WITH (copy_data = true);
+SQL
+  wait_for 7200 "the built-in subscription's table copy" "$rep" \
+    "SELECT count(*) = ${#DISPATCH_TABLES[@]} AND bool_and(srsubstate IN ('r', 's')) FROM pg_subscription_rel"
+  t1=$(now)
+  c_src=$(calc "$(cluster_cpu source) - $c_src") c_rep=$(calc "$(cluster_cpu replica) - $c_rep")
+  # Its apply worker would compete with pgmorph for the CPU: stop it before the next measurement.
+  psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub DISABLE' >/dev/null
+  check_counts "$src" "$rep" ""
+  record_run "run=$run who=builtin s=$(calc "$t1 - $t0" %.3f) src=$c_src rep=$c_rep load=${load%% *}"
+  note "built-in: $(calc "$t1 - $t0" %.3f) s"
+}
+
+# pgmorph_snapshot RUN JOBS: one `pgmorph snapshot --jobs JOBS` into a fresh target database.
+pgmorph_snapshot() {
+  local run=$1 j=$2 load t0 t1 c_src c_tgt
+  if [[ -n $(psql_value "$src" "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'pgmorph_bench'") ]]; then
+    # The last snapshot's slot and target go: a fresh target.sql and a new slot.
+    psql_run "$src" -c "SELECT pg_drop_replication_slot('pgmorph_bench')" >/dev/null
+    psql_run "$(conninfo "$tgt_port" postgres)" -c 'DROP DATABASE modern' -c 'CREATE DATABASE modern'
+    psql_run "$tgt" -f "$EXAMPLE/target.sql" >/dev/null
+  fi
+  load=$(load_now)
+  note "run $run: pgmorph snapshot --jobs $j, load $load (log: $BENCH_WORK/pgmorph.log)"
+  if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
+  c_src=$(cluster_cpu source) c_tgt=$(cluster_cpu target)
+  t0=$(now)
+  run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" snapshot -c "$cfg" --jobs "$j"
+  t1=$(now)
+  if [[ $RUN_RC -ne 0 ]]; then
+    tail -n 30 "$BENCH_WORK/pgmorph.log" >&2
+    die "pgmorph snapshot exited with $RUN_RC (log above)"
+  fi
+  c_src=$(calc "$(cluster_cpu source) - $c_src") c_tgt=$(calc "$(cluster_cpu target) - $c_tgt")
+  check_counts "$src" "" "$tgt"
+  record_run "run=$run who=pgmorph jobs=$j s=$(calc "$t1 - $t0" %.3f) src=$c_src tgt=$c_tgt" \
+    "pgm=$RUN_CPU_S rss=$PEAK_RSS_MB load=${load%% *}"
+  note "pgmorph --jobs $j: $(calc "$t1 - $t0" %.3f) s"
+}
+
+# Alternating: odd runs built-in first, even runs pgmorph first; the --jobs values in turn
+# (reversed on even runs), so that the machine's noise falls on every side alike.
+for ((run = 1; run <= runs; run++)); do
+  order=("${jobs_list[@]}")
+  if ((run % 2 == 0)); then
+    for ((i = 0; i < ${#jobs_list[@]}; i++)); do order[i]=${jobs_list[${#jobs_list[@]} - 1 - i]}; done
+    for j in "${order[@]}"; do pgmorph_snapshot "$run" "$j"; done
+    builtin_copy "$run"
+  else
+    builtin_copy "$run"
+    for j in "${order[@]}"; do pgmorph_snapshot "$run" "$j"; done
+  fi
+done
+jobs=${jobs_list[0]}
 
 # --- optional: the floor of loading target.sql ----------------------------------------------
 floor_line=""
@@ -160,19 +198,23 @@ SQL
   floor_line="floor: plain COPY of the same rows into target.sql ($jobs sessions, replica role): $floor_s s  $(fmt_int "$floor_rate") rows/s, $(calc "$floor_rate / ($rows / $builtin_s)") x built-in; target CPU $(calc "$(cluster_cpu target) - $cpu_tgt0") s   (load $floor_load)"
 fi
 
-builtin_rate=$(calc "$rows / $builtin_s" %.0f)
-pgmorph_rate=$(calc "$rows / $pgmorph_s" %.0f)
-ratio=$(calc "$pgmorph_rate / $builtin_rate")
+cores=$(nproc)
 cat <<EOF
 
 ==== initial copy: pgmorph snapshot vs built-in logical replication ====
-date $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, PostgreSQL $(psql_value "$src" "SHOW server_version")
-data: dispatch sample, scale $scale, $(fmt_int "$rows") rows (10 tables)
-built-in copy_data (sync workers $sync_workers):  $builtin_s s  $(fmt_int "$builtin_rate") rows/s   (load $builtin_load)
-pgmorph snapshot --jobs $jobs (transformed):   $pgmorph_s s  $(fmt_int "$pgmorph_rate") rows/s   (load $pgmorph_load)
-ratio pgmorph / built-in:  $ratio   (goal >= 1.0: $(verdict "$ratio" '>=' 1.0))
-pgmorph peak RSS:          $rss MB   (goal < 256 MB: $(verdict "$rss" '<' 256))
-CPU seconds used: built-in: $builtin_cpu | pgmorph: $pgmorph_cpu
-${floor_line}
+date $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, PostgreSQL $(psql_value "$src" "SHOW server_version")
+data: dispatch sample, scale $scale, $(fmt_int "$rows") rows (10 tables); $runs run(s), alternating
+floor = (source + target + pgmorph CPU s) / $cores cores: the least wall time of pgmorph's work
+  on this machine (it runs in --jobs sessions and threads, so no single process bounds it)
 EOF
+report_runs rows "$rows" "$cores"
+echo "ranges (min–max over the runs):"
+echo "  built-in: wall s $(figure_range s 'who=builtin'), CPU s source $(figure_range src 'who=builtin'), replica $(figure_range rep 'who=builtin')"
+for j in "${jobs_list[@]}"; do
+  sel="who=pgmorph jobs=$j "
+  echo "  pgmorph --jobs $j: wall s $(figure_range s "$sel"), ratio to built-in $(figure_range ratio "$sel"), wall/floor $(figure_range wallfloor "$sel")"
+  echo "    CPU s: source $(figure_range src "$sel"), target $(figure_range tgt "$sel"), pgmorph $(figure_range pgm "$sel"); per 100k rows: source $(figure_range src100k "$sel"), target $(figure_range tgt100k "$sel"), pgmorph $(figure_range pgm100k "$sel"); peak RSS MB $(figure_range rss "$sel")"
+done
+echo "goals (issue 17): ratio >= 0.5; pgmorph peak RSS < 256 MB"
+if [[ -n $floor_line ]]; then echo "$floor_line"; fi
 if [[ $profile -eq 1 ]]; then profile_report "$tgt"; fi
