@@ -194,6 +194,22 @@ tables:
     return db;
   }
 
+  // Before verify (whose own apply, with the follower stopped, would bring a target forward
+  // from the journal by itself): the target already holds the source's rows and quantities.
+  void expectSameCounts(const std::string& target) {
+    EXPECT_EQ(test::sharedTarget().scalar(target,
+                                          "SELECT count(*) || '/' || count(*) FILTER "
+                                          "(WHERE note = 'moved') FROM moves"),
+              test::sharedSource().scalar(sourceDb_,
+                                          "SELECT count(*) || '/' || count(*) FILTER "
+                                          "(WHERE note = 'moved') FROM inv_move"))
+        << "moves of " << target;
+    EXPECT_EQ(
+        test::sharedTarget().scalar(target, "SELECT count(*) || '/' || sum(qty) FROM items"),
+        test::sharedSource().scalar(sourceDb_, "SELECT count(*) || '/' || sum(qty) FROM inv_item"))
+        << "items of " << target;
+  }
+
   // `pgmorph verify`: the target equals the mapped source (exit 0).
   void expectEqualToSource(const std::string& config) {
     auto& v = pgmorph(config, "verify", {"--max-differences", "5"});

@@ -53,6 +53,7 @@ TEST_F(JournalRestoreTest, FollowAndReplayBringARestoredTargetForwardFromTheJour
   ASSERT_EQ(finish(caughtUp), 0) << caughtUp.stderrText();
   EXPECT_NE(caughtUp.stderrText().find("is behind the journal"), std::string::npos)
       << caughtUp.stderrText();
+  expectSameCounts(restored);
   expectEqualToSource(restoredConfig);
 
   // replay --from-lsn X, separately, onto a second restore of the same dump.
@@ -68,6 +69,7 @@ TEST_F(JournalRestoreTest, FollowAndReplayBringARestoredTargetForwardFromTheJour
   EXPECT_EQ(replay.stderrText().find("streaming slot"), std::string::npos)
       << "replay needed the slot:\n"
       << replay.stderrText();
+  expectSameCounts(replayed);
   expectEqualToSource(replayConfig);
 }
 
