@@ -30,10 +30,22 @@ FollowJournal::FollowJournal(const PipelineConfig& config)
       tee_(writer_),
       consumers_(config.journal.dir) {}
 
-std::string FollowJournal::describeRange() const {
-  if (writer_.empty()) return fmt::format("the journal in {} is empty", dir_.string());
+JournalRange JournalRange::read(const std::filesystem::path& dir) {
+  JournalRange r;
+  r.dir = dir;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return r;
+  JournalReader reader(dir);
+  r.start = reader.start();
+  r.end = reader.end();
+  r.empty = r.start == Lsn() && r.end == Lsn();
+  return r;
+}
+
+std::string JournalRange::describe() const {
+  if (empty) return fmt::format("the journal in {} is empty", dir.string());
   return fmt::format("the journal in {} holds the transactions committing after {} up to {}",
-                     dir_.string(), writer_.start().str(), writer_.end().str());
+                     dir.string(), start.str(), end.str());
 }
 
 void FollowJournal::advance(Lsn position) {

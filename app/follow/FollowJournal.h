@@ -21,7 +21,16 @@
 
 namespace pgmorph {
 
-class PipelineMetrics;
+// What a journal directory holds, read without the writer's lock (a previous pgmorph may still
+// hold it while it goes away): decides whether a session may start before it opens the writer.
+struct JournalRange {
+  std::filesystem::path dir;
+  bool empty = true;
+  Lsn start, end;
+  static JournalRange read(const std::filesystem::path& dir);
+  // "the journal in DIR holds the transactions committing after S up to E" (or "is empty").
+  std::string describe() const;
+};
 
 class FollowJournal {
  public:
@@ -32,8 +41,9 @@ class FollowJournal {
   bool empty() const { return writer_.empty(); }
   Lsn start() const { return writer_.start(); }
   Lsn end() const { return writer_.end(); }
-  // "the journal in DIR holds the transactions committing after S up to E" (or "is empty").
-  std::string describeRange() const;
+  std::string describeRange() const {
+    return JournalRange{dir_, writer_.empty(), writer_.start(), writer_.end()}.describe();
+  }
 
   // An empty journal starts where streaming starts (everything committing after it will come).
   void startAt(Lsn start) { writer_.startAt(start); }

@@ -77,11 +77,11 @@ FollowEnd Follower::run(const FollowOptions& options) {
                       "restore them before following",
                       config_.pipeline, config_.target.stateSchema));
   }
-  // The journal is opened (and recovered) first: whether the session may start can depend on
-  // what it holds.
+  auto [start, confirmedFlush] = resolveStreamStart(config_, cp);
+  // Opened (and recovered) once the slot is known to be free: a previous pgmorph that has not
+  // gone away yet is waited for (the slot is in use), not refused on the journal's lock.
   std::optional<FollowJournal> journal;
   if (config_.journal.enabled()) journal.emplace(config_);
-  auto [start, confirmedFlush] = resolveStreamStart(config_, cp, journal ? &*journal : nullptr);
   if (!cp) {
     // Record the starting point at once, so that a slot dropped behind our back is detected
     // even before the first transaction is applied.

@@ -8,8 +8,7 @@
 
 namespace pgmorph {
 
-StreamStart resolveStreamStart(const PipelineConfig& config, const std::optional<Checkpoint>& cp,
-                               const FollowJournal* journal) {
+StreamStart resolveStreamStart(const PipelineConfig& config, const std::optional<Checkpoint>& cp) {
   const std::string& slot = config.source.slot;
   // libpq would take an empty conninfo as "the local default server": never connect with it.
   if (config.source.conninfo.empty())
@@ -49,8 +48,10 @@ StreamStart resolveStreamStart(const PipelineConfig& config, const std::optional
     // The changes between the checkpoint and the slot's confirmed position can only come from
     // the journal: it must hold every transaction committing after the checkpoint, up to at
     // least the confirmed position (a journal that lost its tail cannot fill the gap either).
-    bool covered = journal && !journal->empty() && journal->start() <= cp->lsn &&
-                   journal->end() >= info->confirmedFlush;
+    std::optional<JournalRange> journal;
+    if (config.journal.enabled()) journal = JournalRange::read(config.journal.dir);
+    bool covered = journal && !journal->empty && journal->start <= cp->lsn &&
+                   journal->end >= info->confirmedFlush;
     if (!covered)
       throw PgmorphError(
           ErrorClass::Operator,
@@ -60,13 +61,13 @@ StreamStart resolveStreamStart(const PipelineConfig& config, const std::optional
                       "used by another consumer?), and {}. Changes were lost; take a new snapshot "
                       "into an empty target.",
                       slot, info->confirmedFlush.str(), cp->lsn.str(),
-                      journal ? journal->describeRange() + ", which does not cover them"
+                      journal ? journal->describe() + ", which does not cover them"
                               : std::string("no journal is configured (journal: in the pipeline "
                                             "file) that could hold them")));
     spdlog::info(
         "slot '{}' has confirmed {}, past the target's checkpoint {}: {}; the changes in "
         "between are applied from it first",
-        slot, info->confirmedFlush.str(), cp->lsn.str(), journal->describeRange());
+        slot, info->confirmedFlush.str(), cp->lsn.str(), journal->describe());
   }
   if (info->active)
     throw PgmorphError(ErrorClass::Transient,

@@ -22,8 +22,9 @@ struct StreamStart {
   Lsn confirmedFlush;  // the slot's confirmed_flush_lsn (its consistent point when just created)
 };
 
-// `journal`: the session's journal, nullptr without one.
-StreamStart resolveStreamStart(const PipelineConfig& config, const std::optional<Checkpoint>& cp,
-                               const FollowJournal* journal);
+// With config.journal, what the journal holds is read after the slot's position (the journal
+// only grows, and the slot is never confirmed past its durable end: read in this order, a live
+// writer cannot make a covered gap look uncovered).
+StreamStart resolveStreamStart(const PipelineConfig& config, const std::optional<Checkpoint>& cp);
 
 }  // namespace pgmorph
