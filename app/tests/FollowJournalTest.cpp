@@ -72,5 +72,20 @@ TEST(FollowJournal, ConfirmTargetNeverConfirmsPastTheJournalsDurableEnd) {
   EXPECT_EQ(j.confirmable(Lsn(6000)), Lsn(6000));
 }
 
+TEST(FollowJournal, RetentionForcedPastAConsumerIsCounted) {
+  TempJournalDir dir;
+  PipelineConfig config = configWith(dir.path, JournalConfig::Confirm::Journal);
+  config.journal.segmentBytes = 1;  // a segment per transaction
+  config.journal.retainBytes = 1;   // keep (almost) nothing
+  FollowJournal j(config);
+  j.startAt(Lsn(1000));
+  for (std::uint64_t t = 2000; t <= 6000; t += 1000) feedTransaction(j, Lsn(t));
+  j.confirmable(Lsn(1000));
+  // Another target has applied only up to 1500: its transactions go, and that is counted.
+  JournalConsumers(config.journal.dir).record("other", Lsn(1500));
+  EXPECT_EQ(j.tick(Lsn(6000)), 1u);
+  EXPECT_GT(j.start(), Lsn(1500));
+}
+
 }  // namespace
 }  // namespace pgmorph
