@@ -1,5 +1,6 @@
 // pgmorph: the command line. Parses arguments, loads the pipeline file, sets up logging,
 // and hands over to CheckCommand (check), StatusCommand (status), FollowCommand (follow),
+// ReplayCommand (replay),
 // SnapshotCommand (snapshot, run) or ParkedCli (parked ...). follow, snapshot and run decide
 // about their own errors (RetryLoop); check has exit codes of its own (0 nothing blocks, 1
 // problems found, 2 could not check), and so has status (0 both databases answered, 2 not).
@@ -24,6 +25,7 @@
 #include "app/follow/FollowCommand.h"
 #include "app/metrics/MetricsEndpoint.h"
 #include "app/rehearse/RehearseCommand.h"
+#include "app/replay/ReplayCommand.h"
 #include "app/snapshot/SnapshotCommand.h"
 #include "app/status/StatusCommand.h"
 #include "app/verify/VerifyCommand.h"
@@ -160,6 +162,21 @@ int main(int argc, char** argv) {
   };
   addMetricsOption(follow);
 
+  // replay: the journal's transactions after an LSN onto the target (restored, or remapped).
+  auto* replay = app.add_subcommand(
+      "replay",
+      "apply the journal's transactions committing after --from-lsn onto the target (a target "
+      "restored from a backup, or emptied for a corrected mapping), then follow");
+  replay->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+  std::string replayFrom, replayUntil;
+  bool replayForce = false;
+  replay->add_option("--from-lsn", replayFrom, "the source LSN the target is at")->required();
+  replay->add_option("--until-lsn", replayUntil,
+                     "stop once this source LSN has been applied (default: follow on)");
+  replay->add_flag("--force", replayForce,
+                   "move the target's checkpoint to --from-lsn when it is elsewhere (past it: "
+                   "re-apply; before it: skip the changes in between)");
+
   // snapshot / run: the initial copy (and, for run, follow after it).
   pgmorph::SnapshotOptions snapshotOptions;
   int snapshotProgressSeconds = 5;
@@ -233,6 +250,13 @@ int main(int argc, char** argv) {
       options.progressInterval = std::chrono::seconds(progressSeconds);
       pgmorph::FollowCommand runner(config);
       return runner.follow(options, untilCaughtUp);
+    }
+    if (*replay) {
+      pgmorph::ReplayOptions options;
+      options.from = pgmorph::Lsn::parse(replayFrom);
+      if (!replayUntil.empty()) options.until = pgmorph::Lsn::parse(replayUntil);
+      options.force = replayForce;
+      return pgmorph::ReplayCommand::run(config, options);
     }
     if (parked.chosen()) return parked.run(config);
     snapshotOptions.progressInterval = std::chrono::seconds(snapshotProgressSeconds);

@@ -99,6 +99,19 @@ void CheckpointStore::save(PgConnection& target, Lsn lsn, const std::string& slo
        micros ? std::optional<std::string_view>(*micros) : std::nullopt});
 }
 
+void CheckpointStore::rewind(PgConnection& target, Lsn lsn, const std::string& slot) const {
+  // The one place a checkpoint moves backwards, on an operator's explicit request: the source
+  // commit time no longer describes the position, so it is cleared.
+  std::string lsnText = lsn.str();
+  target.execParams(fmt::format("INSERT INTO {0} AS c (pipeline, lsn, slot, applied_transactions)"
+                                " VALUES ($1, $2::pg_lsn, $3, 0)"
+                                " ON CONFLICT (pipeline) DO UPDATE SET lsn = EXCLUDED.lsn,"
+                                " slot = EXCLUDED.slot, updated_at = now(),"
+                                " source_commit_time = NULL",
+                                table(target)),
+                    {pipeline_, lsnText, slot});
+}
+
 void CheckpointStore::reset(PgConnection& target) const {
   target.execParams(fmt::format("DELETE FROM {} WHERE pipeline = $1", table(target)), {pipeline_});
 }

@@ -48,6 +48,9 @@ class CheckpointStore {
   // open target transaction.
   void save(PgConnection& target, Lsn lsn, const std::string& slot, std::int64_t transactions,
             std::int64_t sourceCommitMicros = 0) const;
+  // Moves the checkpoint to `lsn` even backwards (`pgmorph replay --force`: re-apply what
+  // follows `lsn`), or creates the row there. Inside the caller's open target transaction.
+  void rewind(PgConnection& target, Lsn lsn, const std::string& slot) const;
   // Removes the row (a fresh start, e.g. after re-creating the slot for a new snapshot).
   void reset(PgConnection& target) const;
 

@@ -29,6 +29,9 @@ struct ApplyStats {
   // Per source table ("schema.table") neither mapped nor in `ignore:`: its row changes skipped
   // in committed target transactions, this process (status shows the stored total).
   std::map<std::string, std::uint64_t> unmapped;
+  // Journal consumers whose unapplied transactions retention had to delete (retain_bytes), this
+  // process: each time counted once per consumer (FollowJournal::tick; status and /metrics).
+  std::uint64_t journalForcedPast = 0;
 };
 
 enum ApplyOp : std::size_t { OpInsert = 0, OpUpdate = 1, OpDelete = 2, OpTruncate = 3 };

@@ -11,13 +11,15 @@
 
 #include <functional>
 
+#include "app/follow/FollowJournal.h"
 #include "app/follow/Heartbeat.h"
+#include "app/follow/JournalStart.h"
 #include "app/follow/ProgressMeter.h"
+#include "app/follow/StreamStart.h"
 #include "app/follow/TransactionApplier.h"
 #include "app/follow/VerifyPause.h"
 #include "app/metrics/PipelineMetrics.h"
 #include "cdc/ReplicationStream.h"
-#include "cdc/SlotManager.h"
 #include "cdc/Wal2JsonDecoder.h"
 #include "cdc/model/Errors.h"
 #include "cdc/pg/PgConnection.h"
@@ -35,62 +37,6 @@ using namespace std::chrono_literals;
 Follower::Follower(const PipelineConfig& config, asio::io_context& io, const StopFlag& stop,
                    ApplyStats& stats)
     : config_(config), io_(io), stop_(stop), stats_(stats) {}
-
-namespace {
-
-// Decides where streaming starts, or refuses to start when the slot cannot deliver what the
-// checkpoint has not seen yet.
-Lsn resolveStart(const PipelineConfig& config, const std::optional<Checkpoint>& cp) {
-  const std::string& slot = config.source.slot;
-  SlotManager slots(config.source.conninfo);
-  slots.checkSource();
-  auto info = slots.inspect(slot);
-  if (!info) {
-    if (cp)
-      throw PgmorphError(
-          ErrorClass::Operator,
-          fmt::format("the target's checkpoint for pipeline '{}' is at {}, but slot '{}' does not "
-                      "exist on the source: the changes after {} can no longer be streamed. Take a "
-                      "new snapshot into an empty target (for a throwaway target: DELETE FROM "
-                      "{}.checkpoint WHERE pipeline = '{}') and start again.",
-                      config.pipeline, cp->lsn.str(), slot, cp->lsn.str(),
-                      config.target.stateSchema, config.pipeline));
-    CreatedSlot created = slots.create(slot);
-    spdlog::info("created replication slot '{}' (wal2json) at {}", slot,
-                 created.consistentPoint.str());
-    return created.consistentPoint;
-  }
-  if (info->plugin != "wal2json")
-    throw PgmorphError(ErrorClass::Operator,
-                       fmt::format("slot '{}' uses plugin '{}', not wal2json: pick another slot "
-                                   "name in source.slot or drop that slot",
-                                   slot, info->plugin));
-  if (info->walStatus == "lost")
-    throw PgmorphError(ErrorClass::Operator,
-                       fmt::format("slot '{}' is lost (the source removed WAL it still needed, see "
-                                   "max_slot_wal_keep_size): drop it and take a new snapshot",
-                                   slot));
-  if (cp && info->confirmedFlush > cp->lsn)
-    throw PgmorphError(
-        ErrorClass::Operator,
-        fmt::format("slot '{}' has confirmed {} but the target's checkpoint is at {}: the changes "
-                    "in between were consumed without being applied here (was the slot dropped "
-                    "and re-created, or used by another consumer?). Changes were lost; take a new "
-                    "snapshot into an empty target.",
-                    slot, info->confirmedFlush.str(), cp->lsn.str()));
-  if (info->active)
-    throw PgmorphError(ErrorClass::Transient,
-                       fmt::format("slot '{}' is in use: another pgmorph (or another consumer, or "
-                                   "a previous pgmorph that has not gone away yet) is streaming "
-                                   "it; the walsender serving it on the source has PID {} (SELECT "
-                                   "application_name, client_addr FROM pg_stat_replication WHERE "
-                                   "pid = {} says who it streams to). Waiting for it to be "
-                                   "released.",
-                                   slot, info->activePid, info->activePid));
-  return cp ? cp->lsn : info->confirmedFlush;
-}
-
-}  // namespace
 
 FollowEnd Follower::run(const FollowOptions& options) {
   PgConnection target(config_.target.conninfo, "target");
@@ -131,7 +77,11 @@ FollowEnd Follower::run(const FollowOptions& options) {
                       "restore them before following",
                       config_.pipeline, config_.target.stateSchema));
   }
-  Lsn start = resolveStart(config_, cp);
+  auto [start, confirmedFlush] = resolveStreamStart(config_, cp);
+  // Opened (and recovered) once the slot is known to be free: a previous pgmorph that has not
+  // gone away yet is waited for (the slot is in use), not refused on the journal's lock.
+  std::optional<FollowJournal> journal;
+  if (config_.journal.enabled()) journal.emplace(config_);
   if (!cp) {
     // Record the starting point at once, so that a slot dropped behind our back is detected
     // even before the first transaction is applied.
@@ -149,13 +99,27 @@ FollowEnd Follower::run(const FollowOptions& options) {
   TargetWriter writer(target, store, config_.source.slot);
   TransactionApplier applier(config_, transformer, writer, checkpoint, stats_);
   applier.setMetrics(options.metrics);
+  // Where the stream starts: the checkpoint, or after the journal's gap fill (JournalStart.h).
+  Lsn streamFrom = checkpoint;
+  if (journal) {
+    JournalStart js =
+        prepareJournal(*journal, applier, options, confirmedFlush, config_.source.slot, stop_, io_);
+    if (js.ended) return *js.ended;
+    checkpoint = applier.checkpoint();
+    streamFrom = js.streamFrom;
+  }
   Heartbeat heartbeat(config_.pipeline, config_.source.slot,
                       std::chrono::milliseconds(config_.slot.heartbeatIntervalMillis));
   ReplicationStream stream(config_.source.conninfo, config_.source.slot);
-  stream.setFlushed(checkpoint);
-  stream.start(checkpoint, heartbeat.enabled() ? Wal2JsonDecoder::pluginOptions(heartbeat.prefix())
+  // What may be confirmed to the source: the target's checkpoint, or with a journal what
+  // FollowJournal::confirmable() says (confirm: journal | target; it syncs the journal first).
+  auto confirmable = [&] {
+    return journal ? journal->confirmable(applier.checkpoint()) : applier.checkpoint();
+  };
+  stream.setFlushed(confirmable());
+  stream.start(streamFrom, heartbeat.enabled() ? Wal2JsonDecoder::pluginOptions(heartbeat.prefix())
                                                : Wal2JsonDecoder::pluginOptions());
-  spdlog::info("streaming slot '{}' from {}{}", config_.source.slot, checkpoint.str(),
+  spdlog::info("streaming slot '{}' from {}{}", config_.source.slot, streamFrom.str(),
                options.untilLsn ? fmt::format(" until {}", options.untilLsn->str()) : "");
 
   PgConnection sourceSql(config_.source.conninfo, "source");
@@ -172,7 +136,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
   io.restart();
   asio::posix::stream_descriptor socket(io, ::dup(stream.socket()));
   asio::steady_timer statusTimer(io), progressTimer(io), stopTimer(io), metricsTimer(io),
-      heartbeatTimer(io);
+      heartbeatTimer(io), journalTimer(io);
   FollowEnd end = FollowEnd::Stopped;
   bool finished = false;
 
@@ -183,8 +147,9 @@ FollowEnd Follower::run(const FollowOptions& options) {
     io.stop();
   };
   auto reportFlushed = [&] {
-    // The source may discard WAL up to what we confirm: confirm only what the target committed.
-    stream.setFlushed(applier.checkpoint());
+    // The source may discard WAL up to what we confirm: confirm only what the target committed
+    // (or, with confirm: journal, what the journal has made durable: confirmable()).
+    stream.setFlushed(confirmable());
   };
   // Fence: set once nothing that commits before options.fenceLsn can still arrive.
   bool fenceReached = false;
@@ -215,6 +180,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
         pause.holding() || stream.serverWalEnd() <= applier.checkpoint())
       return;
     applier.advanceIdle(stream.serverWalEnd());
+    if (journal) journal->advance(stream.serverWalEnd());
     reportFlushed();
   };
   auto holdNow = [&] {
@@ -237,6 +203,8 @@ FollowEnd Follower::run(const FollowOptions& options) {
     if (applier.commitIfPossible()) reportFlushed();
     if (applier.hasPendingCommits()) return;
     applier.advanceIdle(beat.lsn, beat.sourceMicros);
+    // Everything committing before the heartbeat was received, and fed to the journal first.
+    if (journal) journal->advance(beat.lsn);
     reportFlushed();
   };
   // slot.max_retained_wal: one warning when the slot's retained WAL crosses it, one line when
@@ -277,6 +245,8 @@ FollowEnd Follower::run(const FollowOptions& options) {
     } else {
       applier.commitIfPossible();
     }
+    // The slot sends a half-received transaction again: it never stays in the journal.
+    if (journal) journal->abandon();
     reportFlushed();
     finish(FollowEnd::Stopped);
   };
@@ -322,6 +292,9 @@ FollowEnd Follower::run(const FollowOptions& options) {
         return waitReadable();
       }
       decoder.decode(msg->payload, msg->dataStart, change);
+      // Into the journal before the applier sees it, so nothing confirmed from the journal
+      // (confirm: journal) can be missing from it.
+      if (journal) journal->onMessage(change, msg->dataStart, msg->payload);
       if (change.kind == ChangeKind::Begin) {
         if (auto f = fence(); f && change.lsn >= *f) {
           // The first transaction committing at or after the fence is not applied now: verify's
@@ -417,6 +390,17 @@ FollowEnd Follower::run(const FollowOptions& options) {
       if (heartbeat.enabled()) armHeartbeat();
     });
   };
+  // With a journal: fsync at least every apply.batch_ms (confirmable() syncs), the pipeline's
+  // applied position as the journal's consumer, retention (FollowJournal::tick).
+  std::function<void()> armJournal = [&] {
+    journalTimer.expires_after(std::chrono::milliseconds(config_.apply.batchMillis));
+    journalTimer.async_wait([&](boost::system::error_code ec) {
+      if (ec || finished) return;
+      reportFlushed();
+      stats_.journalForcedPast += journal->tick(applier.checkpoint());
+      armJournal();
+    });
+  };
   std::function<void()> armStop = [&] {
     stopTimer.expires_after(100ms);
     stopTimer.async_wait([&](boost::system::error_code ec) {
@@ -458,6 +442,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
   armStop();
   if (options.metrics || options.onSample) armMetrics();
   if (heartbeat.enabled()) armHeartbeat();
+  if (journal) armJournal();
   // Runs the handlers still queued (cancelled waits, a posted drain) while everything they
   // refer to is alive; with `finished` set they return at once.
   auto quiesce = [&] {
@@ -468,11 +453,14 @@ FollowEnd Follower::run(const FollowOptions& options) {
     stopTimer.cancel();
     metricsTimer.cancel();
     heartbeatTimer.cancel();
+    journalTimer.cancel();
     pause.stop();
     socket.cancel(ignored);
     io.restart();
     io.poll();
     socket.release();
+    // A transaction the session did not receive whole is not kept (the slot sends it again).
+    if (journal) journal->abandon();
   };
   try {
     io.run();
