@@ -84,13 +84,21 @@ StatusReport StatusCommand::collect(const PipelineConfig& config) {
     // PgConnection's messages name the database with its password masked.
     report.target = {false, e.what()};
   }
-  try {
-    readSource(config, report);
-  } catch (const std::exception& e) {
-    report.source = {false, e.what()};
-    report.currentLsn.reset();
-    report.slot.reset();
-  }
+  report.journal = StatusJournal::read(config);
+  if (config.source.conninfo.empty()) {
+    // Never an empty conninfo: libpq would ask a local default server instead.
+    report.sourceConfigured = false;
+    report.source.error =
+        fmt::format("not asked: source.conninfo is not set (the pipeline reads the journal in {})",
+                    config.source.journal);
+  } else
+    try {
+      readSource(config, report);
+    } catch (const std::exception& e) {
+      report.source = {false, e.what()};
+      report.currentLsn.reset();
+      report.slot.reset();
+    }
   if (!report.target.reachable) {
     report.checkpoint.reset();
     report.snapshot.reset();

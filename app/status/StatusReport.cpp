@@ -89,9 +89,10 @@ std::string_view snapshotStatus(SnapshotStatus s) {
 
 std::string StatusReport::text() const {
   std::string out = fmt::format("pgmorph status of {} (pipeline {})\n", file, pipeline);
-  out += row("source", source.reachable ? fmt::format("reachable, current WAL position {}",
-                                                      currentLsn ? currentLsn->str() : "unknown")
-                                        : "UNREACHABLE: " + source.error);
+  out += row("source", !sourceConfigured  ? source.error
+                       : source.reachable ? fmt::format("reachable, current WAL position {}",
+                                                        currentLsn ? currentLsn->str() : "unknown")
+                                          : "UNREACHABLE: " + source.error);
   out +=
       row("target", target.reachable ? fmt::format("reachable, state schema {}{}", stateSchema,
                                                    stateSchemaExists ? "" : " (does not exist yet)")
@@ -200,6 +201,7 @@ std::string StatusReport::text() const {
       out += row(u.table, fmt::format("{} changes, last {}", u.changes,
                                       formatMicros(u.lastSeenMicros, false)));
   }
+  if (journal) out += journal->text();
   return out;
 }
 
