@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 
+#include <set>
+
 #include "app/RetryLoop.h"
 #include "app/journal/JournalStreamer.h"
 #include "app/metrics/PipelineMetrics.h"
@@ -33,6 +35,7 @@ int JournalCommand::run(const JournalCommandOptions& options) {
   StopSignals signals(io, stop_, "syncing and confirming the journal");
   RetryLoop retry(io, stop_, "the journal stream");
   std::unique_ptr<JournalWriter> writer;
+  std::set<std::string> forced;  // consumers retention passed, reported once (JournalStreamer)
   auto status = retry.run([&] {
     auto attempt = [&] {
       // Once, and kept across sessions: it holds writer.lock (a second writer is refused).
@@ -45,7 +48,7 @@ int JournalCommand::run(const JournalCommandOptions& options) {
         o.compress = config_.journal.compress;
         writer = std::make_unique<JournalWriter>(o);
       }
-      JournalStreamer streamer(config_, *writer, io, stop_);
+      JournalStreamer streamer(config_, *writer, io, stop_, forced);
       streamer.run(options, [&] { retry.recovered(); });
       return 0;
     };

@@ -26,8 +26,9 @@ constexpr std::uint64_t kSyncBytes = 4u << 20;
 }  // namespace
 
 JournalStreamer::JournalStreamer(const PipelineConfig& config, JournalWriter& writer,
-                                 boost::asio::io_context& io, const StopFlag& stop)
-    : config_(config), writer_(writer), io_(io), stop_(stop) {}
+                                 boost::asio::io_context& io, const StopFlag& stop,
+                                 std::set<std::string>& forced)
+    : config_(config), writer_(writer), io_(io), stop_(stop), forced_(forced) {}
 
 Lsn JournalStreamer::resolveStart() {
   const std::string& slot = config_.source.slot;
@@ -135,17 +136,24 @@ void JournalStreamer::run(const JournalCommandOptions& options,
       spdlog::info(
           "journal retention removed {} segment(s), {} bytes; the journal now starts at {}",
           r.removedSegments, r.removedBytes, writer_.start().str());
-    if (!r.forcedPast.empty()) {
+    // Said once per consumer left behind (every later round deletes more of what it has not
+    // applied, which changes nothing for it), and again if it is caught up and left behind anew.
+    std::vector<std::string> fresh;
+    for (const auto& n : r.forcedPast)
+      if (forced_.insert(n).second) fresh.push_back(n);
+    if (!fresh.empty()) {
       std::string names;
-      for (const auto& n : r.forcedPast) names += (names.empty() ? "" : ", ") + n;
+      for (const auto& n : fresh) names += (names.empty() ? "" : ", ") + n;
       spdlog::error(
           "journal retention (journal.retain_bytes) deleted changes that consumer(s) {} had not "
           "applied yet: they cannot catch up from the journal any more (it now starts at {}); "
           "they need a new snapshot. Raise journal.retain_bytes, or stop a consumer that is gone "
           "with `rm {}/consumers/<name>.pos`.",
           names, writer_.start().str(), config_.journal.dir);
-      if (options.metrics) options.metrics->onJournalForcedRetention(r.forcedPast);
+      if (options.metrics) options.metrics->onJournalForcedRetention(fresh);
     }
+    for (const auto& c : JournalConsumers(config_.journal.dir).list())
+      if (c.applied >= writer_.start()) forced_.erase(c.name);
   };
 
   try {

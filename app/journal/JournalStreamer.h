@@ -25,6 +25,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <functional>
+#include <set>
+#include <string>
 
 #include "app/StopFlag.h"
 #include "app/journal/JournalCommand.h"
@@ -36,7 +38,7 @@ namespace pgmorph {
 class JournalStreamer {
  public:
   JournalStreamer(const PipelineConfig& config, JournalWriter& writer, boost::asio::io_context& io,
-                  const StopFlag& stop);
+                  const StopFlag& stop, std::set<std::string>& forced);
   // Streams until a stop is requested (returns) or the session fails (throws).
   // `onStreaming` is called once the stream has started.
   void run(const JournalCommandOptions& options, const std::function<void()>& onStreaming);
@@ -49,6 +51,8 @@ class JournalStreamer {
   JournalWriter& writer_;
   boost::asio::io_context& io_;
   const StopFlag& stop_;
+  // Consumers retention has forced past and that have not caught up since: reported once.
+  std::set<std::string>& forced_;
 };
 
 }  // namespace pgmorph
