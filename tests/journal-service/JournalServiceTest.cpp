@@ -7,7 +7,9 @@
 //      restarted: the reader applied every source transaction exactly once (projection and the
 //      audits), and the journal holds each source transaction once (no gap, no duplicate);
 //  (c) retention: only applied segments go while readers keep up; a reader left behind is
-//      forced past (error line naming it, status, metric) and is then told it needs a snapshot.
+//      forced past (error line naming it, status, metric) and is then told it needs a snapshot;
+//      with it, the refusals (no journal: section, a reader's snapshot without source.conninfo)
+//      and --until-caught-up of a reader without a source (the journal's end at start).
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -165,6 +167,17 @@ TEST_F(JournalService, RetentionKeepsWhatReadersNeedAndSaysWhenItCannot) {
   writeWriterFile(", segment_bytes: 64kB, retain_bytes: 1MB");
   std::string t1 = addReader("r1", false);
   std::string t2 = addReader("r2", false);
+  // Refusals that name what is missing: no journal: section for the writer, no source for a
+  // reader's snapshot (never a libpq default connection).
+  auto& noJournal = pgmorph("journal", "r1.yaml");
+  EXPECT_EQ(finish(noJournal), 2);
+  EXPECT_NE(noJournal.stderrText().find("needs a `journal:` section"), std::string::npos)
+      << noJournal.stderrText();
+  auto& noSource = pgmorph("snapshot", "r2.yaml");
+  EXPECT_EQ(finish(noSource), 2);
+  EXPECT_NE(noSource.stderrText().find("a snapshot copies from the source: set source.conninfo"),
+            std::string::npos)
+      << noSource.stderrText();
   int port = freePort();
   auto& journal = pgmorph(
       "journal", "writer.yaml",
@@ -225,7 +238,13 @@ TEST_F(JournalService, RetentionKeepsWhatReadersNeedAndSaysWhenItCannot) {
             std::string::npos)
       << late.stderrText();
   EXPECT_NE(late.stderrText().find("take a new snapshot"), std::string::npos);
+  // Without source.conninfo, "caught up" is the journal's end at start.
   stop(*r1);
+  auto& caughtUp = pgmorph("follow", "r1.yaml", {"--until-caught-up"});
+  EXPECT_EQ(finish(caughtUp), 0);
+  EXPECT_NE(caughtUp.stderrText().find("following until caught up with the journal's end"),
+            std::string::npos)
+      << caughtUp.stderrText();
   stop(journal);
 }
 
