@@ -3,6 +3,7 @@
 // not make the exit code 2; the journal section shows the range kept, size, each consumer with
 // how far behind the end it is, and a WARNING (JSON: forced_retention) for a consumer whose
 // position is before the journal's start — retention deleted what it had not applied.
+// check and verify of such a pipeline say that they need source.conninfo.
 // The journal is written here with JournalWriter directly; the target is a real database.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -12,7 +13,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/check/CheckCommand.h"
 #include "app/status/StatusCommand.h"
+#include "app/verify/VerifyCommand.h"
 #include "state/journal/Journal.h"
 #include "tests/support/SharedClusters.h"
 
@@ -86,6 +89,19 @@ TEST_F(StatusJournalTest, AReaderWithoutSourceShowsTheJournalAndItsConsumers) {
   ASSERT_EQ(j["consumers"].Size(), 2u) << json.str();
   ASSERT_EQ(j["forced_retention"].Size(), 1u) << json.str();
   EXPECT_STREQ(j["forced_retention"][0].GetString(), "gone");
+}
+
+// check and verify need the source: without source.conninfo they say so (exit 2) rather than
+// let libpq connect to a local default server.
+TEST_F(StatusJournalTest, CommandsThatNeedTheSourceSaySoWithoutIt) {
+  std::ostringstream check;
+  EXPECT_EQ(CheckCommand::run(path_, false, check), 2);
+  EXPECT_NE(check.str().find("pgmorph check needs the source database"), std::string::npos)
+      << check.str();
+  std::ostringstream verify;
+  EXPECT_EQ(VerifyCommand::run(path_, VerifyOptions{}, verify), 2);
+  EXPECT_NE(verify.str().find("pgmorph verify needs the source database"), std::string::npos)
+      << verify.str();
 }
 
 }  // namespace
