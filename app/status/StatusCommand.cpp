@@ -66,7 +66,9 @@ void StatusCommand::readSource(const PipelineConfig& config, StatusReport& repor
   report.currentLsn = Lsn::parse(res.value(0, 0));
   auto now = res.value(0, 1);
   std::from_chars(now.data(), now.data() + now.size(), report.sourceNowMicros);
-  report.slot = SlotManager(config.source.conninfo).inspect(config.source.slot);
+  // A journal reader has no slot of its own (`pgmorph journal` owns the one it reads from).
+  if (!config.source.readsJournal())
+    report.slot = SlotManager(config.source.conninfo).inspect(config.source.slot);
   report.source.reachable = true;
 }
 

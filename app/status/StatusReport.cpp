@@ -122,7 +122,9 @@ std::string StatusReport::text() const {
                                          : "unknown: " + secs.note);
 
   out += fmt::format("\nslot {}\n", slotName);
-  if (!source.reachable) {
+  if (journal && journal->role == "reads") {
+    out += row("state", "not used: the pipeline reads a journal (`pgmorph journal` owns the slot)");
+  } else if (!source.reachable) {
     out += row("state", "unknown (source unreachable)");
   } else if (!slot) {
     out += row("state", "does not exist (the first snapshot, run or follow creates it)");
