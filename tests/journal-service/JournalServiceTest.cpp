@@ -4,8 +4,9 @@
 //      caught up from the journal; both equal the source's projection; the slot's confirmed
 //      position kept up with the source meanwhile (the journal confirms, not the readers);
 //  (b) the journal writer killed (SIGKILL) five times at random moments under load and
-//      restarted: the reader applied every source transaction exactly once (projection and the
-//      audits), and the journal holds each source transaction once (no gap, no duplicate);
+//      restarted (the reader twice too): the reader applied every source transaction exactly once
+//      (projection and the audits), and the journal holds each source transaction once (no gap, no
+//      duplicate);
 //  (c) retention: only applied segments go while readers keep up; a reader left behind is
 //      forced past (error line naming it, status, metric) and is then told it needs a snapshot;
 //      with it, the refusals (no journal: section, a reader's snapshot without source.conninfo)
@@ -124,7 +125,10 @@ TEST_F(JournalService, JournalWriterKilledUnderLoadLosesAndDuplicatesNothing) {
   std::string t1 = addReader("r1", true);
   auto* journal = &pgmorph("journal", "writer.yaml");
   ASSERT_TRUE(e2e::pollUntil(30s, [&] { return slotActive(); })) << journal->stderrText();
-  auto& reader = pgmorph("run", "r1.yaml");
+  auto* reader = &pgmorph("run", "r1.yaml");
+  ASSERT_TRUE(e2e::pollUntil(40s, [&] {
+    return reader->stderrText().find("applying journal") != std::string::npos;
+  })) << reader->stderrText();
   auto& load = pgbench(25, 200);
   std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> pause(500, 3000);
@@ -133,10 +137,15 @@ TEST_F(JournalService, JournalWriterKilledUnderLoadLosesAndDuplicatesNothing) {
     journal->kill9();
     std::this_thread::sleep_for(std::chrono::milliseconds(pause(rng) / 4));
     journal = &pgmorph("journal", "writer.yaml");
+    if (kill % 2 == 1) {
+      // The reader too, now and then: it resumes from its target's checkpoint.
+      reader->kill9();
+      reader = &pgmorph("follow", "r1.yaml");
+    }
   }
   ASSERT_EQ(finish(load, 60s), 0) << load.stderrText();
-  EXPECT_TRUE(converges(t1, 90s)) << reader.stderrText() << journal->stderrText();
-  stop(reader);
+  EXPECT_TRUE(converges(t1, 90s)) << reader->stderrText() << journal->stderrText();
+  stop(*reader);
   stop(*journal);
 
   PgConnection source(sharedSource().conninfo(sourceDb_), "source");
