@@ -10,7 +10,8 @@
 //  (c) retention: only applied segments go while readers keep up; a reader left behind is
 //      forced past (error line naming it, status, metric) and is then told it needs a snapshot;
 //      with it, the refusals (no journal: section, a reader's snapshot without source.conninfo)
-//      and --until-caught-up of a reader without a source (the journal's end at start).
+//      and --until-caught-up of a reader without a source (the journal's end at start);
+//  (d) a second writer of one journal, and a slot consumed past the journal's end, are refused.
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -255,6 +256,34 @@ TEST_F(JournalService, RetentionKeepsWhatReadersNeedAndSaysWhenItCannot) {
             std::string::npos)
       << caughtUp.stderrText();
   stop(journal);
+}
+
+// The journal has one writer, and never a hole: a second `pgmorph journal` on the directory is
+// refused naming the first; a slot someone else consumed past the journal's end is refused.
+TEST_F(JournalService, ASecondWriterAndAHoleAreRefused) {
+  writeWriterFile();
+  auto& journal = pgmorph("journal", "writer.yaml");
+  ASSERT_TRUE(e2e::pollUntil(30s, [&] { return slotActive(); })) << journal.stderrText();
+  auto& second = pgmorph("journal", "writer.yaml");
+  EXPECT_EQ(finish(second), 2);
+  EXPECT_NE(second.stderrText().find(
+                fmt::format("is already being written by process {}", journal.pid())),
+            std::string::npos)
+      << second.stderrText();
+  stop(journal);
+  // Another consumer moves the slot on while the journal is stopped (once its walsender is gone).
+  ASSERT_TRUE(e2e::pollUntil(10s, [&] { return !slotActive(); }));
+  seedAccounts(10);
+  // The test clusters may commit without waiting for the flush: decoding reads flushed WAL.
+  sharedSource().psql(sourceDb_, "SELECT pg_switch_wal()");
+  std::string consumed = sharedSource().scalar(
+      sourceDb_,
+      fmt::format("SELECT count(*) FROM pg_logical_slot_get_changes('{}', NULL, NULL)", slot_));
+  ASSERT_NE(consumed, "0");
+  auto& again = pgmorph("journal", "writer.yaml");
+  EXPECT_EQ(finish(again), 2);
+  EXPECT_NE(again.stderrText().find("the journal has a hole"), std::string::npos)
+      << again.stderrText();
 }
 
 }  // namespace
