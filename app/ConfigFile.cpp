@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "cdc/model/Errors.h"
 #include "transform/ConfigLoader.h"
 
@@ -60,6 +62,14 @@ PipelineConfig parsePipelineFile(const std::string& text, const std::string& pat
 
 PipelineConfig loadConfigFile(const std::string& path) {
   return parsePipelineFile(readPipelineFile(path), path);
+}
+
+void requireSourceConninfo(const PipelineConfig& config, std::string_view command) {
+  if (!config.source.conninfo.empty()) return;
+  throw ConfigError(fmt::format(
+      "{}: {} needs the source database, but pipeline '{}' reads the journal in {} without "
+      "source.conninfo: set source.conninfo in its source section",
+      config.file, command, config.pipeline, config.source.journal));
 }
 
 }  // namespace pgmorph

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "transform/Config.h"
 
@@ -20,5 +21,10 @@ PipelineConfig parsePipelineFile(const std::string& text, const std::string& pat
 
 // readPipelineFile, then parsePipelineFile.
 PipelineConfig loadConfigFile(const std::string& path);
+
+// A pipeline that reads a journal may leave source.conninfo empty; a command that needs the
+// source (`command`: "pgmorph verify", ...) calls this first. An empty conninfo must never reach
+// libpq, which would connect to a local default server. Throws ConfigError saying what to set.
+void requireSourceConninfo(const PipelineConfig& config, std::string_view command);
 
 }  // namespace pgmorph

@@ -41,7 +41,8 @@ std::map<std::int64_t, std::string> missingParentKeys(const PipelineConfig& conf
     ask.rows.push_back(&r);
   }
   std::map<std::int64_t, std::string> out;
-  if (asks.empty()) return out;
+  // A journal reader without source.conninfo has no source to ask (never a default connection).
+  if (asks.empty() || config.source.conninfo.empty()) return out;
   try {
     PgConnection source(config.source.conninfo, "source");
     IdMapper ids(Uuid::parse(config.idNamespace));

@@ -1,9 +1,9 @@
 // pgmorph: the command line. Parses arguments, loads the pipeline file, sets up logging,
 // and hands over to CheckCommand (check), StatusCommand (status), FollowCommand (follow),
-// ReplayCommand (replay),
-// SnapshotCommand (snapshot, run) or ParkedCli (parked ...). follow, snapshot and run decide
-// about their own errors (RetryLoop); check has exit codes of its own (0 nothing blocks, 1
-// problems found, 2 could not check), and so has status (0 both databases answered, 2 not).
+// ReplayCommand (replay), SnapshotCommand (snapshot, run), JournalCommand (journal) or ParkedCli
+// (parked ...). follow, snapshot, run and journal decide about their own errors (RetryLoop); check
+// has exit codes of its own (0 nothing blocks, 1 problems found, 2 could not check), and so has
+// status (0 both databases answered, 2 not).
 //
 // Exit codes, for every command (README: Exit codes): 0 success, including a stop requested with
 // SIGINT/SIGTERM that ended cleanly, --help and --version; 1 problems found (check); 2 needs a
@@ -23,6 +23,7 @@
 #include "app/check/CheckCommand.h"
 #include "app/cutover/CutoverCommand.h"
 #include "app/follow/FollowCommand.h"
+#include "app/journal/JournalCommand.h"
 #include "app/metrics/MetricsEndpoint.h"
 #include "app/rehearse/RehearseCommand.h"
 #include "app/replay/ReplayCommand.h"
@@ -205,6 +206,24 @@ int main(int argc, char** argv) {
   run->add_flag("--until-caught-up", untilCaughtUp,
                 "stop following once the source's WAL position at the start of follow is applied");
 
+  // journal: the slot's changes into the journal directory, for pipelines that read it.
+  auto* journal = app.add_subcommand(
+      "journal",
+      "stream the slot into the journal directory (journal: in the pipeline file) and confirm "
+      "what it holds durably, for pipelines with source: { journal: DIR } to apply into their "
+      "own targets");
+  journal->add_option("-c,--config", configPath, "pipeline file (YAML)")->required();
+  int journalProgressSeconds = 5;
+  journal
+      ->add_option("--progress-interval", journalProgressSeconds, "seconds between progress lines")
+      ->check(CLI::PositiveNumber);
+  int journalRetentionSeconds = 10;
+  journal
+      ->add_option("--retention-interval", journalRetentionSeconds,
+                   "seconds between applications of journal.retain_bytes / retain_age")
+      ->check(CLI::PositiveNumber);
+  addMetricsOption(journal);
+
   // rehearse: a timed rehearsal of the cutover on a scratch target, with a report.
   pgmorph::RehearseOptions rehearseOptions;
   auto* rehearse = app.add_subcommand(
@@ -257,6 +276,15 @@ int main(int argc, char** argv) {
       if (!replayUntil.empty()) options.until = pgmorph::Lsn::parse(replayUntil);
       options.force = replayForce;
       return pgmorph::ReplayCommand::run(config, options);
+    }
+    if (*journal) {
+      // Only the journal's own figures: the target section is not used by this command.
+      pgmorph::MetricsEndpoint endpoint(config.metrics, metricsAddress, config.file);
+      pgmorph::JournalCommandOptions options;
+      options.metrics = endpoint.metrics();
+      options.progressInterval = std::chrono::seconds(journalProgressSeconds);
+      options.retentionInterval = std::chrono::seconds(journalRetentionSeconds);
+      return pgmorph::JournalCommand(config).run(options);
     }
     if (parked.chosen()) return parked.run(config);
     snapshotOptions.progressInterval = std::chrono::seconds(snapshotProgressSeconds);

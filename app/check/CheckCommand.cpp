@@ -31,6 +31,7 @@ CheckReport CheckCommand::checkAll(const PipelineConfig& config, CheckPurpose pu
                                    std::vector<ShapeAcceptance>* accepted) {
   CheckReport report(config.file);
   addPlanTables(config, report);
+  requireSourceConninfo(config, "pgmorph check");
   PgConnection source(config.source.conninfo, "source");
   PgConnection target(config.target.conninfo, "target");
   ColumnTypes sourceTypes = SourceChecks(config, source).run(report);

@@ -169,6 +169,7 @@ int CutoverCommand::run(const std::string& path, const CutoverOptions& options, 
   if (!std::ifstream(path)) return fail(fmt::format("cannot read pipeline file '{}'", path));
   try {
     PipelineConfig config = loadConfigFile(path);
+    requireSourceConninfo(config, "pgmorph cutover");
     StopFlag stop;
     CutoverReport report = cutover(config, options, stop);
     std::string md = report.markdown();

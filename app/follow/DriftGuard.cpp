@@ -54,7 +54,8 @@ void DriftGuard::closer(const TableMapping& table, Shapes& shapes, const Change&
   bool unknownType = false;
   for (const auto& d : drifts)
     unknownType = unknownType || (d.kind == DriftKind::Retyped && d.newType.empty());
-  if (unknownType) {
+  // A journal reader without source.conninfo: no catalog to ask (never a default connection).
+  if (unknownType && !config_.source.conninfo.empty()) {
     try {
       PgConnection source(config_.source.conninfo, "source");
       std::string name = table.sourceSchema + "." + table.sourceTable;

@@ -6,9 +6,11 @@
 #include "app/RetryLoop.h"
 #include "app/check/CheckCommand.h"
 #include "app/follow/Follower.h"
+#include "app/journal/JournalFollower.h"
 #include "app/metrics/PipelineMetrics.h"
 #include "cdc/pg/PgConnection.h"
 #include "cdc/pg/PgError.h"
+#include "state/journal/Journal.h"
 
 namespace pgmorph {
 
@@ -59,8 +61,18 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
       // Once per command, before anything is created; a database that cannot be reached yet is
       // retried like any other transient failure, a problem found ends the command (2).
       if (!checked) {
-        CheckCommand::preflight(config_, CheckPurpose::Follow);
+        // A pipeline reading a journal has no slot of its own, and maybe no source connection:
+        // the slot and source checks do not apply to it (`pgmorph check` runs them for the
+        // pipeline file of `pgmorph journal`).
+        if (!config_.source.readsJournal()) CheckCommand::preflight(config_, CheckPurpose::Follow);
         checked = true;
+      }
+      if (untilCaughtUp && !options.untilLsn && config_.source.readsJournal() &&
+          config_.source.conninfo.empty()) {
+        // Without the source's address, "caught up" is with what the journal holds now.
+        options.untilLsn = JournalReader(config_.source.journal).end();
+        spdlog::info("following until caught up with the journal's end at start, {}",
+                     options.untilLsn->str());
       }
       if (untilCaughtUp && !options.untilLsn) {
         PgConnection source(config_.source.conninfo, "source");
@@ -72,8 +84,14 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
         spdlog::info("following until caught up with the source's position at start, {}",
                      options.untilLsn->str());
       }
-      Follower follower(config_, io, stop_, stats_);
-      FollowEnd end = follower.run(options);
+      FollowEnd end;
+      if (config_.source.readsJournal()) {
+        JournalFollower follower(config_, io, stop_, stats_);
+        end = follower.run(options);
+      } else {
+        Follower follower(config_, io, stop_, stats_);
+        end = follower.run(options);
+      }
       if (end == FollowEnd::ReachedTarget)
         spdlog::info("caught up: checkpoint {} reached {}", stats_.checkpoint.str(),
                      options.untilLsn->str());

@@ -1,4 +1,5 @@
-// FollowCommand: the `follow` command. Runs Follower sessions through RetryLoop (the one
+// FollowCommand: the `follow` command. Runs Follower sessions (JournalFollower for a pipeline
+// whose source is a journal, without check's preflight: it has no slot) through RetryLoop (the one
 // place that decides about errors: transient ones retried with backoff and jitter, the ones
 // that need an operator end the command with 2) and owns the stop flag, which SIGINT and
 // SIGTERM set (StopSignals), and the run's statistics across sessions. Before the first session

@@ -37,6 +37,21 @@ PipelineMetrics::PipelineMetrics(double maxLagSeconds) : health_(maxLagSeconds) 
                  "1 while a heartbeat is more than 3 intervals overdue (walsender stuck or far "
                  "behind), else 0.");
   m.set("pgmorph_heartbeat_stalled", 0);
+  m.declareGauge("pgmorph_journal_start_lsn",
+                 "The journal holds every transaction committing after this WAL byte position.");
+  m.declareGauge("pgmorph_journal_end_lsn",
+                 "Commit end of the last complete transaction in the journal (WAL byte position).");
+  m.declareGauge("pgmorph_journal_bytes", "Bytes of the journal's segment files.");
+  m.declareGauge("pgmorph_journal_segments", "Segment files of the journal.");
+  m.declareGauge(
+      "pgmorph_journal_consumer_lag_bytes",
+      "Journal end minus a consumer's applied position (0 when caught up), by consumer.");
+  m.declareGauge("pgmorph_journal_consumer_behind_retention",
+                 "1 when retention deleted changes a consumer had not applied (its position is "
+                 "before the journal's start): it needs a new snapshot; else 0.");
+  m.declareCounter("pgmorph_journal_forced_retention_total",
+                   "Consumers whose unapplied changes journal retention (retain_bytes) deleted, by "
+                   "consumer (`pgmorph journal`).");
   m.declareGauge("pgmorph_streaming", "1 while streaming and connected to both sides, else 0.");
   m.set("pgmorph_streaming", 0);
   m.declareCounter("pgmorph_source_transactions_applied_total",
@@ -165,6 +180,34 @@ void PipelineMetrics::onParkedCounts(const std::vector<ParkedStore::TableCount>&
   for (const auto& labels : parkedSeries_)
     if (!now.count(labels)) registry_.set("pgmorph_parked_rows", labels, 0);
   parkedSeries_.insert(now.begin(), now.end());
+}
+
+void PipelineMetrics::onJournal(const JournalInfo& info) {
+  registry_.set("pgmorph_journal_start_lsn", static_cast<double>(info.start.value()));
+  registry_.set("pgmorph_journal_end_lsn", static_cast<double>(info.end.value()));
+  registry_.set("pgmorph_journal_bytes", static_cast<double>(info.bytes));
+  registry_.set("pgmorph_journal_segments", static_cast<double>(info.segments));
+  std::set<Metrics::Labels> seen;
+  for (const auto& c : info.consumers) {
+    Metrics::Labels labels{{"consumer", c.name}};
+    seen.insert(labels);
+    journalConsumerSeries_.insert(labels);
+    std::uint64_t lag = info.end > c.applied ? info.end.value() - c.applied.value() : 0;
+    registry_.set("pgmorph_journal_consumer_lag_bytes", labels, static_cast<double>(lag));
+    registry_.set("pgmorph_journal_consumer_behind_retention", labels,
+                  c.applied < info.start ? 1 : 0);
+  }
+  // A consumer whose position file was removed: its series reads 0 rather than a stale lag.
+  for (const auto& labels : journalConsumerSeries_)
+    if (!seen.count(labels)) {
+      registry_.set("pgmorph_journal_consumer_lag_bytes", labels, 0);
+      registry_.set("pgmorph_journal_consumer_behind_retention", labels, 0);
+    }
+}
+
+void PipelineMetrics::onJournalForcedRetention(const std::vector<std::string>& consumers) {
+  for (const auto& c : consumers)
+    registry_.add("pgmorph_journal_forced_retention_total", {{"consumer", c}}, 1);
 }
 
 }  // namespace pgmorph

@@ -19,6 +19,7 @@
 #include "app/metrics/Metrics.h"
 #include "cdc/model/Lsn.h"
 #include "state/ParkedStore.h"
+#include "state/journal/Journal.h"
 
 namespace pgmorph {
 
@@ -52,13 +53,22 @@ class PipelineMetrics {
   // The parked store's entries now, by target table and kind (ParkedStore::countByTable): the
   // pgmorph_parked_rows gauge. A series absent from `counts` goes to 0.
   void onParkedCounts(const std::vector<ParkedStore::TableCount>& counts);
+  // The journal (`journal:` or source.journal), read from its directory about every second:
+  // its range, size, and each consumer's position and distance behind its end. A consumer
+  // behind the journal's start lost changes to retention (…_behind_retention 1). A consumer
+  // series that is gone from `info` is dropped.
+  void onJournal(const JournalInfo& info);
+  // `pgmorph journal`'s retention deleted changes these consumers had not applied.
+  void onJournalForcedRetention(const std::vector<std::string>& consumers);
 
  private:
   void publishTotals(const ApplyStats& stats);  // counters, checkpoint
 
   Metrics registry_;
   Health health_;
-  std::set<Metrics::Labels> parkedSeries_;  // every pgmorph_parked_rows series set so far
+  std::set<Metrics::Labels> parkedSeries_;
+  std::set<Metrics::Labels> journalConsumerSeries_;  // every consumer series set so far  // every
+                                                     // pgmorph_parked_rows series set so far
 };
 
 }  // namespace pgmorph

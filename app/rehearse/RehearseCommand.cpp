@@ -136,6 +136,7 @@ int RehearseCommand::run(const std::string& configPath, const RehearseOptions& o
   PipelineConfig config;
   try {
     config = loadConfigFile(configPath);
+    requireSourceConninfo(config, "pgmorph rehearse");
     fs::create_directories(options.reportDir);
     // Scratch rule: a rehearsal measures a snapshot into empty tables, never into what is there.
     ScratchContents contents = ScratchTarget::inspect(config);

@@ -24,6 +24,15 @@ int SnapshotCommand::snapshot(const SnapshotOptions& options) {
   StopSignals signals(io, stop, "stopping the snapshot (copies in flight are abandoned)");
   auto poll = [&] { io.poll(); };
 
+  if (config_.source.readsJournal() && config_.source.conninfo.empty()) {
+    // Never connect with an empty conninfo: libpq would pick a local default server.
+    spdlog::error(
+        "pipeline '{}' reads the journal in {}, but a snapshot copies from the source: set "
+        "source.conninfo in {} (the snapshot is pinned by a temporary slot there; following "
+        "then continues from the journal)",
+        config_.pipeline, config_.source.journal, config_.file);
+    return 2;
+  }
   if (options.metrics) options.metrics->health().starting("snapshot in progress");
   SnapshotRunner runner(config_, options, stop, poll);
   RetryLoop retry(io, stop, "the snapshot");

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "app/journal/JournalSnapshot.h"
 #include "app/snapshot/LateReferenceSweep.h"
 #include "app/snapshot/ParkedSummary.h"
 #include "app/snapshot/SnapshotCopier.h"
@@ -147,7 +148,8 @@ SnapshotRecord SnapshotRunner::startFresh(PgConnection& control, const SnapshotP
                     "--recreate-slot`",
                     config_.pipeline, cp->lsn.str(), cp->slot, config_.target.stateSchema,
                     config_.pipeline));
-  if (slots.inspect(slot)) {
+  // A pipeline reading a journal has no slot of its own (its snapshot's slot is temporary).
+  if (!config_.source.readsJournal() && slots.inspect(slot)) {
     if (!options_.recreateSlot)
       throw PgmorphError(
           ErrorClass::Operator,
@@ -182,8 +184,10 @@ SnapshotRecord SnapshotRunner::startOver(PgConnection& control, const SnapshotPl
                                          SlotManager& slots, const SnapshotRecord& old) {
   held_.reset();
   recordIntent(control, plan, true);
-  if (slots.inspect(old.slot)) dropSlot(slots, old.slot);
-  if (old.slot != config_.source.slot && slots.inspect(config_.source.slot)) {
+  // A journal reader's slot was temporary: it went with the connection that exported it.
+  if (!config_.source.readsJournal() && slots.inspect(old.slot)) dropSlot(slots, old.slot);
+  if (!config_.source.readsJournal() && old.slot != config_.source.slot &&
+      slots.inspect(config_.source.slot)) {
     if (!options_.recreateSlot)
       throw PgmorphError(ErrorClass::Operator,
                          fmt::format("replication slot '{}' already exists on the source and is "
@@ -260,7 +264,12 @@ SnapshotRecord SnapshotRunner::createSlotAndRecord(PgConnection& control,
       "transactions running on the source to end)",
       config_.source.slot);
   auto started = std::chrono::system_clock::now();
-  held_.emplace(ExportedSnapshotSlot::create(config_.source.conninfo, config_.source.slot));
+  if (config_.source.readsJournal())
+    held_.emplace(JournalSnapshot::createSlot(config_));
+  else
+    held_.emplace(ExportedSnapshotSlot::create(config_.source.conninfo, config_.source.slot));
+  if (config_.source.readsJournal())
+    JournalSnapshot::holdPosition(config_, held_->consistentPoint());
   if (options_.observer)
     options_.observer->slotCreated(started, std::chrono::system_clock::now(),
                                    held_->consistentPoint());
@@ -390,8 +399,12 @@ std::unique_ptr<SnapshotReader> SnapshotRunner::tryImport(const std::string& sna
 }
 
 void SnapshotRunner::finish(PgConnection& control, SlotManager& slots, const SnapshotRecord& rec) {
-  auto slot = slots.inspect(rec.slot);
-  if (!slot || slot->confirmedFlush > rec.consistentPoint) {
+  // A journal reader continues from the journal, not from the (temporary) slot: the journal
+  // must hold every transaction committing after the consistent point.
+  if (config_.source.readsJournal()) {
+    JournalSnapshot::requireCovered(config_, rec.consistentPoint);
+  } else if (auto slot = slots.inspect(rec.slot);
+             !slot || slot->confirmedFlush > rec.consistentPoint) {
     held_.reset();
     throw PgmorphError(ErrorClass::Transient,
                        fmt::format("replication slot '{}' was dropped or consumed by someone else "

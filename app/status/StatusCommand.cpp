@@ -66,7 +66,9 @@ void StatusCommand::readSource(const PipelineConfig& config, StatusReport& repor
   report.currentLsn = Lsn::parse(res.value(0, 0));
   auto now = res.value(0, 1);
   std::from_chars(now.data(), now.data() + now.size(), report.sourceNowMicros);
-  report.slot = SlotManager(config.source.conninfo).inspect(config.source.slot);
+  // A journal reader has no slot of its own (`pgmorph journal` owns the one it reads from).
+  if (!config.source.readsJournal())
+    report.slot = SlotManager(config.source.conninfo).inspect(config.source.slot);
   report.source.reachable = true;
 }
 
@@ -84,13 +86,21 @@ StatusReport StatusCommand::collect(const PipelineConfig& config) {
     // PgConnection's messages name the database with its password masked.
     report.target = {false, e.what()};
   }
-  try {
-    readSource(config, report);
-  } catch (const std::exception& e) {
-    report.source = {false, e.what()};
-    report.currentLsn.reset();
-    report.slot.reset();
-  }
+  report.journal = StatusJournal::read(config);
+  if (config.source.conninfo.empty()) {
+    // Never an empty conninfo: libpq would ask a local default server instead.
+    report.sourceConfigured = false;
+    report.source.error =
+        fmt::format("not asked: source.conninfo is not set (the pipeline reads the journal in {})",
+                    config.source.journal);
+  } else
+    try {
+      readSource(config, report);
+    } catch (const std::exception& e) {
+      report.source = {false, e.what()};
+      report.currentLsn.reset();
+      report.slot.reset();
+    }
   if (!report.target.reachable) {
     report.checkpoint.reset();
     report.snapshot.reset();

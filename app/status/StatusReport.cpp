@@ -89,9 +89,10 @@ std::string_view snapshotStatus(SnapshotStatus s) {
 
 std::string StatusReport::text() const {
   std::string out = fmt::format("pgmorph status of {} (pipeline {})\n", file, pipeline);
-  out += row("source", source.reachable ? fmt::format("reachable, current WAL position {}",
-                                                      currentLsn ? currentLsn->str() : "unknown")
-                                        : "UNREACHABLE: " + source.error);
+  out += row("source", !sourceConfigured  ? source.error
+                       : source.reachable ? fmt::format("reachable, current WAL position {}",
+                                                        currentLsn ? currentLsn->str() : "unknown")
+                                          : "UNREACHABLE: " + source.error);
   out +=
       row("target", target.reachable ? fmt::format("reachable, state schema {}{}", stateSchema,
                                                    stateSchemaExists ? "" : " (does not exist yet)")
@@ -121,7 +122,9 @@ std::string StatusReport::text() const {
                                          : "unknown: " + secs.note);
 
   out += fmt::format("\nslot {}\n", slotName);
-  if (!source.reachable) {
+  if (journal && journal->role == "reads") {
+    out += row("state", "not used: the pipeline reads a journal (`pgmorph journal` owns the slot)");
+  } else if (!source.reachable) {
     out += row("state", "unknown (source unreachable)");
   } else if (!slot) {
     out += row("state", "does not exist (the first snapshot, run or follow creates it)");
@@ -200,6 +203,7 @@ std::string StatusReport::text() const {
       out += row(u.table, fmt::format("{} changes, last {}", u.changes,
                                       formatMicros(u.lastSeenMicros, false)));
   }
+  if (journal) out += journal->text();
   return out;
 }
 

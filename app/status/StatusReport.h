@@ -52,8 +52,11 @@
 //     "unmapped_changes": { "total": n | null,  (row changes follow skipped: their source table
 //                           "by_table": [ {        is neither mapped nor in ignore:, all runs)
 //                             "table": "schema.table", "changes": n,
-//                             "last_seen_at": "<UTC ISO 8601>" } ] } }
+//                             "last_seen_at": "<UTC ISO 8601>" } ] },
+//     "journal": null | { ... } }  (StatusJournal.h)
 //   null for what a side that could not be reached would have told.
+// A pipeline that reads a journal without source.conninfo has no source to ask: "source" says
+// so in its error ("not asked: ..."), and it does not make the exit code 2.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +64,7 @@
 #include <string>
 #include <vector>
 
+#include "app/status/StatusJournal.h"
 #include "cdc/SlotManager.h"
 #include "cdc/model/Lsn.h"
 #include "state/CheckpointStore.h"
@@ -105,8 +109,13 @@ struct StatusReport {
   std::vector<SuspendedDdl> suspended;  // still suspended (not restored)
   std::vector<UnmappedCount> unmapped;  // tables neither mapped nor ignored, with changes
 
-  // 0 when every side could be reached, 2 otherwise.
-  int exitCode() const { return source.reachable && target.reachable ? 0 : 2; }
+  std::optional<StatusJournal> journal;  // `journal:` or source.journal
+  bool sourceConfigured = true;          // false: reads a journal, no source.conninfo
+
+  // 0 when every side asked could be reached, 2 otherwise.
+  int exitCode() const {
+    return (source.reachable || !sourceConfigured) && target.reachable ? 0 : 2;
+  }
   std::optional<std::uint64_t> lagBytes() const;
   LagSeconds lagSeconds() const;
   // WAL the slot makes the source keep: current LSN minus its restart_lsn.

@@ -254,6 +254,12 @@ std::string StatusReport::json() const {
   w.endArray();
   w.endObject();
 
+  w.key("journal");
+  if (journal)
+    journal->json(w);
+  else
+    w.null();
+
   w.endObject();
   return w.text() + "\n";
 }

@@ -39,7 +39,7 @@ TEST(CommandLine, AnUnknownCommandIsNamedWithTheCommands) {
   expectHas(
       err,
       "unknown command 'frobnicate'; the commands are: check, status, verify, cutover, follow, "
-      "replay, snapshot, run, rehearse, parked");
+      "replay, snapshot, run, journal, rehearse, parked");
   // Options before it do not hide it.
   EXPECT_EQ(
       BinaryRun::run({"--log-level", "debug", "folow", "-c", "x.yaml"}, base(), nullptr, &err), 2);

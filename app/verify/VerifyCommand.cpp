@@ -190,6 +190,7 @@ int VerifyCommand::run(const std::string& path, const VerifyOptions& options, st
   };
   try {
     PipelineConfig config = loadConfigFile(path);  // unreadable (with the OS's reason) or invalid
+    requireSourceConninfo(config, "pgmorph verify");
     StopFlag stop;
     VerifyResult result = verify(config, options, stop);
     out << (options.json ? verifyJson(result) : verifyText(result));
