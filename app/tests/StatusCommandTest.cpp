@@ -224,11 +224,13 @@ TEST_F(StatusCommandTest, AfterARunShowsCheckpointParkedRowsSnapshotAndThenTheLa
     EXPECT_EQ(shown, before) << out;
   }
 
-  // Followed: the last applied transaction's source commit time is recorded, lag 0 again.
+  // Followed: the source time of the checkpoint is recorded, lag 0 again. It is the commit time
+  // of the last transaction applied — the UPDATE, or the message a catch-up commits on the source
+  // at its start to flush the source's WAL (Heartbeat::emitFlushing), which comes after it.
   std::string t0 = test::sharedSource().scalar(sourceDb_, "SELECT clock_timestamp()");
   test::sharedSource().psql(sourceDb_, "UPDATE st_parent SET name = 'last' WHERE id = 1");
-  std::string t1 = test::sharedSource().scalar(sourceDb_, "SELECT clock_timestamp()");
   ASSERT_EQ(followUntilCaughtUp(), 0);
+  std::string t1 = test::sharedSource().scalar(sourceDb_, "SELECT clock_timestamp()");
   auto doc = statusJson();
   ASSERT_TRUE(doc["checkpoint"].IsObject());
   EXPECT_STREQ(doc["checkpoint"]["lsn"].GetString(), storedCheckpoint().c_str());

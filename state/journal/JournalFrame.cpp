@@ -1,7 +1,5 @@
 #include "state/journal/JournalFrame.h"
 
-#include <boost/crc.hpp>
-
 namespace pgmorph::journal {
 
 namespace {
@@ -19,13 +17,6 @@ std::uint64_t getLe(const char* p, int bytes) {
 }
 
 }  // namespace
-
-std::uint32_t crc32c(std::string_view bytes) {
-  // CRC32C (Castagnoli), reflected, as in iSCSI/ext4: Boost.CRC's table-driven form.
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
-}
 
 void appendFrame(std::string& out, FrameKind kind, Lsn lsn, std::string_view payload) {
   const std::size_t headerAt = out.size();

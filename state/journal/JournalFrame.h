@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "cdc/model/Lsn.h"
+#include "state/journal/Crc32c.h"
 
 namespace pgmorph::journal {
 
@@ -24,8 +25,6 @@ inline constexpr std::size_t kBodyHeaderBytes = 9;   // kind + lsn
 // A wal2json message holds at most one row (a 1 GB value at most in PostgreSQL): anything
 // longer is a corrupt length, not a frame.
 inline constexpr std::uint32_t kMaxBodyBytes = (1u << 30) + 4096;
-
-std::uint32_t crc32c(std::string_view bytes);
 
 // Appends one encoded frame to `out`.
 void appendFrame(std::string& out, FrameKind kind, Lsn lsn, std::string_view payload);
