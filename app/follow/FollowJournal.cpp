@@ -78,7 +78,7 @@ Lsn FollowJournal::confirmable(Lsn targetCheckpoint) {
   return std::min(targetCheckpoint, durable);
 }
 
-std::size_t FollowJournal::tick(Lsn targetCheckpoint) {
+std::vector<std::string> FollowJournal::tick(Lsn targetCheckpoint) {
   auto now = std::chrono::steady_clock::now();
   if (now - lastRecord_ >= 1s && recorded_ != targetCheckpoint) {
     // The target's committed checkpoint: retention keeps what this pipeline has not applied.
@@ -86,7 +86,7 @@ std::size_t FollowJournal::tick(Lsn targetCheckpoint) {
     recorded_ = targetCheckpoint;
     lastRecord_ = now;
   }
-  if (now - lastRetention_ < 10s) return 0;
+  if (now - lastRetention_ < 10s) return {};
   lastRetention_ = now;
   JournalWriter::Retention r = writer_.applyRetention();
   if (r.removedSegments > 0)
@@ -107,7 +107,7 @@ std::size_t FollowJournal::tick(Lsn targetCheckpoint) {
         "them a new snapshot.",
         config_.journal.retainBytes, names, positions, writer_.start().str(), dir_.string());
   }
-  return r.forcedPast.size();
+  return r.forcedPast;
 }
 
 }  // namespace pgmorph

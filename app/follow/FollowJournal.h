@@ -12,7 +12,9 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "app/journal/JournalTee.h"
 #include "cdc/model/Change.h"
@@ -62,8 +64,8 @@ class FollowJournal {
 
   // About once a second: the pipeline's applied position as the journal's consumer; about every
   // ten seconds: retention (an error-level line when it had to delete what a consumer has not
-  // applied). Returns the number of consumers forced past in this call.
-  std::size_t tick(Lsn targetCheckpoint);
+  // applied). Returns the consumers forced past in this call (for the log, the count and /metrics).
+  std::vector<std::string> tick(Lsn targetCheckpoint);
 
  private:
   void syncIfNeeded();

@@ -397,7 +397,9 @@ FollowEnd Follower::run(const FollowOptions& options) {
     journalTimer.async_wait([&](boost::system::error_code ec) {
       if (ec || finished) return;
       reportFlushed();
-      stats_.journalForcedPast += journal->tick(applier.checkpoint());
+      auto forced = journal->tick(applier.checkpoint());
+      stats_.journalForcedPast += forced.size();
+      if (!forced.empty() && options.metrics) options.metrics->onJournalForcedRetention(forced);
       armJournal();
     });
   };
