@@ -100,7 +100,7 @@ builtin_copy() {
   # (5 s): a subscription created sooner after the last one waited for it inside the timing
   # (2026-12-02 09:09: 6.8 s against 1.5-1.7 s). Wait that out before the clock starts.
   if [[ -n ${last_builtin_start:-} ]]; then
-    sleep "$(awk -v t="$last_builtin_start" -v n="$(now)" 'BEGIN { w = t + 6 - n; printf "%.2f", w > 0 ? w : 0 }')"
+    sleep "$(awk -v t="$last_builtin_start" -v n="$(now)" 'BEGIN { w = t + 6 - n; printf "%.2f", (w > 0 ? w : 0) }')"
   fi
   load=$(load_now)
   note "run $run: built-in initial copy (max_sync_workers_per_subscription = $sync_workers), load $load"
