@@ -433,7 +433,8 @@ figure_range() {
 # wall/floor, per-100k CPU) so that figure_range reads them too. The floor is pgmorph's CPU
 # seconds (source + target + pgmorph) over the cores; with `single`, also at least the target's
 # and pgmorph's own CPU seconds (apply: one target session, one pgmorph thread, each of which
-# cannot go faster than its own CPU time).
+# cannot go faster than its own CPU time); with `sessions`, at least pgmorph's own CPU seconds (one
+# thread, several target sessions).
 report_runs() {
   local unit=$1 all_units=$2 cores=$3 mode=${4:-} line kv run who s src rep tgt pgm rss load j b_s floor
   local units
@@ -449,22 +450,36 @@ report_runs() {
       esac
     done
     if [[ $who == builtin ]]; then
-      printf 'run %s built-in:  %8.3f s %10s %s/s | CPU s: source %s, replica %s | per 100k %s: source %s, replica %s | load %s\n' \
+      # The built-in's floor: its CPU over the cores; in apply (a mode given) also at least its one
+      # apply worker's CPU (the replica's, nearly all of it that worker's).
+      floor=$(calc "($src + $rep) / $cores" %.3f)
+      if [[ -n $mode ]]; then
+        floor=$(awk -v a="$floor" -v b="$rep" 'BEGIN { m = a; if (b > m) m = b; printf "%.3f", m }')
+      fi
+      printf 'run %s built-in:  %8.3f s %10s %s/s | CPU s: source %s, replica %s | per 100k %s: source %s, replica %s | floor %s s, wall/floor %s | load %s\n' \
         "$run" "$s" "$(fmt_int "$(calc "$units / $s" %.0f)")" "$unit" "$src" "$rep" "$unit" \
-        "$(per100k "$src" "$units")" "$(per100k "$rep" "$units")" "$load"
-      echo "$line src100k=$(per100k "$src" "$units") rep100k=$(per100k "$rep" "$units")" >>"$out"
+        "$(per100k "$src" "$units")" "$(per100k "$rep" "$units")" "$floor" "$(calc "$s / $floor")" "$load"
+      echo "$line src100k=$(per100k "$src" "$units") rep100k=$(per100k "$rep" "$units")" \
+        "floor=$floor wallfloor=$(calc "$s / $floor")" >>"$out"
       continue
     fi
     b_s=$(awk -v r="run=$run" '$1 == r && $2 == "who=builtin" { for (i = 3; i <= NF; i++) if ($i ~ /^s=/) { sub(/^s=/, "", $i); print $i } }' "$BENCH_WORK/runs")
     floor=$(calc "($src + $tgt + $pgm) / $cores" %.3f)
     if [[ $mode == single ]]; then
       floor=$(awk -v a="$floor" -v b="$tgt" -v c="$pgm" 'BEGIN { m = a; if (b > m) m = b; if (c > m) m = c; printf "%.3f", m }')
+    elif [[ $mode == sessions ]]; then
+      floor=$(awk -v a="$floor" -v c="$pgm" 'BEGIN { m = a; if (c > m) m = c; printf "%.3f", m }')
     fi
-    printf 'run %s pgmorph%s: %8.3f s %10s %s/s | CPU s: source %s, target %s, pgmorph %s | per 100k %s: source %s, target %s, pgmorph %s | floor %s s, wall/floor %s | ratio to built-in %s | RSS %s MB | load %s\n' \
+    # The built-in's floor of the same run against pgmorph's: the ratio both would reach at
+    # their floors (what is left when neither waits).
+    b_floor=$(awk -v r="run=$run" -v c="$cores" -v mode="$mode" '$1 == r && $2 == "who=builtin" {
+      for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      m = (v["src"] + v["rep"]) / c; if (mode != "" && v["rep"] > m) m = v["rep"]; printf "%.3f", m }' "$BENCH_WORK/runs")
+    printf 'run %s pgmorph%s: %8.3f s %10s %s/s | CPU s: source %s, target %s, pgmorph %s | per 100k %s: source %s, target %s, pgmorph %s | floor %s s, wall/floor %s | ratio to built-in %s, at both floors %s | RSS %s MB | load %s\n' \
       "$run" "${j:+ --jobs $j}" "$s" "$(fmt_int "$(calc "$units / $s" %.0f)")" "$unit" "$src" "$tgt" "$pgm" "$unit" \
       "$(per100k "$src" "$units")" "$(per100k "$tgt" "$units")" "$(per100k "$pgm" "$units")" \
-      "$floor" "$(calc "$s / $floor")" "$(calc "$b_s / $s")" "$rss" "$load"
-    echo "$line ratio=$(calc "$b_s / $s") floor=$floor wallfloor=$(calc "$s / $floor")" \
+      "$floor" "$(calc "$s / $floor")" "$(calc "$b_s / $s")" "$(calc "$b_floor / $floor")" "$rss" "$load"
+    echo "$line ratio=$(calc "$b_s / $s") floorratio=$(calc "$b_floor / $floor") floor=$floor wallfloor=$(calc "$s / $floor")" \
       "src100k=$(per100k "$src" "$units") tgt100k=$(per100k "$tgt" "$units") pgm100k=$(per100k "$pgm" "$units")" >>"$out"
   done <"$BENCH_WORK/runs"
   mv "$out" "$BENCH_WORK/runs"

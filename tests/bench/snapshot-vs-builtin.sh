@@ -12,16 +12,18 @@
 # `pgmorph snapshot -c <cfg> --jobs J` timed from start to exit, its peak RSS sampled from /proc. Both copies are checked afterwards (row counts per table against the source): a run
 # that lost rows fails instead of printing a figure.
 #
-# Parallelism is the same on both sides: the built-in copy runs max_sync_workers_per_subscription
-# (default 2) table-sync workers, pgmorph gets --jobs with the same number.
+# Parallelism: the built-in copy runs max_sync_workers_per_subscription table-sync workers
+# (--builtin-workers, default PostgreSQL's 2); pgmorph runs each --jobs value given (a list
+# compares several, e.g. --jobs 1,2,3,4, each against the same built-in figure).
 #
 # With --profile, the target loads pg_stat_statements and the block ends with the statements that
 # took pgmorph's target the most time. With --floor, the rows pgmorph wrote are dumped and loaded
 # again with plain COPY (--jobs sessions, session_replication_role = replica, no transformation)
-# into a fresh target.sql database: what loading the target schema costs by itself, the floor no
+# into a fresh target.sql database (as many sessions as the largest --jobs): what loading the target schema costs by itself, the floor no
 # loader of that schema can go under on this machine.
 #
-# Usage: tests/bench/snapshot-vs-builtin.sh [--scale N (40, ~1M rows)] [--jobs N (2)] [--profile]
+# Usage: tests/bench/snapshot-vs-builtin.sh [--scale N (40, ~1M rows)] [--jobs N[,N...] (2)]
+#                                           [--runs N (1)] [--builtin-workers N (2)] [--profile]
 #                                           [--floor]
 # Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run.
 set -Eeuo pipefail
@@ -29,20 +31,21 @@ set -Eeuo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-scale=40 jobs=2 runs=1 profile=0 floor=0
+scale=40 jobs=2 runs=1 profile=0 floor=0 builtin_workers=2
 while [[ $# -gt 0 ]]; do
   case $1 in
     --scale) scale=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --builtin-workers) builtin_workers=$2; shift 2 ;;
     --profile) profile=1; shift ;;
     --floor) floor=1; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ $scale =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ && $jobs =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
-  die "--scale and --runs take positive integers, --jobs one or a comma-separated list"
+[[ $scale =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ && $builtin_workers =~ ^[1-9][0-9]*$ && $jobs =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
+  die "--scale, --runs and --builtin-workers take positive integers, --jobs one or a comma-separated list"
 IFS=, read -r -a jobs_list <<<"$jobs"
 jobs=${jobs_list[0]}
 
@@ -52,7 +55,7 @@ bench_init snapshot
 note "starting three clusters in $BENCH_WORK"
 bench_cluster source 1 "${BENCH_PG_SETTINGS[@]}" "max_wal_senders = 20" "max_replication_slots = 20"
 src_port=$PORT
-bench_cluster replica 0 "${BENCH_PG_SETTINGS[@]}" "max_sync_workers_per_subscription = $jobs"
+bench_cluster replica 0 "${BENCH_PG_SETTINGS[@]}" "max_sync_workers_per_subscription = $builtin_workers"
 rep_port=$PORT
 profile_settings=()
 [[ $profile -eq 1 ]] && profile_settings=("${PROFILE_SETTINGS[@]}")
@@ -71,7 +74,10 @@ psql_run "$tgt" -f "$EXAMPLE/target.sql" >/dev/null
 
 note "loading the dispatch sample data at scale $scale (warts=0)"
 load_dispatch_data "$src" "$scale"
-psql_run "$src" -c 'CHECKPOINT' >/dev/null
+# Freshly loaded rows have no hint bits yet: the first reader of each table would set them (and
+# write the pages again), which made whichever copy ran first the slowest by up to 2x. VACUUM
+# sets them once for all, like a source that has been in service.
+psql_run "$src" -c 'VACUUM (ANALYZE)' -c 'CHECKPOINT' >/dev/null
 rows=$(dispatch_rows "$src")
 note "source holds $(fmt_int "$rows") rows"
 
@@ -90,10 +96,17 @@ builtin_copy() {
     psql_run "$rep" -c "TRUNCATE $tables" >/dev/null
   fi
   sync_workers=$(psql_value "$rep" "SHOW max_sync_workers_per_subscription")
+  # The replica's launcher starts an apply worker at most once per wal_retrieve_retry_interval
+  # (5 s): a subscription created sooner after the last one waited for it inside the timing
+  # (2026-12-02 09:09: 6.8 s against 1.5-1.7 s). Wait that out before the clock starts.
+  if [[ -n ${last_builtin_start:-} ]]; then
+    sleep "$(awk -v t="$last_builtin_start" -v n="$(now)" 'BEGIN { w = t + 6 - n; printf "%.2f", (w > 0 ? w : 0) }')"
+  fi
   load=$(load_now)
   note "run $run: built-in initial copy (max_sync_workers_per_subscription = $sync_workers), load $load"
   c_src=$(cluster_cpu source) c_rep=$(cluster_cpu replica)
   t0=$(now)
+  last_builtin_start=$t0
   PGOPTIONS="-c client_min_messages=warning" psql_run "$rep" -v conn="$(conninfo "$src_port" legacy)" >/dev/null <<'SQL'
 CREATE SUBSCRIPTION bench_sub CONNECTION :'conn' PUBLICATION bench_pub WITH (copy_data = true);
 SQL
@@ -148,7 +161,8 @@ for ((run = 1; run <= runs; run++)); do
     for j in "${order[@]}"; do pgmorph_snapshot "$run" "$j"; done
   fi
 done
-jobs=${jobs_list[0]}
+# The floor below loads with as many sessions as the largest --jobs given.
+jobs=$(printf '%s\n' "${jobs_list[@]}" | sort -n | tail -n 1)
 
 # --- optional: the floor of loading target.sql ----------------------------------------------
 floor_line=""
@@ -195,7 +209,10 @@ SQL
   t1=$(now)
   floor_s=$(calc "$t1 - $t0" %.3f)
   floor_rate=$(calc "$rows / $floor_s" %.0f)
-  floor_line="floor: plain COPY of the same rows into target.sql ($jobs sessions, replica role): $floor_s s  $(fmt_int "$floor_rate") rows/s, $(calc "$floor_rate / ($rows / $builtin_s)") x built-in; target CPU $(calc "$(cluster_cpu target) - $cpu_tgt0") s   (load $floor_load)"
+  # The built-in's fastest run: the floor COPY ran once, after all of them.
+  builtin_s=$(awk '$2 == "who=builtin" { for (i = 3; i <= NF; i++) if ($i ~ /^s=/) { sub(/^s=/, "", $i)
+                 if (m == "" || $i + 0 < m + 0) m = $i } } END { print m }' "$BENCH_WORK/runs")
+  floor_line="floor: plain COPY of the same rows into target.sql ($jobs sessions, replica role): $floor_s s  $(fmt_int "$floor_rate") rows/s, $(calc "$floor_rate / ($rows / $builtin_s)") x the built-in's fastest run; target CPU $(calc "$(cluster_cpu target) - $cpu_tgt0") s   (load $floor_load)"
 fi
 
 cores=$(nproc)
@@ -205,14 +222,16 @@ cat <<EOF
 date $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, PostgreSQL $(psql_value "$src" "SHOW server_version")
 data: dispatch sample, scale $scale, $(fmt_int "$rows") rows (10 tables); $runs run(s), alternating
 floor = (source + target + pgmorph CPU s) / $cores cores: the least wall time of pgmorph's work
-  on this machine (it runs in --jobs sessions and threads, so no single process bounds it)
+  on this machine (it runs in --jobs sessions and threads, so no single process bounds it);
+  the built-in's floor likewise (source + replica CPU s) / $cores; "at both floors" = built-in
+  floor / pgmorph floor, the ratio if neither waited for anything but its CPU
 EOF
 report_runs rows "$rows" "$cores"
 echo "ranges (min–max over the runs):"
-echo "  built-in: wall s $(figure_range s 'who=builtin'), CPU s source $(figure_range src 'who=builtin'), replica $(figure_range rep 'who=builtin')"
+echo "  built-in: wall s $(figure_range s 'who=builtin'), CPU s source $(figure_range src 'who=builtin'), replica $(figure_range rep 'who=builtin'); floor s $(figure_range floor 'who=builtin'), wall/floor $(figure_range wallfloor 'who=builtin')"
 for j in "${jobs_list[@]}"; do
   sel="who=pgmorph jobs=$j "
-  echo "  pgmorph --jobs $j: wall s $(figure_range s "$sel"), ratio to built-in $(figure_range ratio "$sel"), wall/floor $(figure_range wallfloor "$sel")"
+  echo "  pgmorph --jobs $j: wall s $(figure_range s "$sel"), ratio to built-in $(figure_range ratio "$sel") (at both floors $(figure_range floorratio "$sel")), floor s $(figure_range floor "$sel"), wall/floor $(figure_range wallfloor "$sel")"
   echo "    CPU s: source $(figure_range src "$sel"), target $(figure_range tgt "$sel"), pgmorph $(figure_range pgm "$sel"); per 100k rows: source $(figure_range src100k "$sel"), target $(figure_range tgt100k "$sel"), pgmorph $(figure_range pgm100k "$sel"); peak RSS MB $(figure_range rss "$sel")"
 done
 echo "goals (issue 17): ratio >= 0.5; pgmorph peak RSS < 256 MB"
