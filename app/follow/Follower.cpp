@@ -1,4 +1,5 @@
 #include "app/follow/Follower.h"
+#include "app/follow/ApplyTarget.h"
 
 #include <unistd.h>
 
@@ -25,8 +26,6 @@
 #include "cdc/pg/PgConnection.h"
 #include "sink/TargetWriter.h"
 #include "state/CheckpointStore.h"
-#include "state/SnapshotStore.h"
-#include "state/SuspendedDdlStore.h"
 #include "transform/Transformer.h"
 
 namespace pgmorph {
@@ -39,44 +38,11 @@ Follower::Follower(const PipelineConfig& config, asio::io_context& io, const Sto
     : config_(config), io_(io), stop_(stop), stats_(stats) {}
 
 FollowEnd Follower::run(const FollowOptions& options) {
-  PgConnection target(config_.target.conninfo, "target");
-  // What we confirm to the source is what the target has committed: that must mean durable.
-  // With synchronous_commit off (a server default some set for speed) a target crash could
-  // lose commits whose positions the slot has already released.
-  target.exec("SET synchronous_commit = on");
-  // pgmorph's statements look rows up by key, a few hundred keys at a time. With the default
-  // random_page_cost (4, tuned for spinning disks) the planner joins a key array of a few
-  // hundred rows to a table by hashing a full scan of it, which grows with the table; index
-  // lookups are what these statements need, whatever the server's default.
-  target.exec("SET random_page_cost = 1.1");
+  PgConnection target = openApplyTarget(config_);
   CheckpointStore store(config_.target.stateSchema, config_.pipeline);
   store.ensureSchema(target);
   std::optional<Checkpoint> cp = store.load(target);
-  {
-    // Streaming into a half-loaded target would apply changes onto tables that the snapshot
-    // has not copied yet (and the snapshot would then refuse or redo them).
-    SnapshotStore snapshots(config_.target.stateSchema, config_.pipeline);
-    snapshots.ensureSchema(target);
-    auto snapshot = snapshots.load(target);
-    if (snapshot && snapshot->status != SnapshotStatus::Done)
-      throw PgmorphError(
-          ErrorClass::Operator,
-          fmt::format("the snapshot of pipeline '{}' (slot '{}') is not finished: run `pgmorph "
-                      "snapshot` (or `pgmorph run`) to complete it before following",
-                      config_.pipeline, snapshot->slot));
-    // The snapshot restores what its bulk load dropped before it is marked done; this holds
-    // even if the snapshot's row was removed by hand: never stream without the target's keys.
-    SuspendedDdlStore suspended(config_.target.stateSchema, config_.pipeline);
-    suspended.ensureSchema(target);
-    if (suspended.anySuspended(target))
-      throw PgmorphError(
-          ErrorClass::Operator,
-          fmt::format("indexes or foreign keys of the target that a snapshot of pipeline '{}' "
-                      "dropped for its bulk load are not restored yet (listed in {}.suspended_ddl "
-                      "with state 'suspended'): run `pgmorph snapshot` (or `pgmorph run`) to "
-                      "restore them before following",
-                      config_.pipeline, config_.target.stateSchema));
-  }
+  requireLoadedTarget(target, config_);
   auto [start, confirmedFlush] = resolveStreamStart(config_, cp);
   // Opened (and recovered) once the slot is known to be free: a previous pgmorph that has not
   // gone away yet is waited for (the slot is in use), not refused on the journal's lock.

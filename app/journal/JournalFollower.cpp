@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "app/follow/ApplyTarget.h"
 #include "app/follow/ProgressMeter.h"
 #include "app/follow/TransactionApplier.h"
 #include "app/journal/JournalApply.h"
@@ -13,8 +14,6 @@
 #include "cdc/pg/PgConnection.h"
 #include "sink/TargetWriter.h"
 #include "state/CheckpointStore.h"
-#include "state/SnapshotStore.h"
-#include "state/SuspendedDdlStore.h"
 #include "state/journal/Journal.h"
 #include "transform/Transformer.h"
 
@@ -47,33 +46,11 @@ std::string JournalFollower::gapMessage(const PipelineConfig& config, Lsn checkp
 
 FollowEnd JournalFollower::run(const FollowOptions& options) {
   const std::string& dir = config_.source.journal;
-  PgConnection target(config_.target.conninfo, "target");
-  // As Follower: the checkpoint we record must be durable, and key lookups want indexes.
-  target.exec("SET synchronous_commit = on");
-  target.exec("SET random_page_cost = 1.1");
+  PgConnection target = openApplyTarget(config_);
   CheckpointStore store(config_.target.stateSchema, config_.pipeline);
   store.ensureSchema(target);
   std::optional<Checkpoint> cp = store.load(target);
-  {
-    // A half-loaded target must not be followed (see Follower).
-    SnapshotStore snapshots(config_.target.stateSchema, config_.pipeline);
-    snapshots.ensureSchema(target);
-    auto snapshot = snapshots.load(target);
-    if (snapshot && snapshot->status != SnapshotStatus::Done)
-      throw PgmorphError(ErrorClass::Operator,
-                         fmt::format("the snapshot of pipeline '{}' is not finished: run `pgmorph "
-                                     "snapshot` (or `pgmorph run`) to complete it before following",
-                                     config_.pipeline));
-    SuspendedDdlStore suspended(config_.target.stateSchema, config_.pipeline);
-    suspended.ensureSchema(target);
-    if (suspended.anySuspended(target))
-      throw PgmorphError(
-          ErrorClass::Operator,
-          fmt::format("indexes or foreign keys of the target that a snapshot of pipeline '{}' "
-                      "dropped for its bulk load are not restored yet: run `pgmorph snapshot` "
-                      "(or `pgmorph run`) to restore them before following",
-                      config_.pipeline));
-  }
+  requireLoadedTarget(target, config_);
   if (!std::filesystem::exists(dir))
     throw PgmorphError(ErrorClass::Transient,
                        fmt::format("the journal directory {} (source.journal) does not exist yet: "

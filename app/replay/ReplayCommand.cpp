@@ -5,6 +5,7 @@
 
 #include "app/StopFlag.h"
 #include "app/follow/ApplyStats.h"
+#include "app/follow/ApplyTarget.h"
 #include "app/follow/FollowCommand.h"
 #include "app/follow/TransactionApplier.h"
 #include "app/journal/JournalApply.h"
@@ -100,10 +101,8 @@ int ReplayCommand::run(const PipelineConfig& config, const ReplayOptions& option
   ApplyStats stats;
   bool reachedUntil = false;
   {
-    PgConnection target(config.target.conninfo, "target");
-    // As follow: a commit the checkpoint claims must be durable.
-    target.exec("SET synchronous_commit = on");
-    target.exec("SET random_page_cost = 1.1");
+    PgConnection target = openApplyTarget(config);
+    requireLoadedTarget(target, config);
     CheckpointStore store(config.target.stateSchema, config.pipeline);
     store.ensureSchema(target);
     placeCheckpoint(config, options, target, store);
