@@ -119,6 +119,14 @@ struct ApplyConfig {
   std::size_t batchChanges = 5000;  // max source changes per target transaction (chunk size)
   std::uint32_t batchMillis = 200;  // max time a batch stays open
   std::uint32_t statusIntervalMillis = 1000;  // standby status update period
+  // Target sessions that apply batches side by side (ParallelLanes). 1: one session, the
+  // sequential apply. Batches that touch the same rows never run side by side, and commits stay
+  // in source order (see TransactionApplier).
+  std::uint32_t sessions = 1;
+  // With sessions > 1: how long a session waits for a row lock before the apply gives up on
+  // running side by side (a wait pgmorph cannot see coming, e.g. a cascade), rolls back and
+  // goes on one session at a time past that point.
+  std::uint32_t lockTimeoutMillis = 2000;
 };
 
 struct SnapshotConfig {

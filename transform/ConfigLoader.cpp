@@ -147,12 +147,16 @@ void Parser::parseTarget(const YAML::Node& n, PipelineConfig& cfg) const {
 
 void Parser::parseApply(const YAML::Node& n, ApplyConfig& apply) const {
   r_.expectMap(n, "apply");
-  r_.checkKeys(n, "apply", {"batch_changes", "batch_ms", "status_interval_ms"});
+  r_.checkKeys(n, "apply",
+              {"batch_changes", "batch_ms", "status_interval_ms", "sessions", "lock_timeout_ms"});
   if (auto v = r_.optionalCount(n, "batch_changes", "apply", 100'000'000)) apply.batchChanges = *v;
   if (auto v = r_.optionalCount(n, "batch_ms", "apply", 3'600'000))
     apply.batchMillis = static_cast<std::uint32_t>(*v);
   if (auto v = r_.optionalCount(n, "status_interval_ms", "apply", 3'600'000))
     apply.statusIntervalMillis = static_cast<std::uint32_t>(*v);
+  if (auto v = r_.optionalCount(n, "sessions", "apply", 16)) apply.sessions = static_cast<std::uint32_t>(*v);
+  if (auto v = r_.optionalCount(n, "lock_timeout_ms", "apply", 3'600'000))
+    apply.lockTimeoutMillis = static_cast<std::uint32_t>(*v);
 }
 
 void Parser::parseSnapshot(const YAML::Node& n, SnapshotConfig& snapshot) const {

@@ -171,7 +171,7 @@ TEST(ConfigLoader, AcceptsQualifiedNamesCompositeKeysConstantsAndApply) {
 source: { conninfo: "host=a", slot: my_slot }
 target: { conninfo: "host=b", state_schema: sync_state }
 ids: { namespace: 8D3E2F4A-1C5B-4E7A-9B1F-3C2D4E5F6A7B }
-apply: { batch_changes: 100, batch_ms: 50, status_interval_ms: 250 }
+apply: { batch_changes: 100, batch_ms: 50, status_interval_ms: 250, sessions: 3, lock_timeout_ms: 700 }
 tables:
   legacy.parent:
     - target: modern.parents
@@ -196,6 +196,8 @@ tables:
   EXPECT_EQ(cfg.apply.batchChanges, 100u);
   EXPECT_EQ(cfg.apply.batchMillis, 50u);
   EXPECT_EQ(cfg.apply.statusIntervalMillis, 250u);
+  EXPECT_EQ(cfg.apply.sessions, 3u);
+  EXPECT_EQ(cfg.apply.lockTimeoutMillis, 700u);
 
   const TableMapping* parent = cfg.findTable("legacy", "parent");
   ASSERT_NE(parent, nullptr);
