@@ -38,6 +38,7 @@ BulkSqlBuilder::BulkSqlBuilder(const WritePlan& plan, PlanColumnTypes types,
   id_ = quote(plan.idColumn);
   for (const auto& c : plan.columns) columns_.push_back(quote(c));
   for (const auto& c : plan.ownerColumns) owners_.push_back(quote(c));
+  legacy_ = SqlBuilder::unchangedOnConflict(plan);
 }
 
 void BulkSqlBuilder::checkArity(std::size_t values) const {
@@ -63,12 +64,11 @@ std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values) const {
     arrays += fmt::format(", ${}::text[]", n);
     aliases += fmt::format(", c{}", i);
     selected += fmt::format(", c{}", i);
-    if (!updates.empty()) {
-      updates += ", ";
-      sets += ", ";
-    }
-    updates += fmt::format("{0} = EXCLUDED.{0}", columns_[i]);
+    if (!sets.empty()) sets += ", ";
     sets += fmt::format("{} = {}.c{}", columns_[i], kValues, i);
+    if (i == legacy_) continue;  // SqlBuilder::unchangedOnConflict()
+    if (!updates.empty()) updates += ", ";
+    updates += fmt::format("{0} = EXCLUDED.{0}", columns_[i]);
   }
   std::string rows =
       fmt::format("SELECT {} FROM unnest({}) AS {}({})", casts, arrays, kValues, aliases);

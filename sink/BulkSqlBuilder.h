@@ -72,6 +72,7 @@ class BulkSqlBuilder {
   std::string table_;
   std::string id_;
   PlanColumnTypes types_;
+  std::size_t legacy_ = SIZE_MAX;  // SqlBuilder::unchangedOnConflict()
   std::vector<std::string> columns_;
   std::vector<std::string> owners_;
 };

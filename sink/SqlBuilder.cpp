@@ -10,6 +10,12 @@ bool SqlBuilder::isUpsertTarget(const WritePlan& plan) {
   return plan.mapping ? plan.mapping->mode == TargetMode::Upsert : plan.ownerColumns.empty();
 }
 
+std::size_t SqlBuilder::unchangedOnConflict(const WritePlan& plan) {
+  if (!isUpsertTarget(plan) || !plan.mapping || !plan.mapping->legacyIdColumn) return SIZE_MAX;
+  if (plan.columns.size() < 3 || plan.columns[1] != *plan.mapping->legacyIdColumn) return SIZE_MAX;
+  return 1;
+}
+
 SqlBuilder::SqlBuilder(const WritePlan& plan, const QuoteIdent& quote) {
   std::string name = plan.targetName();
   if (plan.targetTable.empty() || plan.idColumn.empty())
@@ -26,6 +32,7 @@ SqlBuilder::SqlBuilder(const WritePlan& plan, const QuoteIdent& quote) {
   for (const auto& c : plan.columns) columns_.push_back(quote(c));
   for (const auto& c : plan.ownerColumns) owners_.push_back(quote(c));
   for (const auto& [c, value] : plan.constantOwners) constantOwners_.push_back(quote(c));
+  legacy_ = unchangedOnConflict(plan);
 }
 
 std::string SqlBuilder::upsert(std::span<const WriteValue> values) const {
@@ -40,12 +47,11 @@ std::string SqlBuilder::upsert(std::span<const WriteValue> values) const {
     }
     names += ", " + columns_[i];
     params += fmt::format(", ${}", ++n);
-    if (!updates.empty()) {
-      updates += ", ";
-      sets += ", ";
-    }
-    updates += fmt::format("{0} = EXCLUDED.{0}", columns_[i]);
+    if (!sets.empty()) sets += ", ";
     sets += fmt::format("{} = ${}", columns_[i], n);
+    if (i == legacy_) continue;  // see unchangedOnConflict()
+    if (!updates.empty()) updates += ", ";
+    updates += fmt::format("{0} = EXCLUDED.{0}", columns_[i]);
   }
   if (!absent) {
     // A plan with no column but its id has nothing to update.

@@ -6,6 +6,7 @@
 // production), so the text is unit-tested without a database.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
@@ -57,6 +58,13 @@ class SqlBuilder {
   // without one, from the owner columns that only partial targets have.
   static bool isUpsertTarget(const WritePlan& plan);
   bool upsertTarget() const { return upsertTarget_; }
+  // The legacy id column's index in plan.columns when an upsert's DO UPDATE SET leaves it out,
+  // else SIZE_MAX. It always holds the same value for one id (the id is made from the legacy
+  // key), and naming a column of a unique index in DO UPDATE SET makes PostgreSQL lock the
+  // existing row FOR UPDATE instead of FOR NO KEY UPDATE: that waits for every foreign-key check
+  // of a child row in another session (KEY SHARE), which apply.sessions would run into. Kept
+  // when it is the only column to update (DO NOTHING would change the rows-affected count).
+  static std::size_t unchangedOnConflict(const WritePlan& plan);
   std::size_t columnCount() const { return columns_.size(); }
   std::size_t ownerCount() const { return owners_.size(); }
 
@@ -70,6 +78,7 @@ class SqlBuilder {
   std::vector<std::string> owners_;
   std::vector<std::string> constantOwners_;
   bool upsertTarget_ = true;
+  std::size_t legacy_ = SIZE_MAX;  // unchangedOnConflict()
 };
 
 }  // namespace pgmorph

@@ -1,5 +1,6 @@
 // The SQL text of each WriteOp, without a database: exactly what WritePlan.h documents, every
 // identifier through the quoting function, no value ever in the text.
+#include "sink/BulkSqlBuilder.h"
 #include "sink/SqlBuilder.h"
 
 #include <gtest/gtest.h>
@@ -62,6 +63,27 @@ TEST_F(SqlBuilderTest, UpsertWritesEveryPresentColumnAndUpdatesAllButTheId) {
             R"( VALUES ($1, $2, $3, $4) ON CONFLICT ("id") DO UPDATE SET)"
             R"( "legacy_instruction_id" = EXCLUDED."legacy_instruction_id",)"
             R"( "status" = EXCLUDED."status", "notes" = EXCLUDED."notes")");
+}
+
+// The legacy id column holds the same value for one id: left out of DO UPDATE SET, so that the
+// conflict locks the row FOR NO KEY UPDATE (a SET naming a unique column locks FOR UPDATE, which
+// waits for any other session's foreign-key check of a child row).
+TEST_F(SqlBuilderTest, UpsertLeavesTheLegacyIdColumnOutOfItsUpdate) {
+  source.targets[0].legacyIdColumn = "legacy_instruction_id";
+  SqlBuilder b(orders, quote);
+  EXPECT_EQ(b.upsert(states({P, P, N, P})),
+            R"(INSERT INTO "public"."orders" ("id", "legacy_instruction_id", "status", "notes"))"
+            R"( VALUES ($1, $2, $3, $4) ON CONFLICT ("id") DO UPDATE SET)"
+            R"( "status" = EXCLUDED."status", "notes" = EXCLUDED."notes")");
+  BulkSqlBuilder bulk(orders, {{"uuid", "integer", "smallint", "text"}, {}, "uuid"}, quote);
+  EXPECT_EQ(bulk.upsert(states({P, P, N, P})).find("\"legacy_instruction_id\" = EXCLUDED"),
+            std::string::npos);
+  // Alone with the id, it stays: DO NOTHING would report no row touched.
+  orders.columns = {"id", "legacy_instruction_id"};
+  EXPECT_EQ(SqlBuilder(orders, quote).upsert(states({P, P})),
+            R"(INSERT INTO "public"."orders" ("id", "legacy_instruction_id") VALUES ($1, $2))"
+            R"( ON CONFLICT ("id") DO UPDATE SET)"
+            R"( "legacy_instruction_id" = EXCLUDED."legacy_instruction_id")");
 }
 
 TEST_F(SqlBuilderTest, UpsertWithAnAbsentColumnUpdatesOrInsertsWithoutIt) {
