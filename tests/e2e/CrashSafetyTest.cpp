@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "tests/e2e/AuditLog.h"
+#include "tests/e2e/CheckpointHistory.h"
 #include "tests/e2e/DispatchE2eTest.h"
 #include "tests/e2e/ExactlyOnceCheck.h"
 #include "tests/e2e/FollowSupervisor.h"
@@ -32,30 +33,6 @@ using namespace std::chrono_literals;
 // pgmorph applies current transactions (not a backlog from long ago), and the test's runtime
 // does not depend on how far behind pgmorph falls.
 constexpr int kWriterRate = 400;
-
-// Checkpoint rows seen during the test, in time order: neither the LSN nor the applied count
-// may ever go down, whatever was killed in between.
-class CheckpointHistory {
- public:
-  void sample(const DispatchEnvironment& env, const std::string& when) {
-    if (auto cp = env.checkpoint()) samples_.push_back({when, *cp});
-  }
-  std::string regressions() const {
-    std::string out;
-    for (std::size_t i = 1; i < samples_.size(); ++i) {
-      const auto& [w0, a] = samples_[i - 1];
-      const auto& [w1, b] = samples_[i];
-      if (b.lsn < a.lsn || b.appliedTransactions < a.appliedTransactions)
-        out += fmt::format("  {} ({} / {} txns) -> {} ({} / {} txns)\n", w0, a.lsn.str(),
-                           a.appliedTransactions, w1, b.lsn.str(), b.appliedTransactions);
-    }
-    return out;
-  }
-  std::size_t size() const { return samples_.size(); }
-
- private:
-  std::vector<std::pair<std::string, CheckpointRow>> samples_;
-};
 
 // After a crash of the target: what pgmorph confirmed to the source must still be on the
 // target. The slot is read first: if pgmorph is right, what it confirmed is never above what

@@ -17,7 +17,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -29,6 +28,7 @@
 
 #include "cdc/pg/PgConnection.h"
 #include "tests/e2e/ChildProcess.h"
+#include "tests/e2e/ExampleConfig.h"
 #include "tests/e2e/Poll.h"
 #include "tests/support/SharedClusters.h"
 
@@ -92,7 +92,7 @@ class CyclesUnderLoadTest : public ::testing::Test {
     source().psql(sourceDb_, kSource);
     target().psql(targetDb_, kTarget);
     config_ = dir_ + "/pipeline.yaml";
-    std::ofstream(config_) << fmt::format(R"(pipeline: cul_{0}
+    writePipelineFile(config_, fmt::format(R"(pipeline: cul_{0}
 source:
   conninfo: "{1}"
   slot: {2}
@@ -133,8 +133,8 @@ tables:
         body: body
         person_id: {{ to: person_id, ref: legacy_person, on_missing: null }}
 )",
-                                          suffix_, source().conninfo(sourceDb_), slot_,
-                                          target().conninfo(targetDb_), kNamespace);
+                                           suffix_, source().conninfo(sourceDb_), slot_,
+                                           target().conninfo(targetDb_), kNamespace));
   }
 
   void TearDown() override {

@@ -104,8 +104,9 @@ DispatchEnvironment::DispatchEnvironment(std::vector<MappingEdit> edits) {
     target().psqlFile(targetDb_, exampleFile("target.sql"));
 
     configPath_ = workDir_ + "/pipeline.yaml";
-    std::ofstream(configPath_) << exampleConfig(ExampleSettings{
-        sourceConninfo(), targetConninfo(), pipeline_, slot_, stateSchema_, std::move(edits)});
+    writePipelineFile(configPath_,
+                      exampleConfig(ExampleSettings{sourceConninfo(), targetConninfo(), pipeline_,
+                                                    slot_, stateSchema_, std::move(edits)}));
   } catch (...) {
     cleanup();  // a destructor does not run for a half-built object
     throw;

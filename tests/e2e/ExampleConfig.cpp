@@ -1,8 +1,11 @@
 #include "tests/e2e/ExampleConfig.h"
 
+#include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -36,6 +39,25 @@ std::size_t indentOf(std::string_view line) {
 
 bool startsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+// First non-blank character after `from`, skipping a trailing `# comment`: npos if none.
+std::size_t valueStart(std::string_view line, std::size_t from) {
+  std::size_t at = line.find_first_not_of(' ', from);
+  return at == std::string::npos || line[at] == '#' ? std::string::npos : at;
+}
+
+// The suite-wide number of apply sessions, when PGMORPH_TEST_APPLY_SESSIONS is set.
+std::optional<unsigned> testApplySessions() {
+  const char* text = std::getenv("PGMORPH_TEST_APPLY_SESSIONS");
+  if (!text || !*text) return std::nullopt;
+  std::string_view v(text);
+  unsigned n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size() || n == 0)
+    throw std::runtime_error(fmt::format(
+        "PGMORPH_TEST_APPLY_SESSIONS='{}': expected a positive integer (apply.sessions)", v));
+  return n;
 }
 
 }  // namespace
@@ -111,6 +133,81 @@ std::string exampleIdNamespace() {
     }
   }
   throw std::runtime_error(exampleMappingPath() + ": no ids.namespace");
+}
+
+std::string withApplySessions(const std::string& yaml, unsigned sessions) {
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(yaml);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  auto isContent = [](const std::string& line) {
+    std::size_t indent = indentOf(line);
+    return indent != std::string::npos && line[indent] != '#';
+  };
+  auto join = [&] {
+    std::string out;
+    for (const auto& line : lines) out += line + "\n";
+    return out;
+  };
+  std::optional<std::size_t> apply;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (!isContent(lines[i]) || indentOf(lines[i]) != 0 || !startsWith(lines[i], "apply:"))
+      continue;
+    if (apply) throw std::runtime_error("two top-level 'apply:' sections in a pipeline file");
+    apply = i;
+  }
+  std::string entry = fmt::format("sessions: {}", sessions);
+  if (!apply) {
+    lines.push_back("apply: { " + entry + " }");
+    return join();
+  }
+
+  std::string& line = lines[*apply];
+  std::size_t value = valueStart(line, std::string_view("apply:").size());
+  if (value != std::string::npos && line[value] == '{') {
+    // Flow map: `apply: { a: 1, b: 2 }` (on one line, as the tests write it).
+    if (line.find("sessions:", value) != std::string::npos) return join();
+    std::size_t first = line.find_first_not_of(' ', value + 1);
+    if (first != std::string::npos && line[first] == '}')
+      line.replace(value, first + 1 - value, "{ " + entry + " }");
+    else
+      line.insert(value + 1, " " + entry + ",");
+    return join();
+  }
+  if (value != std::string::npos)
+    throw std::runtime_error(fmt::format(
+        "cannot add '{}' to the pipeline's '{}': neither a block nor a flow map", entry, line));
+
+  // Block map: the keys indented below `apply:` up to the next top-level line.
+  std::size_t childIndent = 0;
+  for (std::size_t i = *apply + 1; i < lines.size() && childIndent == 0; ++i) {
+    if (!isContent(lines[i])) continue;
+    childIndent = indentOf(lines[i]);
+    if (childIndent == 0) break;
+  }
+  if (childIndent == 0) {  // `apply:` with nothing below it
+    line = "apply: { " + entry + " }";
+    return join();
+  }
+  for (std::size_t i = *apply + 1; i < lines.size(); ++i) {
+    if (!isContent(lines[i])) continue;
+    std::size_t indent = indentOf(lines[i]);
+    if (indent == 0) break;
+    if (indent == childIndent && startsWith(std::string_view(lines[i]).substr(indent), "sessions:"))
+      return join();
+  }
+  lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(*apply) + 1,
+               std::string(childIndent, ' ') + entry);
+  return join();
+}
+
+void writePipelineFile(const std::string& path, const std::string& yaml) {
+  auto sessions = testApplySessions();
+  std::ofstream out(path);
+  out << (sessions ? withApplySessions(yaml, *sessions) : yaml);
+  out.close();
+  if (!out) throw std::runtime_error("cannot write the pipeline file " + path);
 }
 
 }  // namespace pgmorph::e2e

@@ -92,7 +92,7 @@ class LeastPrivilegeTest : public DispatchE2eTest,
     }
     EXPECT_EQ(conninfos, 2) << "the example's shape changed";
     std::string path = env().workDir() + "/least-privilege.yaml";
-    std::ofstream(path) << out.str();
+    writePipelineFile(path, out.str());
     return path;
   }
 

@@ -13,7 +13,6 @@
 #include <array>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -21,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "tests/e2e/ChildProcess.h"
+#include "tests/e2e/ExampleConfig.h"
 #include "tests/e2e/Poll.h"
 #include "tests/support/SharedClusters.h"
 
@@ -142,8 +142,8 @@ class OnMissingParityTest : public ::testing::Test {
     source().psql(p.sourceDb, schema_->source);
     target().psql(p.targetDb, schema_->target);
     p.config = p.dir + "/pipeline.yaml";
-    std::ofstream(p.config) << fmt::format(
-        R"(pipeline: om_{0}
+    writePipelineFile(p.config, fmt::format(
+                                    R"(pipeline: om_{0}
 source:
   conninfo: "{1}"
   slot: {2}
@@ -154,8 +154,8 @@ ids:
   namespace: {4}
 tables:
 {5})",
-        p.name, source().conninfo(p.sourceDb), p.slot, target().conninfo(p.targetDb), kNamespace,
-        schema_->tables);
+                                    p.name, source().conninfo(p.sourceDb), p.slot,
+                                    target().conninfo(p.targetDb), kNamespace, schema_->tables));
     pipelines_.push_back(p);
     return p;
   }

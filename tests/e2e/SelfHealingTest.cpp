@@ -36,7 +36,7 @@ class SelfHealingTest : public PgmorphProcessTest {
     if (at == std::string::npos) throw std::runtime_error("no target conninfo in " + text);
     text.replace(at, env().targetConninfo().size(), conninfo);
     std::string path = env().workDir() + "/wrong-password.yaml";
-    std::ofstream(path) << text;
+    writePipelineFile(path, text);
     return path;
   }
 };

@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -20,6 +19,7 @@
 
 #include "cdc/pg/PgConnection.h"
 #include "tests/e2e/ChildProcess.h"
+#include "tests/e2e/ExampleConfig.h"
 #include "tests/e2e/Poll.h"
 #include "tests/support/SharedClusters.h"
 
@@ -79,8 +79,9 @@ class SnapshotCycleTest : public ::testing::TestWithParam<CycleCase> {
             "  REFERENCES players (id) {0};",
             deferrable ? "DEFERRABLE" : ""));
     configPath_ = workDir_ + "/pipeline.yaml";
-    std::ofstream(configPath_) << fmt::format(
-        R"(pipeline: cycle_{0}
+    writePipelineFile(
+        configPath_, fmt::format(
+                         R"(pipeline: cycle_{0}
 source:
   conninfo: "{1}"
   slot: {2}
@@ -108,8 +109,8 @@ tables:
         team_id: {{ to: team_id, ref: legacy_team }}
         mentor_id: {{ to: mentor_id, ref: legacy_player, on_missing: null }}
 )",
-        suffix_, source().conninfo(sourceDb_), slot_, target().conninfo(targetDb_), kNamespace,
-        GetParam().deferIndexes ? "true" : "false");
+                         suffix_, source().conninfo(sourceDb_), slot_, target().conninfo(targetDb_),
+                         kNamespace, GetParam().deferIndexes ? "true" : "false"));
   }
 
   void TearDown() override {
