@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
 #include <stdexcept>
 
 #include "cdc/model/Errors.h"
@@ -19,12 +21,32 @@ using namespace std::chrono_literals;
 // retry` run by hand may park a row for a new parent table while follow runs).
 constexpr auto kRefreshEvery = 10s;
 
+// The shared state must describe the same plans (ParentChecker knows them by address) and
+// catalog as the applier's.
+std::shared_ptr<ParkingShared> checkedShared(std::shared_ptr<ParkingShared> shared,
+                                             const TargetCatalog& catalog,
+                                             std::span<const WritePlan> plans) {
+  if (!shared) throw std::logic_error("ParkingApplier: no ParkingShared given");
+  if (shared->catalog != &catalog || shared->plans.data() != plans.data() ||
+      shared->plans.size() != plans.size())
+    throw std::logic_error(
+        "ParkingApplier: the ParkingShared given was built over other plans or another catalog");
+  return shared;
+}
+
 }  // namespace
 
 ParkingApplier::ParkingApplier(PgConnection& target, std::span<const WritePlan> plans,
                                TargetWriter& writer, const TargetCatalog& catalog,
                                BatchOrderer& orderer, const ParkedStore& store,
                                TableCountsMap& counts)
+    : ParkingApplier(target, plans, writer, catalog, orderer, store, counts,
+                     std::make_shared<ParkingShared>(catalog, plans)) {}
+
+ParkingApplier::ParkingApplier(PgConnection& target, std::span<const WritePlan> plans,
+                               TargetWriter& writer, const TargetCatalog& catalog,
+                               BatchOrderer& orderer, const ParkedStore& store,
+                               TableCountsMap& counts, std::shared_ptr<ParkingShared> shared)
     : target_(target),
       writer_(writer),
       catalog_(catalog),
@@ -32,25 +54,26 @@ ParkingApplier::ParkingApplier(PgConnection& target, std::span<const WritePlan> 
       store_(store),
       counts_(counts),
       codec_(plans),
-      checker_(catalog, plans),
-      sweeper_(checker_, plans),
-      gate_(checker_) {
+      shared_(checkedShared(std::move(shared), catalog, plans)),
+      sweeper_(shared_->checker, plans),
+      gate_(shared_->checker) {
   store_.ensureSchema(target_);
   refresh();
 }
 
 void ParkingApplier::refresh() {
-  anyParked_ = store_.any(target_);
-  waited_.clear();
+  shared_->anyParked = store_.any(target_);
+  shared_->waited.clear();
   for (const auto& t : store_.waitedTables(target_))
-    if (int i = checker_.table(t); i >= 0) waited_.insert(i);
-  refreshed_ = std::chrono::steady_clock::now();
+    if (int i = shared_->checker.table(t); i >= 0) shared_->waited.insert(i);
+  shared_->refreshed = std::chrono::steady_clock::now();
 }
 
 void ParkingApplier::forget() {
   // No statement here: the connection may be what failed. What a rolled-back transaction
   // parked is gone, but the sets that remember it are supersets, which only cost a lookup.
-  checker_.forget();
+  // The checker is the sessions' common one: all it knows goes, which only costs lookups too.
+  shared_->checker.forget();
   inFlight_ = false;
   sent_ = false;
   startWrites_ = {};
@@ -67,12 +90,12 @@ void ParkingApplier::apply(std::span<TargetWrite> writes) {
 void ParkingApplier::start(std::span<TargetWrite> writes) {
   if (inFlight_) throw std::logic_error("ParkingApplier::start: the previous batch is in flight");
   if (writes.empty()) return;
-  if (std::chrono::steady_clock::now() - refreshed_ > kRefreshEvery) refresh();
+  if (std::chrono::steady_clock::now() - shared_->refreshed > kRefreshEvery) refresh();
   startCall();
   // Rows parked earlier may be touched: one at a time with `pgmorph parked retry`.
-  if (anyParked_) store_.lock(target_);
+  if (shared_->anyParked) store_.lock(target_);
   startCarried_.assign(writes.size(), {});
-  roundStart(writes, startCarried_, anyParked_);
+  roundStart(writes, startCarried_, shared_->anyParked);
   startWrites_ = writes;
   inFlight_ = true;
 }
@@ -148,10 +171,10 @@ bool ParkingApplier::nextRound() {
   std::vector<std::vector<ParkedRow>> carried;
   writes.swap(followups_);
   carried.swap(followupCarried_);
-  if (anyParked_) {
+  if (shared_->anyParked) {
     for (auto& [table, ids] : arrivals_) {
-      if (!waited_.count(table)) continue;
-      for (ParkedRow& e : store_.waitingFor(target_, checker_.tableName(table), ids)) {
+      if (!shared_->waited.count(table)) continue;
+      for (ParkedRow& e : store_.waitingFor(target_, shared_->checker.tableName(table), ids)) {
         if (!handled_.insert(e.id).second) continue;
         TargetWrite w;
         std::string why;
@@ -183,7 +206,7 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
 
 void ParkingApplier::roundStart(std::span<TargetWrite> writes,
                                 std::vector<std::vector<ParkedRow>>& carried, bool lookupParked) {
-  groups_.build(writes, checker_);
+  groups_.build(writes, shared_->checker);
   for (std::size_t i = 0; i < writes.size(); ++i) {
     if (carried[i].empty() || groups_.groupOf(i) < 0) continue;
     auto& mine = groups_[groups_.groupOf(i)].carried;
@@ -263,17 +286,17 @@ void ParkingApplier::parkGroup(WriteGroup& g, const TargetWrite& w, ParkKind kin
   ParkedRow r = ParkedWriteCodec::encode(w);
   r.kind = kind;
   if (kind == ParkKind::MissingParent && g.missing) {
-    r.missingTable = checker_.tableName(g.missing->parent);
+    r.missingTable = shared_->checker.tableName(g.missing->parent);
     r.missingId = g.missingId;
     r.missingColumn = g.missing->columnName;
     r.reason = gate_.describeMissing(g, w, *g.missing, g.missingId, RowPolicy::Park);
-    waited_.insert(g.missing->parent);
+    shared_->waited.insert(g.missing->parent);
   }
   if (refusal) {
     r.sqlstate = refusal->sqlstate;
     if (kind == ParkKind::Refused) r.reason = RefusedRowError::describe(*refusal);
   }
-  anyParked_ = true;
+  shared_->anyParked = true;
   if (!g.carried.empty()) {
     store_.repark(target_, g.carried.front().id, r);
     ++counters_.reparked;
@@ -295,13 +318,13 @@ void ParkingApplier::parkNullReference(const WriteGroup& g, const WriteGroup::Nu
   WriteEdits::fillReference(*g.plan, g.row, w.legacyKey(), n.ref->column, n.text, w.lsn, fill);
   ParkedRow r = ParkedWriteCodec::encode(fill);
   r.kind = ParkKind::NullReference;
-  r.missingTable = checker_.tableName(n.ref->parent);
+  r.missingTable = shared_->checker.tableName(n.ref->parent);
   r.missingId = n.id;
   r.missingColumn = n.ref->columnName;
   r.reason = gate_.describeMissing(g, w, *n.ref, n.id, RowPolicy::Null);
   store_.park(target_, r);
-  anyParked_ = true;
-  waited_.insert(n.ref->parent);
+  shared_->anyParked = true;
+  shared_->waited.insert(n.ref->parent);
   ++countsOf(*g.plan).nulled;
 }
 

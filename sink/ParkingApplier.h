@@ -35,14 +35,22 @@
 // landed, step 3b), ParkingApplier.cpp (the rounds of steps 3-4, parked retry, the parked
 // table and counts).
 //
+// Sessions: with parallel target sessions (`apply.sessions`) there is one applier per
+// session, each over its own connection, TargetWriter and BatchOrderer, with its own per-call
+// and per-round state; what describes the target itself — ParentChecker's cache of rows known
+// to exist, whether anything is parked and which parent tables parked rows wait for — is one
+// ParkingShared given to all of them, so that a row deleted or parked by one session is seen
+// by the others. All of them are driven from one thread. An applier built with the first
+// constructor has a ParkingShared of its own (one session).
+//
 // Memory: per batch only, plus ParentChecker's bounded cache and the names of the parent
 // tables rows wait for. The writes given to apply() are modified in place (merged values,
 // NULLed references, parked writes moved to the end).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,6 +62,7 @@
 #include "sink/ParentChecker.h"
 #include "sink/ParentGate.h"
 #include "sink/ParkedWriteCodec.h"
+#include "sink/ParkingShared.h"
 #include "sink/TableCounts.h"
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
@@ -72,6 +81,11 @@ class ParkingApplier {
   ParkingApplier(PgConnection& target, std::span<const WritePlan> plans, TargetWriter& writer,
                  const TargetCatalog& catalog, BatchOrderer& orderer, const ParkedStore& store,
                  TableCountsMap& counts);
+  // One of several sessions of a pipeline: `shared` is the target's state common to all of
+  // them (see above), built over the same `catalog` and `plans`.
+  ParkingApplier(PgConnection& target, std::span<const WritePlan> plans, TargetWriter& writer,
+                 const TargetCatalog& catalog, BatchOrderer& orderer, const ParkedStore& store,
+                 TableCountsMap& counts, std::shared_ptr<ParkingShared> shared);
 
   // Applies one batch inside the writer's open transaction (see above). Throws what
   // applyOrdered throws, and PgmorphError (Operator) for an on_missing: fail reference.
@@ -108,7 +122,9 @@ class ParkingApplier {
   // After a rollback: what the rolled-back transaction wrote is not on the target.
   void forget();
 
-  const ParentChecker& checker() const { return checker_; }
+  const ParentChecker& checker() const { return shared_->checker; }
+  // Whether something may be parked on the target, by any session (a superset).
+  bool anyParked() const { return shared_->anyParked; }
 
  private:
   struct Refusal {
@@ -154,12 +170,9 @@ class ParkingApplier {
   const ParkedStore& store_;
   TableCountsMap& counts_;
   ParkedWriteCodec codec_;
-  ParentChecker checker_;
-  OrphanSweeper sweeper_;
-
-  bool anyParked_ = false;          // something may be parked (superset)
-  std::unordered_set<int> waited_;  // tables (checker index) parked rows wait for
-  std::chrono::steady_clock::time_point refreshed_;
+  // The checker, anyParked, waited, refreshed: common to the sessions of the pipeline.
+  std::shared_ptr<ParkingShared> shared_;
+  OrphanSweeper sweeper_;  // over shared_->checker: declared after it
 
   // Per apply()/retry() call.
   bool inFlight_ = false;                             // start() done, finish() not yet
@@ -176,7 +189,7 @@ class ParkingApplier {
 
   // Per round.
   WriteGroups groups_;
-  ParentGate gate_;                // over checker_: declared after it
+  ParentGate gate_;                // over shared_->checker: declared after it
   std::vector<std::size_t> kept_;  // applied writes: their index before compaction
   bool sent_ = false;              // this round sent writes (the writer has them in flight)
   std::vector<Refusal> refusals_;

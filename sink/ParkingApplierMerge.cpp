@@ -26,7 +26,7 @@ void ParkingApplier::takeParkedEntries(std::span<TargetWrite> writes) {
   std::vector<ParkedRow> moot;
   for (ParkedRow& e : store_.onRows(target_, ids)) {
     if (e.kind == ParkKind::Unconvertible || handled_.count(e.id) || !e.rowId) continue;
-    const int t = checker_.table(e.targetTable);
+    const int t = shared_->checker.table(e.targetTable);
     if (t < 0) continue;
     const Uuid row = *e.rowId;
     const RowKey rk{t, row};

@@ -49,7 +49,7 @@ void ParkingApplier::settleRefusals(std::vector<std::vector<ParkedRow>>& carried
       });
       if (ref != g.refs.end()) {
         // Known missing now, whatever this process thought.
-        checker_.noteGone(ref->ref->parent, ref->id);
+        shared_->checker.noteGone(ref->ref->parent, ref->id);
         if (ref->ref->onMissing == RowPolicy::Fail)
           throw PgmorphError(ErrorClass::Operator,
                              gate_.describeMissing(g, w, *ref->ref, ref->id, RowPolicy::Fail));
@@ -67,9 +67,9 @@ void ParkingApplier::settleRefusals(std::vector<std::vector<ParkedRow>>& carried
       }
     }
     if (r.row.sqlstate == sqlstate::kNoData && g.op == WriteOp::SetColumns) {
-      g.missing = &checker_.ownRow(*g.plan);
+      g.missing = &shared_->checker.ownRow(*g.plan);
       g.missingId = g.row;
-      checker_.noteGone(g.table, g.row);
+      shared_->checker.noteGone(g.table, g.row);
       parkGroup(g, w, ParkKind::MissingParent, &r.row);
       continue;
     }
@@ -88,8 +88,8 @@ void ParkingApplier::settleLanded(std::span<TargetWrite> writes,
     bool landed = gi >= 0 ? !groups_[gi].refused : !refusedAt[orig];
     if (landed) ++countsOf(*w.plan).applied;
     if (gi >= 0 || !landed) continue;
-    if (w.op == WriteOp::Delete) checker_.noteGone(groups_.tableOf(orig), w.row);
-    if (w.op == WriteOp::Truncate) checker_.noteTruncated(groups_.tableOf(orig));
+    if (w.op == WriteOp::Delete) shared_->checker.noteGone(groups_.tableOf(orig), w.row);
+    if (w.op == WriteOp::Truncate) shared_->checker.noteTruncated(groups_.tableOf(orig));
     if ((w.op == WriteOp::Delete || w.op == WriteOp::Truncate) &&
         sweeper_.watches(groups_.tableOf(orig))) {
       if (w.op == WriteOp::Delete)
@@ -110,7 +110,7 @@ void ParkingApplier::settleLanded(std::span<TargetWrite> writes,
     bool goneLater = groups_.goneAfter(g.table, g.row, g.writes.back());
     if (g.op == WriteOp::Upsert && upsertPlan(*g.plan) && !goneLater) {
       arrivals_[g.table].push_back(g.row);
-      checker_.notePresent(g.table, g.row);
+      shared_->checker.notePresent(g.table, g.row);
     }
     if (!g.nulled.empty() && !goneLater) {
       // The write as sent: find one of its writes (moved by the compaction) for key and lsn.
@@ -138,7 +138,7 @@ void ParkingApplier::sweepOrphans() {
           "in when it arrives again (on_missing: null)",
           n.plan->targetTable, n.ref->columnName, r.missingTable, n.parentId, n.ref->sourceParent);
       store_.park(target_, r);
-      waited_.insert(n.ref->parent);
+      shared_->waited.insert(n.ref->parent);
       ++countsOf(*n.plan).nulled;
     }
     for (OrphanSweeper::Parked& p : found.parked) {
@@ -149,15 +149,15 @@ void ParkingApplier::sweepOrphans() {
           "it arrives again (on_missing: park)",
           plan.targetTable, p.ref->columnName, r.missingTable, p.parentId, p.ref->sourceParent);
       store_.park(target_, r);
-      waited_.insert(p.ref->parent);
+      shared_->waited.insert(p.ref->parent);
       ++countsOf(plan).parked;
-      int own = checker_.table(plan.targetName());
+      int own = shared_->checker.table(plan.targetName());
       if (own < 0) continue;
-      checker_.noteGone(own, p.row.row);
+      shared_->checker.noteGone(own, p.row.row);
       if (sweeper_.watches(own)) gone_[own].push_back(p.row.row);
     }
     if (!found.nulled.empty() || !found.parked.empty()) {
-      anyParked_ = true;
+      shared_->anyParked = true;
       spdlog::info(
           "rows naming parents deleted on the source (references without a target foreign key): "
           "{} set to NULL, {} parked until their parent arrives again",
