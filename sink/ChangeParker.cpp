@@ -24,11 +24,11 @@ std::string firstTarget(const TableMapping& t) {
 
 ChangeParker::ChangeParker(PgConnection& target, const PipelineConfig& config,
                            const ParkedStore& store, TableCountsMap& counts)
-    : target_(target), config_(config), store_(store), counts_(counts) {}
+    : target_(&target), config_(config), store_(store), counts_(counts) {}
 
 void ChangeParker::load() {
   parked_.clear();
-  for (auto& [table, key] : store_.unconvertibleKeys(target_)) parked_[table].insert(key);
+  for (auto& [table, key] : store_.unconvertibleKeys(*target_)) parked_[table].insert(key);
 }
 
 std::string ChangeParker::legacyKey(const TableMapping& table, const Change& change, bool old) {
@@ -91,9 +91,9 @@ void ChangeParker::park(const TableMapping& table, const Change& change,
                         const TransformOutcome& outcome, const ParkedRow* existing) {
   ParkedRow r = unconvertibleRow(table, change, outcome);
   if (existing) {
-    store_.repark(target_, existing->id, r);
+    store_.repark(*target_, existing->id, r);
   } else {
-    store_.park(target_, r);
+    store_.park(*target_, r);
     ++counts_[r.sourceTable].parked;
     spdlog::debug("parked: {}", outcome.problem);
   }
@@ -108,22 +108,22 @@ const Change* ChangeParker::takeParked(const TableMapping& table, const Change& 
   if (change.kind == ChangeKind::Truncate) {
     // Every row of the table is gone on the source: so are the reasons to keep them.
     prepare();
-    store_.lock(target_);
+    store_.lock(*target_);
     std::vector<std::int64_t> ids;
-    for (const auto& r : store_.unconvertibleOf(target_, nameOf(table))) ids.push_back(r.id);
-    counts_[nameOf(table)].discarded += store_.remove(target_, ids);
+    for (const auto& r : store_.unconvertibleOf(*target_, nameOf(table))) ids.push_back(r.id);
+    counts_[nameOf(table)].discarded += store_.remove(*target_, ids);
     parked->second.clear();
     return nullptr;
   }
   std::string key = legacyKey(table, change, true);
   if (!parked->second.count(key)) return nullptr;
   prepare();
-  store_.lock(target_);
-  std::optional<ParkedRow> entry = store_.unconvertible(target_, nameOf(table), key);
+  store_.lock(*target_);
+  std::optional<ParkedRow> entry = store_.unconvertible(*target_, nameOf(table), key);
   parked->second.erase(key);
   if (!entry) return nullptr;
   if (change.kind == ChangeKind::Delete) {
-    store_.remove(target_, std::span<const std::int64_t>(&entry->id, 1));
+    store_.remove(*target_, std::span<const std::int64_t>(&entry->id, 1));
     ++counts_[nameOf(table)].discarded;
     return nullptr;
   }
@@ -156,7 +156,7 @@ void ChangeParker::settle(const TableMapping& table, const Change& change,
       break;
   }
   if (taken) {
-    store_.remove(target_, std::span<const std::int64_t>(&taken->id, 1));
+    store_.remove(*target_, std::span<const std::int64_t>(&taken->id, 1));
     ++counts_[nameOf(table)].unparked;
   }
 }
@@ -178,7 +178,7 @@ bool ChangeParker::retry(const ParkedRow& row, WriteBatch& out, const Transform&
     ParkedRow again = row;
     again.reason = fmt::format("the mapping no longer has source table {}.{}: {}", change.schema(),
                                change.table(), row.reason);
-    store_.repark(target_, row.id, again);
+    store_.repark(*target_, row.id, again);
     return false;
   }
   std::size_t before = out.size();
@@ -192,7 +192,7 @@ bool ChangeParker::retry(const ParkedRow& row, WriteBatch& out, const Transform&
     park(*table, change, outcome, &row);
     return false;
   }
-  store_.remove(target_, std::span<const std::int64_t>(&row.id, 1));
+  store_.remove(*target_, std::span<const std::int64_t>(&row.id, 1));
   if (auto it = parked_.find(row.sourceTable); it != parked_.end()) it->second.erase(row.legacyKey);
   ++counts_[row.sourceTable].unparked;
   return true;

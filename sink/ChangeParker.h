@@ -50,6 +50,9 @@ class ChangeParker {
 
   // Reads which source rows have a parked change (one statement).
   void load();
+  // The session whose open transaction the next writes go through (apply.sessions > 1: the
+  // caller's prepare() may open the target transaction on another session than the last one).
+  void useSession(PgConnection& target) { target_ = &target; }
 
   // Before a row change or TRUNCATE of the mapped `table` is transformed. A TRUNCATE removes
   // every parked change of its table, a DELETE the one of its row (counted discarded); then
@@ -84,7 +87,7 @@ class ChangeParker {
   // `parked` followed by `later`, as one change (see above).
   static void merge(const Change& parked, const Change& later, Change& out);
 
-  PgConnection& target_;
+  PgConnection* target_;  // never null
   const PipelineConfig& config_;
   const ParkedStore& store_;
   TableCountsMap& counts_;

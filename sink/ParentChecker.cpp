@@ -104,6 +104,12 @@ bool ParentChecker::knownPresent(int table, const Uuid& id) const {
   return tables_[table].present.count(id) != 0;
 }
 
+bool ParentChecker::knownPresentAnywhere(const Uuid& id) const {
+  for (const Table& t : tables_)
+    if (t.present.count(id) != 0) return true;
+  return false;
+}
+
 void ParentChecker::notePresent(int table, const Uuid& id) {
   if (cached_ >= cacheLimit_) forget();
   if (tables_[table].present.insert(id).second) ++cached_;

@@ -64,6 +64,10 @@ class ParentChecker {
   std::string describeAbsent(const WritePlan& plan, const ParentRef& ref, const Uuid& id) const;
 
   bool knownPresent(int table, const Uuid& id) const;
+  // Known present in any table (ids are per source row, so a hit names the row's table or a
+  // fan-out sibling of it): what the apply's sessions ask before running two batches side by
+  // side (WriteKeys::conflicts).
+  bool knownPresentAnywhere(const Uuid& id) const;
   // Asks the target which of `ids` exist in `table` (one statement) and remembers the ones
   // that do. `present[i]` tells for ids[i].
   void lookup(PgConnection& target, int table, std::span<const Uuid> ids,

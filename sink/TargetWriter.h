@@ -94,6 +94,8 @@ class TargetWriter {
   void rollback() noexcept;
 
   bool inTransaction() const { return open_; }
+  // The checkpoint store commit() writes through (another session's writer shares it).
+  const CheckpointStore& checkpoints() const { return checkpoints_; }
   // The target connection (to read its catalog; not for writes behind the writer's back).
   PgConnection& connection() const { return conn_; }
   // Target rows touched by committed writes (INSERT/UPDATE/DELETE row counts), for progress.

@@ -32,6 +32,16 @@ struct ApplyStats {
   // Journal consumers whose unapplied transactions retention had to delete (retain_bytes), this
   // process: each time counted once per consumer (FollowJournal::tick; status and /metrics).
   std::uint64_t journalForcedPast = 0;
+  // apply.sessions > 1, this process: batches that started a target transaction, and of those
+  // the ones sent while another session's batch was still running (TransactionApplier).
+  std::uint64_t batchesStarted = 0;
+  std::uint64_t batchesBeside = 0;
+  std::uint64_t batchesWaited = 0;  // waited for a batch in flight they depend on (WriteKeys)
+  std::uint64_t batchesAlone = 0;   // went one at a time (parked rows, a chunk, a lock wait)
+  // After sessions waited for each other's locks (a dependency the write keys could not see):
+  // the apply runs one session at a time until its checkpoint passes this point, so that the
+  // retry after the rollback does not meet the same wait again. Kept across retries.
+  Lsn serialUntil;
 };
 
 enum ApplyOp : std::size_t { OpInsert = 0, OpUpdate = 1, OpDelete = 2, OpTruncate = 3 };

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 
+#include "app/follow/ApplyTarget.h"
 #include "cdc/model/Errors.h"
+#include "cdc/pg/SqlState.h"
 
 namespace pgmorph {
 
@@ -28,19 +30,60 @@ TransactionApplier::TransactionApplier(const PipelineConfig& config, Transformer
       catalog_(TargetCatalog::read(writer.connection(), transformer.targetTables())),
       orderer_(catalog_.graph()),
       parked_(config.target.stateSchema, config.pipeline),
+      parkingShared_(std::make_shared<ParkingShared>(catalog_, transformer.plans())),
       parking_(writer.connection(), transformer.plans(), writer, catalog_, orderer_, parked_,
-               stats.tables),
+               stats.tables, parkingShared_),
       changes_(writer.connection(), transformer.config(), parked_, stats.tables),
       drift_(config, writer.connection()),
       checkpoint_(checkpoint),
       unmappedStore_(config.target.stateSchema, config.pipeline) {
   changes_.load();
   stats_.checkpoint = checkpoint;
+  openLanes();
+}
+
+void TransactionApplier::openLanes() {
+  auto first = std::make_unique<Lane>();
+  first->writer = &writer_;
+  first->parking = &parking_;
+  lanes_.push_back(std::move(first));
+  if (config_.apply.sessions <= 1) return;
+  // A wait for another session's lock can run against the commit order (see "Sessions"):
+  // bounded, on every session, so that it surfaces as an error instead of a hang.
+  const std::string lockTimeout =
+      fmt::format("SET lock_timeout = {}", config_.apply.lockTimeoutMillis);
+  writer_.connection().exec(lockTimeout);
+  for (std::uint32_t i = 1; i < config_.apply.sessions; ++i) {
+    auto lane = std::make_unique<Lane>();
+    lane->conn = std::make_unique<PgConnection>(openApplyTarget(config_));
+    lane->conn->exec(lockTimeout);
+    lane->ownWriter = std::make_unique<TargetWriter>(*lane->conn, writer_.checkpoints(),
+                                                     config_.source.slot);
+    lane->ownOrderer = std::make_unique<BatchOrderer>(catalog_.graph());
+    lane->ownParking = std::make_unique<ParkingApplier>(
+        *lane->conn, transformer_.plans(), *lane->ownWriter, catalog_, *lane->ownOrderer, parked_,
+        stats_.tables, parkingShared_);
+    lane->writer = lane->ownWriter.get();
+    lane->parking = lane->ownParking.get();
+    lanes_.push_back(std::move(lane));
+  }
+}
+
+bool TransactionApplier::hasPendingCommits() const {
+  if (pendingCommits_ > 0) return true;
+  for (const auto& lane : lanes_)
+    if (lane->commit) return true;
+  return false;
 }
 
 bool TransactionApplier::batchFull() const {
   if (!pendingOpen_) return false;
   if (changesInTarget_ >= config_.apply.batchChanges) return true;
+  // The writes buffered are three quarters of the chunk size: hand them over at this source
+  // commit rather than as a chunk cut in the middle of the next source transaction (a chunk keeps
+  // its target transaction open, so it cannot run beside another session's, and it commits only
+  // with the source transaction it cuts).
+  if (batch_.size() * 4 >= config_.apply.batchChanges * 3) return true;
   auto open = std::chrono::steady_clock::now() - pendingOpenedAt_;
   return open >= std::chrono::milliseconds(config_.apply.batchMillis);
 }
@@ -54,38 +97,123 @@ void TransactionApplier::markPendingOpen() {
 }
 
 void TransactionApplier::beginTargetIfNeeded() {
-  if (targetOpen_) return;
-  writer_.begin();
-  targetOpen_ = true;
+  if (!fill_) {
+    // A target transaction without a batch (the checkpoint alone, or ChangeParker's writes):
+    // after everything sent before it, on the first session.
+    finishInFlight();
+    fill_ = lanes_.front().get();
+  }
+  if (fill_->open) return;
+  fill_->writer->begin();
+  fill_->open = true;
+  queue_.push_back(fill_);
+}
+
+bool TransactionApplier::parallelAllowed() const {
+  // One at a time: one session; after a lock wait between sessions until the checkpoint passes
+  // it; while anything is parked (its retries follow the sequential order); a chunk of a source
+  // transaction not yet committed; ChangeParker about to use the target.
+  return lanes_.size() > 1 && !serialOnly_ && !inSource_ && checkpoint_ >= stats_.serialUntil &&
+         !parkingShared_->anyParked;
+}
+
+bool TransactionApplier::chooseLane() {
+  bool committed = false;
+  if (parallelAllowed()) {
+    keys_.clear();
+    keys_.add(batch_.writes());
+  }
+  if (!parallelAllowed() || !keys_.keyable()) {
+    committed = finishInFlight();
+    fill_ = lanes_.front().get();
+    fill_->keys.clear();
+    if (lanes_.size() > 1) fill_->keys.add(batch_.writes());
+    ++stats_.batchesStarted;
+    ++stats_.batchesAlone;
+    return committed;
+  }
+  const ParentChecker& checker = parking_.checker();
+  auto known = [&checker](const Uuid& id) { return checker.knownPresentAnywhere(id); };
+  // The last lane this batch depends on is finished (and with it every lane sent before it:
+  // commits go in order); then, if every lane is busy, the oldest.
+  const Lane* last = nullptr;
+  for (const Lane* lane : queue_)
+    if (lane->keys.conflicts(keys_, known)) last = lane;
+  if (last) {
+    committed |= finishThrough(last);
+    ++stats_.batchesWaited;
+  }
+  if (queue_.size() >= lanes_.size()) committed |= finishThrough(queue_.front());
+  for (auto& lane : lanes_)
+    if (!lane->open) {
+      fill_ = lane.get();
+      break;
+    }
+  ++stats_.batchesStarted;
+  if (!queue_.empty()) ++stats_.batchesBeside;
+  std::swap(fill_->keys, keys_);
+  return committed;
 }
 
 bool TransactionApplier::sendBuffered() {
-  // One batch in flight at a time, and everything after it is decided on what it did: the
-  // previous batch is read (and committed, if a commit follows it) before this one's parked
-  // entries and parents are looked up.
-  bool committed = finishInFlight();
-  if (batch_.empty()) return committed;
+  if (batch_.empty()) return finishInFlight();
+  bool committed = false;
+  if (!fill_) {
+    committed = chooseLane();
+  } else {
+    // Another chunk of the open target transaction: its lane's previous chunk (and every lane
+    // sent before it) is read first; its parking decides this one's.
+    committed = finishThrough(fill_);
+    if (lanes_.size() > 1) fill_->keys.add(batch_.writes());
+  }
   beginTargetIfNeeded();
   markPendingOpen();
   // Steps 1-2 now (round trips), the writes sent without waiting for their results.
-  parking_.start(batch_.writes());
+  try {
+    fill_->parking->start(batch_.writes());
+  } catch (const PgError& e) {
+    noteSessionsWait(e);
+    throw;
+  }
   stats_.writes += batch_.size();
-  // The writes the target is running stay alive in inflight_ (a swap moves the buffers, not
-  // the TargetWrites the sent batch points at); the next batch is transformed into batch_.
-  std::swap(batch_, inflight_);
+  // The writes the target is running stay alive in the lane's inflight (a swap moves the
+  // buffers, not the TargetWrites the sent batch points at); the next batch is transformed into
+  // batch_.
+  std::swap(batch_, fill_->inflight);
   batch_.clear();
   return committed;
 }
 
-bool TransactionApplier::finishInFlight() {
-  if (!parking_.inFlight()) return false;
-  parking_.finish();
-  inflight_.clear();
-  if (!inflightCommit_) return false;
-  Carried carried = std::move(*inflightCommit_);
-  inflightCommit_.reset();
-  commitCarried(carried);
-  return true;
+bool TransactionApplier::finishThrough(const Lane* last) {
+  bool committed = false;
+  while (!queue_.empty()) {
+    Lane& lane = *queue_.front();
+    try {
+      if (lane.parking->inFlight()) lane.parking->finish();
+    } catch (const PgError& e) {
+      noteSessionsWait(e);
+      throw;
+    }
+    lane.inflight.clear();
+    if (!lane.commit) break;  // the open transaction of the pending bookkeeping: the newest
+    Carried carried = std::move(*lane.commit);
+    lane.commit.reset();
+    commitCarried(lane, carried);  // pops it from queue_
+    committed = true;
+    if (&lane == last) break;
+  }
+  return committed;
+}
+
+void TransactionApplier::noteSessionsWait(const PgError& e) {
+  if (lanes_.size() < 2) return;
+  if (e.sqlstate() != sqlstate::kLockNotAvailable && e.sqlstate() != sqlstate::kDeadlockDetected)
+    return;
+  Lsn until = std::max(lastEnd_, pendingEnd_);
+  if (until > stats_.serialUntil) stats_.serialUntil = until;
+  spdlog::warn("apply sessions waited for each other's locks ({}): rolling back and applying one "
+               "session at a time up to source LSN {}",
+               e.what(), stats_.serialUntil.str());
 }
 
 void TransactionApplier::applyBuffered() {
@@ -144,6 +272,7 @@ void TransactionApplier::onChange(const Change& change) {
       markPendingOpen();
       ++pendingCommits_;
       pendingEnd_ = end;
+      lastEnd_ = end;
       pendingCommitTime_ =
           change.commitTimeMicros != 0 ? change.commitTimeMicros : current_.commitTimeMicros;
       return;
@@ -197,9 +326,14 @@ TransformOutcome TransactionApplier::transform(const Change& change) {
   // Parked state changes in source order: before a change touches it, what is buffered is
   // applied first (rare: only for a change that fails or whose row has a parked change).
   auto prepare = [this] {
-    applyBuffered();  // the batch in flight first: its parking is known before this one's
+    // Alone: the batch in flight first (its parking is known before this one's), and with
+    // sessions every lane committed but the one this transaction is open on.
+    serialOnly_ = true;
+    applyBuffered();
+    serialOnly_ = false;
     beginTargetIfNeeded();
     markPendingOpen();
+    changes_.useSession(fill_->writer->connection());
   };
   const Change* merged = changes_.takeParked(*table, change, prepare);
   const Change& input = merged ? *merged : change;
@@ -244,8 +378,9 @@ bool TransactionApplier::commitOverlapped() {
   if (inSource_ || pendingCommits_ == 0) return false;
   if (batch_.empty()) {
     // A chunk of the last source transaction is in flight: the commit follows it.
-    if (parking_.inFlight() && !inflightCommit_) {
-      inflightCommit_ = takePending();
+    if (fill_ && fill_->parking->inFlight() && !fill_->commit) {
+      fill_->commit = takePending();
+      fill_ = nullptr;
       return false;
     }
     return commitIfPossible();  // nothing to overlap: the checkpoint alone
@@ -253,29 +388,36 @@ bool TransactionApplier::commitOverlapped() {
   bool committed = sendBuffered();
   // Whole source transactions only: the batch ends at a source commit, and its target commit
   // carries exactly the commits buffered so far (the next batch starts a new bookkeeping).
-  inflightCommit_ = takePending();
+  fill_->commit = takePending();
+  fill_ = nullptr;
   return committed;
 }
 
 bool TransactionApplier::commitIfPossible() {
-  // A batch in flight (with its commit, if it carries one) first: whatever comes next waits
-  // for it anyway, and a caller that asks for a commit wants the checkpoint to move now.
+  // The batches in flight (with their commits, if they carry one) first: whatever comes next
+  // waits for them anyway, and a caller that asks for a commit wants the checkpoint to move now.
   bool committed = finishInFlight();
   if (inSource_ || pendingCommits_ == 0) return committed;
   applyBuffered();
   beginTargetIfNeeded();
   Carried carried = takePending();
-  commitCarried(carried);
+  commitCarried(*fill_, carried);
+  fill_ = nullptr;
   return true;
 }
 
-void TransactionApplier::commitCarried(Carried& c) {
+void TransactionApplier::commitCarried(Lane& lane, Carried& c) {
+  // Commits go in the order the lanes were sent (see "Sessions"): this lane is the oldest open.
+  if (queue_.empty() || queue_.front() != &lane)
+    throw std::logic_error("TransactionApplier: a lane committed out of order");
   // Skipped changes of tables neither mapped nor ignored: counted with the checkpoint that
   // moves past them, so that a replay after a crash does not count them twice.
-  unmappedStore_.add(writer_.connection(), c.unmapped);
+  unmappedStore_.add(lane.writer->connection(), c.unmapped);
   // The last carried commit's source time goes with the checkpoint (`pgmorph status` reads it).
-  writer_.commit(c.end, c.commits, c.commitTime);
-  targetOpen_ = false;
+  lane.writer->commit(c.end, c.commits, c.commitTime);
+  lane.open = false;
+  lane.keys.clear();
+  queue_.pop_front();
   checkpoint_ = c.end;
   stats_.checkpoint = checkpoint_;
   stats_.transactionsApplied += static_cast<std::uint64_t>(c.commits);
@@ -294,8 +436,7 @@ void TransactionApplier::commitCarried(Carried& c) {
 }
 
 void TransactionApplier::advanceIdle(Lsn lsn, std::int64_t sourceMicros) {
-  if (inSource_ || targetOpen_ || pendingCommits_ > 0 || parking_.inFlight() || lsn <= checkpoint_)
-    return;
+  if (inSource_ || !queue_.empty() || fill_ || pendingCommits_ > 0 || lsn <= checkpoint_) return;
   writer_.begin();
   writer_.commit(lsn, 0, sourceMicros);
   checkpoint_ = lsn;
@@ -304,13 +445,19 @@ void TransactionApplier::advanceIdle(Lsn lsn, std::int64_t sourceMicros) {
 }
 
 void TransactionApplier::abort() {
-  writer_.rollback();
-  parking_.forget();
-  targetOpen_ = false;
+  for (auto& lane : lanes_) {
+    lane->writer->rollback();
+    lane->parking->forget();
+    lane->inflight.clear();
+    lane->commit.reset();
+    lane->open = false;
+    lane->keys.clear();
+  }
+  queue_.clear();
+  fill_ = nullptr;
+  serialOnly_ = false;
   inSource_ = false;
   skipping_ = false;
-  inflight_.clear();
-  inflightCommit_.reset();
   pendingCommits_ = 0;
   changesInTarget_ = 0;
   pendingOpen_ = false;

@@ -34,12 +34,44 @@
 // start()/finish(), which only ever run after the previous batch's finish(). A parent parked in
 // batch N is therefore in the parked table when batch N+1's gate looks for it; a row refused in
 // N is parked before N+1's write of it is merged with it; a delete in N is on the target before
-// N+1's re-insert is gated. One batch in flight at most, one target transaction at a time: the
+// N+1's re-insert is gated. With one session: one batch in flight at most, one target transaction at a time: the
 // commit of N precedes the BEGIN of N+1, so exactly-once and FK order are those of the
 // sequential apply; the checkpoint only moves when N's COMMIT has returned (the slot is never
 // confirmed past it). A failure while N is in flight surfaces at the next call that finishes
 // it; the caller's abort() then rolls back N and drops the transformed N+1 (the stream sends
 // both again from the checkpoint). Memory: two batches (the one in flight, the one filling).
+//
+// Sessions (apply.sessions: N > 1): each batch that starts a target transaction goes to one of N
+// target sessions (lanes), and a batch may be sent while the batches of other lanes are still
+// running on the server: N target backends work side by side. What keeps it the sequential
+// apply's result:
+//  - Commits stay in source order. Lanes in flight form a queue in the order they were sent;
+//    a lane's results are read and its transaction committed (with its checkpoint) only after
+//    every lane sent before it has committed. So the checkpoint row only ever moves to the end of
+//    a batch all of whose predecessors are committed: a kill at any moment leaves a prefix of
+//    the stream committed, exactly as with one session, and the restart re-applies the rest.
+//  - A batch runs beside the batches in flight only if it is independent of each of them
+//    (WriteKeys: no row written by both, no parent deleted or possibly created by one that the
+//    other references, no partial-target owner touched by both, no truncate); otherwise the
+//    lanes it depends on are finished and committed first. A child therefore never commits
+//    before its parent, and two sessions never write the same row (whose lock waits could run
+//    against the fixed commit order).
+//  - Everything the batch's parking decisions read (ParkingApplier start(): parked entries, the
+//    parent gate) sees the committed target plus nothing it depends on from the lanes in
+//    flight. The parking state that describes the target (rows known to exist, whether anything
+//    is parked) is shared by the lanes (ParkingShared). While anything is parked, or a batch is
+//    a chunk of an unfinished source transaction, or ChangeParker needs the target, batches go
+//    one at a time (every lane finished first): parked rows are retried by whichever batch
+//    brings their parent, which only the sequential order gets right.
+//  - A statement that fails in a later lane because an earlier lane had not committed yet (a
+//    dependency the keys do not show, e.g. an old foreign-key value) is sent again row by row
+//    when its results are read, which is after the earlier lanes committed (TargetWriter's
+//    isolation pass). A lock wait between sessions that pgmorph cannot see coming would hang
+//    against the commit order: every session runs with lock_timeout (apply.lock_timeout_ms);
+//    when it runs out, the whole open work is rolled back (a transient error: the stream starts
+//    again from the checkpoint) and batches go one at a time until the checkpoint passes what
+//    had been received (ApplyStats::serialUntil).
+//  Memory: per lane, one batch in flight; plus the one filling.
 //
 // One bad row never stops the stream (invariants 4 and 5): a change the transform cannot
 // convert is parked by ChangeParker, and batches go through ParkingApplier, which parks what
@@ -51,6 +83,9 @@
 #pragma once
 
 #include <array>
+#include <deque>
+#include <memory>
+#include <vector>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -62,14 +97,18 @@
 #include "app/follow/DriftGuard.h"
 #include "app/metrics/PipelineMetrics.h"
 #include "cdc/model/Change.h"
+#include "cdc/pg/PgError.h"
+#include "cdc/pg/PgConnection.h"
 #include "sink/ChangeParker.h"
 #include "sink/ParkingApplier.h"
+#include "sink/ParkingShared.h"
 #include "sink/TargetCatalog.h"
 #include "sink/TargetWriter.h"
 #include "state/ParkedStore.h"
 #include "state/UnmappedStore.h"
 #include "transform/BatchOrderer.h"
 #include "transform/Transformer.h"
+#include "transform/WriteKeys.h"
 
 namespace pgmorph {
 
@@ -86,7 +125,7 @@ class TransactionApplier {
   // Inside a source transaction (B seen, C not yet): the target transaction cannot commit.
   bool inSourceTransaction() const { return inSource_; }
   // Source commits have been applied but not yet committed on the target.
-  bool hasPendingCommits() const { return pendingCommits_ > 0 || inflightCommit_.has_value(); }
+  bool hasPendingCommits() const;
   // True when the batch limits say the open target transaction should commit now.
   bool batchFull() const;
   // Commits the open target transaction with the checkpoint, if there is anything to commit
@@ -121,15 +160,40 @@ class TransactionApplier {
     std::unordered_map<const TableMapping*, std::array<std::uint64_t, 4>> ops;
     std::map<std::string, std::uint64_t> unmapped;
   };
+  // One target session: its connection (lane 0: the caller's writer's), writer, orderer and
+  // parking applier, and the target transaction it has open.
+  struct Lane {
+    std::unique_ptr<PgConnection> conn;  // lanes > 0
+    std::unique_ptr<TargetWriter> ownWriter;
+    std::unique_ptr<BatchOrderer> ownOrderer;
+    std::unique_ptr<ParkingApplier> ownParking;
+    TargetWriter* writer = nullptr;
+    ParkingApplier* parking = nullptr;
+    WriteBatch inflight;                 // sent, results not read yet (parking->inFlight())
+    std::optional<Carried> commit;       // the commit that follows inflight
+    bool open = false;                   // a target transaction is open (the lane is in queue_)
+    WriteKeys keys;                      // what the open transaction writes and references
+  };
+  void openLanes();
   void beginTargetIfNeeded();
   void markPendingOpen();  // the pending commit starts counting towards the batch limits
-  // Sends batch_ (after finishing the batch in flight); true when that one committed.
+  // Sends batch_ (on the lane of the open target transaction, or a lane chosen for it); true
+  // when a lane committed on the way.
   bool sendBuffered();
-  // Reads the batch in flight and commits it if a commit follows it; true when it did.
-  bool finishInFlight();
+  // Picks the lane for a batch that starts a target transaction (fill_), finishing what it must
+  // wait for first; true when a lane committed on the way.
+  bool chooseLane();
+  bool parallelAllowed() const;
+  // Reads the results of the lanes queued before and including `last` (all when nullptr), in
+  // send order, committing those whose commit follows; true when one committed.
+  bool finishThrough(const Lane* last);
+  bool finishInFlight() { return finishThrough(nullptr); }
   void applyBuffered();  // sendBuffered + finishInFlight: nothing left in flight
   Carried takePending();
-  void commitCarried(Carried& c);
+  void commitCarried(Lane& lane, Carried& c);
+  // A lock wait between sessions ran out (or a deadlock): remembered so that the retry goes one
+  // session at a time past what was received (see "Sessions" above).
+  void noteSessionsWait(const PgError& e);
   // Transforms one row change or truncate into batch_, with what is parked for its row.
   TransformOutcome transform(const Change& change);
   const TableMapping* mappingOf(const Change& change);  // nullptr: not mapped
@@ -145,19 +209,23 @@ class TransactionApplier {
   TargetCatalog catalog_;
   BatchOrderer orderer_;  // over catalog_'s graph: declared after it
   ParkedStore parked_;
-  ParkingApplier parking_;  // over catalog_, orderer_ and parked_: declared after them
+  std::shared_ptr<ParkingShared> parkingShared_;  // the target's parking state, for every lane
+  ParkingApplier parking_;  // lane 0's, over catalog_, orderer_ and parked_: declared after them
   ChangeParker changes_;    // over parked_
   DriftGuard drift_;        // schema drift of the mapped source tables
-  WriteBatch batch_;        // being transformed
-  WriteBatch inflight_;     // sent to the target, results not read yet (parking_.inFlight())
-  std::optional<Carried> inflightCommit_;    // the commit that follows inflight_
+  WriteBatch batch_;  // being transformed
+  std::vector<std::unique_ptr<Lane>> lanes_;  // lanes_[0] is writer_'s session
+  std::deque<Lane*> queue_;  // lanes with an open target transaction, in the order sent
+  Lane* fill_ = nullptr;     // the lane of the pending bookkeeping's target transaction
+  WriteKeys keys_;           // scratch: the keys of the batch being placed
+  bool serialOnly_ = false;  // ChangeParker's prepare(): the next batch goes alone
+  Lsn lastEnd_;              // end LSN of the last source commit received
   const TableMapping* lastTable_ = nullptr;  // mappingOf()'s last answer
 
   Lsn checkpoint_;  // committed on the target
   bool inSource_ = false;
   bool skipping_ = false;  // current source transaction is at or below the checkpoint
   TransactionInfo current_;
-  bool targetOpen_ = false;
   // The bookkeeping of the next target commit (handed over by takePending()).
   bool pendingOpen_ = false;  // counts towards the batch limits since pendingOpenedAt_
   std::chrono::steady_clock::time_point pendingOpenedAt_;

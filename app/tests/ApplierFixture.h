@@ -45,13 +45,16 @@ CREATE TABLE orders (
 CREATE INDEX orders_customer_id ON orders (customer_id);
 )sql";
 
-// batch_ms is the largest allowed: only batch_changes decides when the batch is full.
-inline std::string mappingYaml(std::size_t batchChanges) {
+// batch_ms is the largest allowed: only batch_changes decides when the batch is full. With
+// `sessions` > 1 the applier opens its other sessions itself, to `targetConninfo`.
+inline std::string mappingYaml(std::size_t batchChanges, std::uint32_t sessions = 1,
+                               const std::string& targetConninfo = "dbname=unused",
+                               std::uint32_t lockTimeoutMillis = 2000) {
   return fmt::format(R"(pipeline: shop
 source: {{ conninfo: "dbname=unused", slot: pgmorph_shop }}
-target: {{ conninfo: "dbname=unused", state_schema: pgmorph }}
+target: {{ conninfo: "{}", state_schema: pgmorph }}
 ids: {{ namespace: 0e7f6a52-3b1d-4c8e-9f2a-6d5c4b3a2910 }}
-apply: {{ batch_changes: {}, batch_ms: 3600000 }}
+apply: {{ batch_changes: {}, batch_ms: 3600000, sessions: {}, lock_timeout_ms: {} }}
 tables:
   legacy_customer:
     - target: customers
@@ -67,7 +70,7 @@ tables:
         customer_id: {{ to: customer_id, ref: legacy_customer }}
         item: item
 )",
-                     batchChanges);
+                     targetConninfo, batchChanges, sessions, lockTimeoutMillis);
 }
 
 // The checkpoint the applier starts from (recorded on the target as a follow run does).
@@ -126,12 +129,16 @@ class ApplierTest : public ::testing::Test {
   }
 
   // (Re)builds the write path with apply.batch_changes = `batchChanges`, from `checkpoint`.
-  void start(std::size_t batchChanges, Lsn checkpoint = kStart) {
+  // With `sessions` > 1, `stats_` is kept (as a follow run keeps it across retries).
+  void start(std::size_t batchChanges, Lsn checkpoint = kStart, std::uint32_t sessions = 1,
+             std::uint32_t lockTimeoutMillis = 2000) {
     stop();
-    config_ = std::make_unique<PipelineConfig>(test::load(mappingYaml(batchChanges)));
+    config_ = std::make_unique<PipelineConfig>(
+        test::load(mappingYaml(batchChanges, sessions, test::sharedTarget().conninfo(db_),
+                               lockTimeoutMillis)));
     transformer_ = std::make_unique<Transformer>(*config_);
     writer_ = std::make_unique<TargetWriter>(*conn_, store_, config_->source.slot);
-    stats_ = ApplyStats{};
+    if (sessions <= 1) stats_ = ApplyStats{};
     applier_ =
         std::make_unique<TransactionApplier>(*config_, *transformer_, *writer_, checkpoint, stats_);
   }

@@ -31,6 +31,9 @@ inline constexpr std::string_view kInvalidTextRepresentation = "22P02";
 inline constexpr std::string_view kForeignKeyViolation = "23503";
 // Class 25: invalid transaction state.
 inline constexpr std::string_view kInFailedSqlTransaction = "25P02";
+// Class 55: object not in prerequisite state. 55P03: lock_timeout ran out (apply.sessions > 1 sets
+// it, so that two sessions waiting for each other through pgmorph cannot hang).
+inline constexpr std::string_view kLockNotAvailable = "55P03";
 // Class 40: transaction rollback.
 inline constexpr std::string_view kSerializationFailure = "40001";
 inline constexpr std::string_view kDeadlockDetected = "40P01";
@@ -74,7 +77,7 @@ inline bool isIntegrityViolation(std::string_view code) {
 }
 
 // Worth retrying as it is: the connection was lost, the server is shutting down or starting,
-// a serialization failure or deadlock, resources short for the moment. Not 53400
+// a serialization failure or deadlock, a lock that did not come in time, resources short for the moment. Not 53400
 // (configuration limit exceeded: all replication slots in use, max_wal_senders reached),
 // which stays so until an operator raises the limit or frees a slot. Not classes 28
 // (authentication), 3D (no such database) or 42 (42501: no privilege): a person must act.
@@ -82,7 +85,7 @@ inline bool isTransient(std::string_view code) {
   if (code.empty()) return true;  // libpq lost the connection or could not reach the server
   if (code == kConfigurationLimitExceeded) return false;
   return inClass(code, "08") || inClass(code, "57P") || code == kSerializationFailure ||
-         code == kDeadlockDetected || inClass(code, "53");
+         code == kDeadlockDetected || code == kLockNotAvailable || inClass(code, "53");
 }
 
 }  // namespace pgmorph::sqlstate
