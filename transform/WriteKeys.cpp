@@ -72,7 +72,7 @@ void WriteKeys::addWrite(const TargetWrite& w) {
   switch (w.op) {
     case WriteOp::Upsert:
       rows_.insert(w.row);
-      upserted_.insert(w.row);
+      upserted_.try_emplace(w.row, w.plan);
       addRefs(w);
       return;
     case WriteOp::Delete:
@@ -170,9 +170,25 @@ bool WriteKeys::conflicts(const WriteKeys& later,
   if (meet(deleted_, later.refs_) || meet(later.deleted_, refs_)) return true;
   // 4
   auto mayBeNew = [&](const Uuid& id) { return !knownPresent || !knownPresent(id); };
-  if (meet(upserted_, later.refs_, mayBeNew) || meet(later.upserted_, refs_, mayBeNew)) return true;
+  auto newParent = [&](const auto& upserted, const UuidSet& refs) {
+    for (const auto& [id, plan] : upserted)
+      if (refs.contains(id) && mayBeNew(id)) return true;
+    return false;
+  };
+  if (newParent(upserted_, later.refs_) || newParent(later.upserted_, refs_)) return true;
   // 5
   return meet(owners_, later.owners_);
+}
+
+void WriteKeys::unknownUpserts(const WriteKeys& later,
+                               const std::function<bool(const Uuid&)>& knownPresent,
+                               std::vector<std::pair<Uuid, const WritePlan*>>& out) const {
+  auto collect = [&](const auto& upserted, const UuidSet& refs) {
+    for (const auto& [id, plan] : upserted)
+      if (refs.contains(id) && (!knownPresent || !knownPresent(id))) out.emplace_back(id, plan);
+  };
+  collect(upserted_, later.refs_);
+  collect(later.upserted_, refs_);
 }
 
 }  // namespace pgmorph

@@ -46,6 +46,7 @@
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "cdc/model/Uuid.h"
@@ -68,6 +69,12 @@ class WriteKeys {
   // exists on the target already (committed); see rule 4. An empty function knows nothing.
   bool conflicts(const WriteKeys& later,
                  const std::function<bool(const Uuid&)>& knownPresent) const;
+  // The ids for which rule 4 alone may hold between this batch and `later`: upserted by one,
+  // referenced by the other, and not `knownPresent`; each with the plan whose upsert names it
+  // (its target table is where the caller can look the row up, and then ask again). Appended to
+  // `out`; an id may appear twice.
+  void unknownUpserts(const WriteKeys& later, const std::function<bool(const Uuid&)>& knownPresent,
+                      std::vector<std::pair<Uuid, const WritePlan*>>& out) const;
   // Number of keys held (rows, refs, owners), for diagnostics.
   std::size_t size() const { return rows_.size() + refs_.size() + owners_.size(); }
 
@@ -87,7 +94,7 @@ class WriteKeys {
   bool keyable_ = true;
   UuidSet rows_;
   UuidSet deleted_;
-  UuidSet upserted_;
+  std::unordered_map<Uuid, const WritePlan*, UuidHash> upserted_;  // with the plan upserting it
   UuidSet refs_;
   std::unordered_set<std::uint64_t, IdentityHash> owners_;
   std::unordered_map<const WritePlan*, std::vector<std::size_t>> ownerIndexes_;

@@ -102,11 +102,11 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
   });
   // How much the sessions ran side by side (apply.sessions > 1), for the operator and the tests.
   if (config_.apply.sessions > 1)
-    spdlog::info("apply sessions: {} of {} batches ran beside another session's ({} waited for "
-                 "one they depend on; {} went alone: something parked, a chunk of a large source "
-                 "transaction, or after a lock wait)",
-                 stats_.batchesBeside, stats_.batchesStarted, stats_.batchesWaited,
-                 stats_.batchesAlone);
+    spdlog::info(
+        "apply sessions: {} of {} batches ran beside another session's ({} waited for "
+        "one they depend on; {} went alone: something parked, a chunk of a large source "
+        "transaction, or after a lock wait)",
+        stats_.batchesBeside, stats_.batchesStarted, stats_.batchesWaited, stats_.batchesAlone);
   if (status) return *status;
   spdlog::info("stopped at checkpoint {}", stats_.checkpoint.str());
   return 0;

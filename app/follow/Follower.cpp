@@ -102,7 +102,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
   io.restart();
   asio::posix::stream_descriptor socket(io, ::dup(stream.socket()));
   asio::steady_timer statusTimer(io), progressTimer(io), stopTimer(io), metricsTimer(io),
-      heartbeatTimer(io), journalTimer(io);
+      heartbeatTimer(io), journalTimer(io), drainTimer(io);
   FollowEnd end = FollowEnd::Stopped;
   bool finished = false;
 
@@ -217,6 +217,27 @@ FollowEnd Follower::run(const FollowOptions& options) {
     finish(FollowEnd::Stopped);
   };
 
+  // A catch-up (--until-lsn) whose point the walsender has not sent past yet: more is coming.
+  auto catchingUp = [&] {
+    return options.untilLsn && stream.serverWalEnd() < *options.untilLsn &&
+           !applier.inSourceTransaction() && !pause.wantsHold() && !fence();
+  };
+  // What a drained catch-up handed over is committed within apply.batch_ms even if the stream
+  // stays quiet (a slow walsender): the checkpoint, the slot and progress do not wait for the
+  // next message.
+  bool drainArmed = false;
+  auto armDrain = [&] {
+    if (drainArmed) return;
+    drainArmed = true;
+    drainTimer.expires_after(std::chrono::milliseconds(config_.apply.batchMillis));
+    drainTimer.async_wait([&](boost::system::error_code ec) {
+      drainArmed = false;
+      if (ec || finished) return;
+      if (applier.inSourceTransaction()) return;
+      if (applier.commitIfPossible()) reportFlushed();
+      if (reached()) finish(FollowEnd::ReachedTarget);
+    });
+  };
   std::function<void()> drain;
   bool readArmed = false;
   std::function<void()> waitReadable = [&] {
@@ -236,6 +257,15 @@ FollowEnd Follower::run(const FollowOptions& options) {
       if (pause.wantsHold() && !applier.inSourceTransaction()) return holdNow();
       auto msg = stream.poll();
       if (!msg) {
+        if (catchingUp()) {
+          // Drained for now, but the walsender is still decoding what this catch-up is to
+          // apply: what whole transactions we hold goes to the target without waiting for it
+          // (the target works while the next messages come), and is committed when the next
+          // batch needs a session, or at the latest after apply.batch_ms (drainTimer).
+          if (applier.commitOverlapped()) reportFlushed();
+          armDrain();
+          return waitReadable();
+        }
         // Drained for now: commit what whole transactions we hold, then wait for more.
         if (applier.commitIfPossible()) reportFlushed();
         // Waiting for a point that the server says it has sent past (the keepalive that answers
@@ -417,6 +447,7 @@ FollowEnd Follower::run(const FollowOptions& options) {
     finished = true;
     boost::system::error_code ignored;
     statusTimer.cancel();
+    drainTimer.cancel();
     progressTimer.cancel();
     stopTimer.cancel();
     metricsTimer.cancel();

@@ -57,8 +57,8 @@ void TransactionApplier::openLanes() {
     auto lane = std::make_unique<Lane>();
     lane->conn = std::make_unique<PgConnection>(openApplyTarget(config_));
     lane->conn->exec(lockTimeout);
-    lane->ownWriter = std::make_unique<TargetWriter>(*lane->conn, writer_.checkpoints(),
-                                                     config_.source.slot);
+    lane->ownWriter =
+        std::make_unique<TargetWriter>(*lane->conn, writer_.checkpoints(), config_.source.slot);
     lane->ownOrderer = std::make_unique<BatchOrderer>(catalog_.graph());
     lane->ownParking = std::make_unique<ParkingApplier>(
         *lane->conn, transformer_.plans(), *lane->ownWriter, catalog_, *lane->ownOrderer, parked_,
@@ -132,10 +132,30 @@ bool TransactionApplier::chooseLane() {
     ++stats_.batchesAlone;
     return committed;
   }
-  const ParentChecker& checker = parking_.checker();
+  // A free session first: if every one is busy, the oldest is finished (commits go in order).
+  if (queue_.size() >= lanes_.size()) committed |= finishThrough(queue_.front());
+  for (auto& lane : lanes_)
+    if (!lane->open) {
+      fill_ = lane.get();
+      break;
+    }
+  ParentChecker& checker = parkingShared_->checker;
   auto known = [&checker](const Uuid& id) { return checker.knownPresentAnywhere(id); };
-  // The last lane this batch depends on is finished (and with it every lane sent before it:
-  // commits go in order); then, if every lane is busy, the oldest.
+  // Rule 4 of WriteKeys (a parent upserted by one batch, referenced by the other) only holds
+  // when the parent may be new. What this process has not seen yet is looked up on the free
+  // session (committed rows; the batch's own parent check would ask the same a moment later,
+  // and finds the answer cached): an update of an existing row does not hold the batch back.
+  unknown_.clear();
+  for (const Lane* lane : queue_) lane->keys.unknownUpserts(keys_, known, unknown_);
+  if (!unknown_.empty()) {
+    std::unordered_map<int, std::vector<Uuid>> byTable;
+    for (const auto& [id, plan] : unknown_)
+      if (int t = checker.table(plan->targetName()); t >= 0) byTable[t].push_back(id);
+    std::vector<char> present;
+    for (auto& [table, ids] : byTable)
+      checker.lookup(fill_->writer->connection(), table, ids, present);
+  }
+  // The last lane this batch depends on is finished, and with it every lane sent before it.
   const Lane* last = nullptr;
   for (const Lane* lane : queue_)
     if (lane->keys.conflicts(keys_, known)) last = lane;
@@ -143,12 +163,6 @@ bool TransactionApplier::chooseLane() {
     committed |= finishThrough(last);
     ++stats_.batchesWaited;
   }
-  if (queue_.size() >= lanes_.size()) committed |= finishThrough(queue_.front());
-  for (auto& lane : lanes_)
-    if (!lane->open) {
-      fill_ = lane.get();
-      break;
-    }
   ++stats_.batchesStarted;
   if (!queue_.empty()) ++stats_.batchesBeside;
   std::swap(fill_->keys, keys_);
@@ -211,9 +225,10 @@ void TransactionApplier::noteSessionsWait(const PgError& e) {
     return;
   Lsn until = std::max(lastEnd_, pendingEnd_);
   if (until > stats_.serialUntil) stats_.serialUntil = until;
-  spdlog::warn("apply sessions waited for each other's locks ({}): rolling back and applying one "
-               "session at a time up to source LSN {}",
-               e.what(), stats_.serialUntil.str());
+  spdlog::warn(
+      "apply sessions waited for each other's locks ({}): rolling back and applying one "
+      "session at a time up to source LSN {}",
+      e.what(), stats_.serialUntil.str());
 }
 
 void TransactionApplier::applyBuffered() {

@@ -34,9 +34,9 @@
 // start()/finish(), which only ever run after the previous batch's finish(). A parent parked in
 // batch N is therefore in the parked table when batch N+1's gate looks for it; a row refused in
 // N is parked before N+1's write of it is merged with it; a delete in N is on the target before
-// N+1's re-insert is gated. With one session: one batch in flight at most, one target transaction at a time: the
-// commit of N precedes the BEGIN of N+1, so exactly-once and FK order are those of the
-// sequential apply; the checkpoint only moves when N's COMMIT has returned (the slot is never
+// N+1's re-insert is gated. With one session: one batch in flight at most, one target transaction
+// at a time: the commit of N precedes the BEGIN of N+1, so exactly-once and FK order are those of
+// the sequential apply; the checkpoint only moves when N's COMMIT has returned (the slot is never
 // confirmed past it). A failure while N is in flight surfaces at the next call that finishes
 // it; the caller's abort() then rolls back N and drops the transformed N+1 (the stream sends
 // both again from the checkpoint). Memory: two batches (the one in flight, the one filling).
@@ -83,22 +83,22 @@
 #pragma once
 
 #include <array>
-#include <deque>
-#include <memory>
-#include <vector>
 #include <chrono>
+#include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "app/follow/ApplyStats.h"
 #include "app/follow/DriftGuard.h"
 #include "app/metrics/PipelineMetrics.h"
 #include "cdc/model/Change.h"
-#include "cdc/pg/PgError.h"
 #include "cdc/pg/PgConnection.h"
+#include "cdc/pg/PgError.h"
 #include "sink/ChangeParker.h"
 #include "sink/ParkingApplier.h"
 #include "sink/ParkingShared.h"
@@ -169,10 +169,10 @@ class TransactionApplier {
     std::unique_ptr<ParkingApplier> ownParking;
     TargetWriter* writer = nullptr;
     ParkingApplier* parking = nullptr;
-    WriteBatch inflight;                 // sent, results not read yet (parking->inFlight())
-    std::optional<Carried> commit;       // the commit that follows inflight
-    bool open = false;                   // a target transaction is open (the lane is in queue_)
-    WriteKeys keys;                      // what the open transaction writes and references
+    WriteBatch inflight;            // sent, results not read yet (parking->inFlight())
+    std::optional<Carried> commit;  // the commit that follows inflight
+    bool open = false;              // a target transaction is open (the lane is in queue_)
+    WriteKeys keys;                 // what the open transaction writes and references
   };
   void openLanes();
   void beginTargetIfNeeded();
@@ -213,13 +213,14 @@ class TransactionApplier {
   ParkingApplier parking_;  // lane 0's, over catalog_, orderer_ and parked_: declared after them
   ChangeParker changes_;    // over parked_
   DriftGuard drift_;        // schema drift of the mapped source tables
-  WriteBatch batch_;  // being transformed
+  WriteBatch batch_;        // being transformed
   std::vector<std::unique_ptr<Lane>> lanes_;  // lanes_[0] is writer_'s session
   std::deque<Lane*> queue_;  // lanes with an open target transaction, in the order sent
   Lane* fill_ = nullptr;     // the lane of the pending bookkeeping's target transaction
   WriteKeys keys_;           // scratch: the keys of the batch being placed
-  bool serialOnly_ = false;  // ChangeParker's prepare(): the next batch goes alone
-  Lsn lastEnd_;              // end LSN of the last source commit received
+  std::vector<std::pair<Uuid, const WritePlan*>> unknown_;  // scratch of chooseLane()
+  bool serialOnly_ = false;                  // ChangeParker's prepare(): the next batch goes alone
+  Lsn lastEnd_;                              // end LSN of the last source commit received
   const TableMapping* lastTable_ = nullptr;  // mappingOf()'s last answer
 
   Lsn checkpoint_;  // committed on the target

@@ -133,9 +133,8 @@ class ApplierTest : public ::testing::Test {
   void start(std::size_t batchChanges, Lsn checkpoint = kStart, std::uint32_t sessions = 1,
              std::uint32_t lockTimeoutMillis = 2000) {
     stop();
-    config_ = std::make_unique<PipelineConfig>(
-        test::load(mappingYaml(batchChanges, sessions, test::sharedTarget().conninfo(db_),
-                               lockTimeoutMillis)));
+    config_ = std::make_unique<PipelineConfig>(test::load(mappingYaml(
+        batchChanges, sessions, test::sharedTarget().conninfo(db_), lockTimeoutMillis)));
     transformer_ = std::make_unique<Transformer>(*config_);
     writer_ = std::make_unique<TargetWriter>(*conn_, store_, config_->source.slot);
     if (sessions <= 1) stats_ = ApplyStats{};

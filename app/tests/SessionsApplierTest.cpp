@@ -102,6 +102,32 @@ TEST_F(SessionsTest, AParentKnownToExistDoesNotHoldBackItsChildren) {
   EXPECT_EQ(stored().lsn, txn(3).end);
 }
 
+// The same after a restart, when this process has not seen the customer yet: it is looked up on
+// the free session (it exists, so the update does not create it) instead of holding the order back.
+TEST_F(SessionsTest, AParentThisProcessHasNotSeenIsLookedUpBeforeHoldingItsChildrenBack) {
+  startSessions();
+  feed(txn(1), {customer(1), customer(2)});
+  EXPECT_TRUE(applier_->commitIfPossible());
+  start(100, stored().lsn, 2);  // a new process: nothing known
+  feed(txn(2), {customer(1, "Renamed", ChangeKind::Update), customer(5)});
+  EXPECT_FALSE(applier_->commitOverlapped());
+  feed(txn(3), {order(10, 1), order(50, 5)});  // 5 is new in the batch in flight: waits
+  EXPECT_TRUE(applier_->commitOverlapped());
+  EXPECT_EQ(stats_.batchesWaited, 1u);
+  // Customer 1 is known now: its update runs beside the orders that reference it.
+  feed(txn(4), {customer(1, "Again", ChangeKind::Update), customer(6)});
+  EXPECT_FALSE(applier_->commitOverlapped());
+  EXPECT_EQ(stats_.batchesBeside, 1u);
+  feed(txn(5), {order(11, 1), order(20, 2)});
+  EXPECT_TRUE(applier_->commitOverlapped()) << "both sessions busy: the oldest commits first";
+  EXPECT_EQ(stats_.batchesBeside, 2u);
+  EXPECT_TRUE(applier_->commitIfPossible());
+  EXPECT_EQ(name(1), "Again");
+  EXPECT_EQ(orders(), "10,11,20,50");
+  EXPECT_EQ(parked(), "");
+  EXPECT_EQ(stored().lsn, txn(5).end);
+}
+
 // The same row in both batches, and a parent deleted in the first that the second references:
 // each waits for the first's commit, and the result is the sequential one (the last name; the
 // order of the deleted customer parked, never written beside its parent's delete).

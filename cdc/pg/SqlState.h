@@ -77,9 +77,9 @@ inline bool isIntegrityViolation(std::string_view code) {
 }
 
 // Worth retrying as it is: the connection was lost, the server is shutting down or starting,
-// a serialization failure or deadlock, a lock that did not come in time, resources short for the moment. Not 53400
-// (configuration limit exceeded: all replication slots in use, max_wal_senders reached),
-// which stays so until an operator raises the limit or frees a slot. Not classes 28
+// a serialization failure or deadlock, a lock that did not come in time, resources short for the
+// moment. Not 53400 (configuration limit exceeded: all replication slots in use, max_wal_senders
+// reached), which stays so until an operator raises the limit or frees a slot. Not classes 28
 // (authentication), 3D (no such database) or 42 (42501: no privilege): a person must act.
 inline bool isTransient(std::string_view code) {
   if (code.empty()) return true;  // libpq lost the connection or could not reach the server

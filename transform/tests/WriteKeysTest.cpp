@@ -144,6 +144,24 @@ TEST_F(WriteKeysTest, Rule4_UpsertingAParentTheOtherReferencesConflictsUnlessKno
   EXPECT_TRUE(parent.conflicts(child, {}));
 }
 
+// What rule 4 alone holds on, with the plan that upserts it, so the caller can look it up.
+TEST_F(WriteKeysTest, UnknownUpsertsNameTheParentsRule4HoldsOnWithTheirPlan) {
+  WriteKeys parent = keys({upsertOffice(1), upsertOffice(2)});
+  WriteKeys child = keys({upsertOrder(10, 1), upsertOrder(20, 3)});
+  std::vector<std::pair<Uuid, const WritePlan*>> out;
+  parent.unknownUpserts(child, kNothingKnown, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first, id(1));
+  EXPECT_EQ(out[0].second->targetTable, "offices");
+  out.clear();
+  child.unknownUpserts(parent, kNothingKnown, out);  // the mirror
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first, id(1));
+  out.clear();
+  parent.unknownUpserts(child, kAllKnown, out);
+  EXPECT_TRUE(out.empty());
+}
+
 TEST_F(WriteKeysTest, Rule5_ReleaseAndSetColumnsOfOneOwnerConflict) {
   // The earlier batch releases the rows instruction 42 filled; the later fills one for it.
   EXPECT_TRUE(keys({release(upper, "42")}).conflicts(keys({fillUpper(5, "42", 10)}), kAllKnown));
