@@ -119,15 +119,14 @@ bool TransactionApplier::parallelAllowed() const {
 
 bool TransactionApplier::chooseLane() {
   bool committed = false;
-  if (parallelAllowed()) {
-    keys_.clear();
-    keys_.add(batch_.writes());
-  }
-  if (!parallelAllowed() || !keys_.keyable()) {
+  const bool parallel = parallelAllowed();
+  // The batch's keys, once: what the lanes in flight are checked against, and then the lane's.
+  keys_.clear();
+  if (lanes_.size() > 1) keys_.add(batch_.writes());
+  if (!parallel || !keys_.keyable()) {
     committed = finishInFlight();
     fill_ = lanes_.front().get();
-    fill_->keys.clear();
-    if (lanes_.size() > 1) fill_->keys.add(batch_.writes());
+    std::swap(fill_->keys, keys_);
     ++stats_.batchesStarted;
     ++stats_.batchesAlone;
     return committed;

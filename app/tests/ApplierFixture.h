@@ -165,6 +165,19 @@ class ApplierTest : public ::testing::Test {
     return std::string(res.value(0, 0));
   }
   std::string customers() { return legacyKeys("customers", "legacy_customer_id"); }
+  // Parked entries of the pipeline by kind and legacy key ("refused:5,missing_parent:10").
+  std::string parked() {
+    auto res = observer_->exec(
+        "SELECT coalesce(string_agg(kind || ':' || legacy_key, ',' ORDER BY kind, legacy_key), "
+        "'') FROM pgmorph.parked WHERE pipeline = 'shop'");
+    return std::string(res.value(0, 0));
+  }
+  std::string name(int customer) {
+    auto res = observer_->exec(fmt::format(
+        "SELECT coalesce(min(name), '<none>') FROM customers WHERE legacy_customer_id = {}",
+        customer));
+    return std::string(res.value(0, 0));
+  }
   std::string orders() { return legacyKeys("orders", "legacy_order_id"); }
   // The checkpoint row, as committed.
   Checkpoint stored() {

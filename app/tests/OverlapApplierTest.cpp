@@ -16,22 +16,7 @@ Txn txn(std::uint32_t k) {
   return Txn{800 + k, commit, Lsn(commit.value() + 0x30)};
 }
 
-class OverlapTest : public ApplierTest {
- protected:
-  // Parked entries of the pipeline by kind and legacy key ("refused:5,missing_parent:10").
-  std::string parked() {
-    auto res = observer_->exec(
-        "SELECT coalesce(string_agg(kind || ':' || legacy_key, ',' ORDER BY kind, legacy_key), "
-        "'') FROM pgmorph.parked WHERE pipeline = 'shop'");
-    return std::string(res.value(0, 0));
-  }
-  std::string name(int customer) {
-    auto res = observer_->exec(fmt::format(
-        "SELECT coalesce(min(name), '<none>') FROM customers WHERE legacy_customer_id = {}",
-        customer));
-    return std::string(res.value(0, 0));
-  }
-};
+using OverlapTest = ApplierTest;
 
 // An order parked in batch N (its customer is missing) and the customer arriving in batch
 // N+1, transformed while N is still in flight: N+1's hand-over reads N (the order is parked by

@@ -30,18 +30,6 @@ class SessionsTest : public ApplierTest {
         "xact_start IS NOT NULL AND pid <> pg_backend_pid()");
     return std::stoi(std::string(res.value(0, 0)));
   }
-  std::string parked() {
-    auto res = observer_->exec(
-        "SELECT coalesce(string_agg(kind || ':' || legacy_key, ',' ORDER BY kind, legacy_key), "
-        "'') FROM pgmorph.parked WHERE pipeline = 'shop'");
-    return std::string(res.value(0, 0));
-  }
-  std::string name(int customer) {
-    auto res = observer_->exec(fmt::format(
-        "SELECT coalesce(min(name), '<none>') FROM customers WHERE legacy_customer_id = {}",
-        customer));
-    return std::string(res.value(0, 0));
-  }
   void startSessions(std::uint32_t lockTimeoutMillis = 2000) {
     stats_ = ApplyStats{};
     start(100, kStart, 2, lockTimeoutMillis);
