@@ -14,6 +14,12 @@ namespace {
 constexpr std::string_view kValues = "pgmorph_v";
 constexpr std::string_view kTarget = "pgmorph_t";
 constexpr std::string_view kMatched = "pgmorph_m";  // set-columns: the keys whose row exists
+
+// `$n::T[]` for parameter n (1-based), T its element type (text unless `params` says).
+std::string arrayParam(std::size_t n, BulkSqlBuilder::ParamTypes params) {
+  std::string_view type = n - 1 < params.size() ? params[n - 1] : std::string_view("text");
+  return fmt::format("${}::{}[]", n, type);
+}
 }  // namespace
 
 BulkSqlBuilder::BulkSqlBuilder(const WritePlan& plan, PlanColumnTypes types,
@@ -47,10 +53,10 @@ void BulkSqlBuilder::checkArity(std::size_t values) const {
                                             table_, values, columns_.size()));
 }
 
-std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values) const {
+std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamTypes params) const {
   checkArity(values.size());
   std::string names = id_, casts = fmt::format("{}.c0::{} AS c0", kValues, types_.id);
-  std::string arrays = "$1::text[]", aliases = "c0", selected = "c0", updates, sets;
+  std::string arrays = arrayParam(1, params), aliases = "c0", selected = "c0", updates, sets;
   int n = 1;
   bool absent = false;
   for (std::size_t i = 1; i < columns_.size(); ++i) {
@@ -61,7 +67,7 @@ std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values) const {
     ++n;
     names += ", " + columns_[i];
     casts += fmt::format(", {0}.c{1}::{2} AS c{1}", kValues, i, types_.columns[i]);
-    arrays += fmt::format(", ${}::text[]", n);
+    arrays += ", " + arrayParam(n, params);
     aliases += fmt::format(", c{}", i);
     selected += fmt::format(", c{}", i);
     if (!sets.empty()) sets += ", ";
@@ -108,16 +114,17 @@ bool equalityIsIdentity(std::string_view type) {
 }
 }  // namespace
 
-std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values) const {
+std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values,
+                                       ParamTypes params) const {
   checkArity(values.size());
   std::string casts = fmt::format("{}.id::{} AS id", kValues, types_.id);
-  std::string sets, arrays = "$1::text[]", aliases = "id";
+  std::string sets, arrays = arrayParam(1, params), aliases = "id";
   std::vector<std::size_t> present;
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     if (values[i].state == ValueState::Absent) continue;
     present.push_back(i);
     casts += fmt::format(", {0}.c{1}::{2} AS c{1}", kValues, i, types_.columns[i]);
-    arrays += fmt::format(", ${}::text[]", present.size() + 1);
+    arrays += ", " + arrayParam(present.size() + 1, params);
     aliases += fmt::format(", c{}", i);
     if (!sets.empty()) sets += ", ";
     sets += fmt::format("{} = {}.c{}", columns_[i], kMatched, i);
@@ -157,7 +164,7 @@ std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values) const
       differs(kMatched));
 }
 
-std::string BulkSqlBuilder::release() const {
+std::string BulkSqlBuilder::release(ParamTypes params) const {
   if (owners_.empty() || columns_.empty())
     throw std::invalid_argument(
         fmt::format("release on {} needs owner columns and columns to clear", table_));
@@ -167,12 +174,12 @@ std::string BulkSqlBuilder::release() const {
     sets += c + " = NULL";
   }
   for (std::size_t i = 0; i < owners_.size(); ++i) {
-    arrays += fmt::format("${}::text[], ", i + 1);
+    arrays += arrayParam(i + 1, params) + ", ";
     aliases += fmt::format("o{}, ", i);
     if (i) where += " AND ";
     where += fmt::format("{}.{} = {}.o{}::{}", kTarget, owners_[i], kValues, i, types_.owners[i]);
   }
-  arrays += fmt::format("${}::text[]", owners_.size() + 1);
+  arrays += arrayParam(owners_.size() + 1, params);
   aliases += "keep";
   // IS DISTINCT FROM: a NULL keep (the release keeps no row) excludes nothing.
   where += fmt::format(" AND {}.{} IS DISTINCT FROM {}.keep::{}", kTarget, id_, kValues, types_.id);

@@ -1,6 +1,7 @@
 // BulkSqlBuilder: the SQL text of the multi-row statements for one WritePlan — one
-// statement writes a whole run of same-shaped writes, each column travelling as one text
-// array parameter (see ArrayLiteral) and cast to its column's type on the server:
+// statement writes a whole run of same-shaped writes, each column travelling as one array
+// parameter cast to its column's type on the server: a text array (ArrayLiteral) as shown
+// below, or a binary array of the column's own type (BinaryArray; ParamTypes says which):
 //   Upsert      INSERT INTO t (id, cols...) SELECT v.c0::T0, ... FROM unnest($1::text[], ...)
 //               AS v(c0, ...) ON CONFLICT (id) DO UPDATE SET col = EXCLUDED.col, ...
 //               (with an absent column: WITH v AS (...), updated AS (UPDATE ... RETURNING id)
@@ -45,6 +46,10 @@ struct PlanColumnTypes {
 class BulkSqlBuilder {
  public:
   using QuoteIdent = std::function<std::string(std::string_view)>;
+  // The element type of each array parameter, in parameter order, as the statement casts it
+  // (`$2::numeric[]`): a parameter sent as a binary array of the column's own type (see
+  // BinaryArray) is cast to that type's array. Empty: every parameter is a text array.
+  using ParamTypes = std::span<const std::string_view>;
 
   // Throws std::invalid_argument when the plan and the types do not line up, or an Upsert
   // plan's columns[0] is not its id column.
@@ -54,17 +59,17 @@ class BulkSqlBuilder {
   // order. Every value present: INSERT ... ON CONFLICT DO UPDATE (DO NOTHING for a plan with
   // no column but its id). Some value Absent: like SqlBuilder::upsert, the existing rows are
   // updated and the others inserted, without the absent columns (a data-modifying WITH).
-  std::string upsert(std::span<const WriteValue> values) const;
-  // Parameters: $1 the row ids.
+  std::string upsert(std::span<const WriteValue> values, ParamTypes params = {}) const;
+  // Parameters: $1 the row ids (an array of the id column's type, text or binary).
   std::string remove() const;
   // Parameters: $1 the row ids, then one array per non-Absent value, in column order. Its
   // one result row: (matched, updated), see above.
   // Throws std::invalid_argument when nothing is present (that shape only checks that the
   // row exists, which a multi-row statement cannot report row by row).
-  std::string setColumns(std::span<const WriteValue> values) const;
+  std::string setColumns(std::span<const WriteValue> values, ParamTypes params = {}) const;
   // Parameters: one array per owner column (ownerColumns order), then the kept row ids
   // (NULL elements for releases that keep none).
-  std::string release() const;
+  std::string release(ParamTypes params = {}) const;
 
  private:
   void checkArity(std::size_t values) const;

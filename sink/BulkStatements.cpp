@@ -10,12 +10,12 @@ namespace pgmorph {
 BulkStatements::BulkStatements(PgConnection& conn) : conn_(conn) {}
 
 void BulkStatements::clear() {
-  builders_.clear();
+  plans_.clear();
   tableTypes_.clear();
 }
 
 void BulkStatements::loadTypes(const WritePlan& plan) {
-  if (builders_.count(&plan)) return;
+  if (plans_.count(&plan)) return;
   std::string table = conn_.quoteQualified(plan.targetSchema, plan.targetTable);
   auto known = tableTypes_.find(table);
   if (known == tableTypes_.end()) {
@@ -43,10 +43,17 @@ void BulkStatements::loadTypes(const WritePlan& plan) {
   bool complete = typeOf(plan.idColumn, t.id);
   for (const auto& c : plan.columns) complete = complete && typeOf(c, t.columns.emplace_back());
   for (const auto& c : plan.ownerColumns) complete = complete && typeOf(c, t.owners.emplace_back());
-  std::unique_ptr<BulkSqlBuilder> b;
+  Plan entry;
   if (complete) {
+    // Timestamps may go binary whatever source.timezone says: a value whose zone is not UTC
+    // does not convert exactly (BinaryArray::add is false) and its column goes as text.
+    auto binary = [](const std::string& type) { return CopyBinaryEncoder::typeOf(type, true); };
+    entry.id = binary(t.id);
+    for (const auto& c : t.columns) entry.columns.push_back(binary(c));
+    for (const auto& c : t.owners) entry.owners.push_back(binary(c));
+    entry.types = t;
     try {
-      b = std::make_unique<BulkSqlBuilder>(
+      entry.builder = std::make_unique<BulkSqlBuilder>(
           plan, std::move(t), [this](std::string_view name) { return conn_.quoteIdent(name); });
     } catch (const std::invalid_argument& e) {
       // The one-row path reports the same problem with the write that has it.
@@ -55,16 +62,16 @@ void BulkStatements::loadTypes(const WritePlan& plan) {
   } else {
     spdlog::debug("target: no multi-row statements for {}: a column is not in the catalog", table);
   }
-  builders_.emplace(&plan, std::move(b));
+  plans_.emplace(&plan, std::move(entry));
 }
 
-const BulkSqlBuilder* BulkStatements::builder(const WritePlan& plan) const {
-  auto it = builders_.find(&plan);
-  return it == builders_.end() ? nullptr : it->second.get();
+const BulkStatements::Plan* BulkStatements::plan(const WritePlan& plan) const {
+  auto it = plans_.find(&plan);
+  return it == plans_.end() || !it->second.builder ? nullptr : &it->second;
 }
 
 bool BulkStatements::bulkable(const TargetWrite& w) const {
-  if (!w.plan || !builder(*w.plan)) return false;
+  if (!w.plan || !plan(*w.plan)) return false;
   switch (w.op) {
     case WriteOp::Upsert:
     case WriteOp::Delete:
@@ -92,81 +99,140 @@ bool BulkStatements::sameShape(const TargetWrite& a, const TargetWrite& b) {
   return true;
 }
 
-bool BulkStatements::fill(std::span<const TargetWrite* const> run) {
+bool BulkStatements::fillParam(std::size_t p, std::span<const TargetWrite* const> run) {
+  const Param& param = params_[p];
+  if (param.binary) {
+    BinaryArray& array = binaries_[p];
+    array.reset(*param.binary);
+    bool exact = true;
+    for (const TargetWrite* w : run) {
+      if (param.from == Param::From::RowId) {
+        if (w->op == WriteOp::Release && !w->hasRow) {
+          array.addNull();
+        } else if (*param.binary == BinaryType::Uuid) {
+          array.addUuid(w->row);
+        } else {
+          char id[36];
+          w->row.format(id);
+          exact = array.add(std::string_view(id, sizeof id));
+        }
+      } else {
+        const WriteValue& v = w->values()[param.value];
+        if (v.state == ValueState::Present)
+          exact = array.add(w->text(v));
+        else
+          array.addNull();  // an absent owner value cannot happen (the one-row path refuses it)
+      }
+      if (!exact) break;
+    }
+    if (exact) {
+      std::string_view bytes = array.bytes();
+      pointers_[p] = bytes.data();
+      lengths_[p] = static_cast<int>(bytes.size());
+      formats_[p] = 1;
+      oids_[p] = BinaryArray::arrayOid(*param.binary);
+      paramTypes_[p] = BinaryArray::sqlElementType(*param.binary, param.columnType);
+      return true;
+    }
+  }
+  // A text array, cast on the server: what the type has no binary form for, or a value that
+  // does not convert exactly (the server judges it as it judges the one-row statement's).
+  ArrayLiteral& array = texts_[p];
+  array.clear();
+  char id[36];
+  for (const TargetWrite* w : run) {
+    if (param.from == Param::From::RowId) {
+      if (w->op == WriteOp::Release && !w->hasRow) {
+        array.addNull();
+      } else {
+        w->row.format(id);
+        array.add(std::string_view(id, sizeof id));
+      }
+    } else {
+      const WriteValue& v = w->values()[param.value];
+      if (v.state != ValueState::Present)
+        array.addNull();
+      else if (!array.add(w->text(v)))
+        return false;
+    }
+  }
+  pointers_[p] = array.c_str();
+  lengths_[p] = 0;
+  formats_[p] = 0;
+  oids_[p] = 0;
+  paramTypes_[p] = "text";
+  return true;
+}
+
+bool BulkStatements::fill(const Plan& plan, std::span<const TargetWrite* const> run) {
   const TargetWrite& first = *run.front();
   // Which values go into arrays, in parameter order (see BulkSqlBuilder).
-  columns_.clear();
-  bool ids = true;
+  params_.clear();
+  auto rowIds = [&] { params_.push_back({Param::From::RowId, 0, plan.id, plan.types.id}); };
   auto values = first.values();
   switch (first.op) {
     case WriteOp::Upsert:
+      rowIds();
       for (std::size_t i = 1; i < values.size(); ++i)
-        if (values[i].state != ValueState::Absent) columns_.push_back(i);
+        if (values[i].state != ValueState::Absent)
+          params_.push_back({Param::From::Value, i, plan.columns[i], plan.types.columns[i]});
       break;
     case WriteOp::SetColumns:
+      rowIds();
       for (std::size_t i = 0; i < values.size(); ++i)
-        if (values[i].state != ValueState::Absent) columns_.push_back(i);
+        if (values[i].state != ValueState::Absent)
+          params_.push_back({Param::From::Value, i, plan.columns[i], plan.types.columns[i]});
       break;
     case WriteOp::Release:
-      ids = false;  // the owner values first, the kept row last
-      for (std::size_t i = 0; i < values.size(); ++i) columns_.push_back(i);
+      // The owner values first, the kept row last.
+      for (std::size_t i = 0; i < values.size(); ++i)
+        params_.push_back({Param::From::Value, i, plan.owners[i], plan.types.owners[i]});
+      rowIds();
       break;
     default:
+      rowIds();
       break;
   }
-  std::size_t count = columns_.size() + 1;
-  if (arrays_.size() < count) arrays_.resize(count);
-  for (std::size_t c = 0; c < count; ++c) arrays_[c].clear();
-  ArrayLiteral& rowIds = ids ? arrays_[0] : arrays_[count - 1];
-  std::size_t offset = ids ? 1 : 0;
-  char id[36];
-  for (const TargetWrite* w : run) {
-    auto vs = w->values();
-    for (std::size_t c = 0; c < columns_.size(); ++c) {
-      const WriteValue& v = vs[columns_[c]];
-      if (v.state == ValueState::Present) {
-        if (!arrays_[c + offset].add(w->text(v))) return false;
-      } else {
-        // NULL; an absent owner value cannot happen (the one-row path refuses it).
-        arrays_[c + offset].addNull();
-      }
-    }
-    if (w->op == WriteOp::Release && !w->hasRow) {
-      rowIds.addNull();
-    } else {
-      w->row.format(id);
-      rowIds.add(std::string_view(id, sizeof id));
-    }
-  }
+  std::size_t count = params_.size();
+  if (texts_.size() < count) texts_.resize(count);
+  if (binaries_.size() < count) binaries_.resize(count);
   pointers_.resize(count);
-  for (std::size_t c = 0; c < count; ++c) pointers_[c] = arrays_[c].c_str();
+  lengths_.resize(count);
+  formats_.resize(count);
+  oids_.resize(count);
+  paramTypes_.resize(count);
+  for (std::size_t p = 0; p < count; ++p)
+    if (!fillParam(p, run)) return false;
   return true;
 }
 
 bool BulkStatements::send(std::span<const TargetWrite* const> run) {
   if (run.empty()) throw std::invalid_argument("BulkStatements::send: empty run");
   const TargetWrite& first = *run.front();
-  const BulkSqlBuilder* b = builder(*first.plan);
-  if (!b) throw std::logic_error("BulkStatements::send: plan without multi-row statements");
+  const Plan* p = plan(*first.plan);
+  if (!p) throw std::logic_error("BulkStatements::send: plan without multi-row statements");
+  if (first.op == WriteOp::Truncate)
+    throw std::logic_error("BulkStatements::send: a truncate has no multi-row form");
+  if (!fill(*p, run)) return false;
+  const BulkSqlBuilder& b = *p->builder;
   switch (first.op) {
     case WriteOp::Upsert:
-      sql_ = b->upsert(first.values());
+      sql_ = b.upsert(first.values(), paramTypes_);
       break;
     case WriteOp::Delete:
-      sql_ = b->remove();
+      sql_ = b.remove();  // $1 is an array of the id's own type either way
       break;
     case WriteOp::SetColumns:
-      sql_ = b->setColumns(first.values());
+      sql_ = b.setColumns(first.values(), paramTypes_);
       break;
     case WriteOp::Release:
-      sql_ = b->release();
+      sql_ = b.release(paramTypes_);
       break;
     case WriteOp::Truncate:
-      throw std::logic_error("BulkStatements::send: a truncate has no multi-row form");
+      break;
   }
-  if (!fill(run)) return false;
-  if (PQsendQueryParams(conn_.get(), sql_.c_str(), static_cast<int>(pointers_.size()), nullptr,
-                        pointers_.data(), nullptr, nullptr, 0) != 1)
+  if (PQsendQueryParams(conn_.get(), sql_.c_str(), static_cast<int>(pointers_.size()), oids_.data(),
+                        pointers_.data(), lengths_.data(), formats_.data(), 0) != 1)
     conn_.throwConnectionError(fmt::format("queueing a multi-row {} of {} rows into {}.{}",
                                            toString(first.op), run.size(), first.plan->targetSchema,
                                            first.plan->targetTable));
