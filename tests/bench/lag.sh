@@ -14,20 +14,29 @@
 # Both clusters run on this machine, so both clocks are the same clock. Every notification the
 # source got during the run must have its sample, or the run fails.
 #
+# With --pipeline-extra YAML (repeatable; or the env BENCH_PIPELINE_EXTRA), the YAML lines are
+# appended to pgmorph's config as top-level keys, e.g. 'apply: {sessions: 2}' (issue 17 asks for
+# this lag with parallel target sessions on); the block prints them.
+#
 # Usage: tests/bench/lag.sh [--rate TPS (2000)] [--seconds N (30)] [--scale N (1)] [--clients N (4)]
-# Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run.
+#                           [--pipeline-extra YAML]...
+# Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run,
+#        BENCH_PIPELINE_EXTRA (as --pipeline-extra).
 set -Eeuo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 rate=2000 secs=30 scale=1 clients=4
+pipeline_extra=()
+[[ -n ${BENCH_PIPELINE_EXTRA:-} ]] && pipeline_extra+=("$BENCH_PIPELINE_EXTRA")
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rate) rate=$2; shift 2 ;;
     --seconds) secs=$2; shift 2 ;;
     --scale) scale=$2; shift 2 ;;
     --clients) clients=$2; shift 2 ;;
+    --pipeline-extra) pipeline_extra+=("$2"); shift 2 ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -67,6 +76,10 @@ ALTER TABLE system_messages ENABLE ALWAYS TRIGGER bench_lag;
 SQL
 cfg=$BENCH_WORK/pipeline.yaml
 write_config "$src" "$tgt" "$cfg"
+if [[ ${#pipeline_extra[@]} -gt 0 ]]; then
+  # pgmorph validates its config: a misspelt key fails the first `follow`, before any data load.
+  printf '%s\n' "${pipeline_extra[@]}" >>"$cfg"
+fi
 
 note "creating pgmorph's slot on the empty source, then loading the sample data (scale $scale)"
 if ! "$PGMORPH_BIN" follow -c "$cfg" --until-caught-up >"$BENCH_WORK/pgmorph-setup.log" 2>&1; then
@@ -131,4 +144,6 @@ source: OLTP mix, requested $rate tx/s for $secs s, achieved $achieved tx/s ($(f
 load: $load at start, $load_end at end
 commit-to-apply delay over $(fmt_int "$samples") notifications: p50 $p50 ms, p90 $p90 ms, p99 $p99 ms, max $pmax ms
 goal p99 < 1 s at $rate tx/s: $goal (p99 $lag_ok, rate $rate_ok)
+pgmorph config extra keys: $( ((${#pipeline_extra[@]})) && printf '%s; ' "${pipeline_extra[@]}" || echo none)
 EOF
+grep -h 'apply sessions:' "$BENCH_WORK/pgmorph.log" | tail -n 1 || true
