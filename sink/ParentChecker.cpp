@@ -1,8 +1,12 @@
 #include "sink/ParentChecker.h"
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 
 #include <algorithm>
+#include <cstring>
+
+#include "sink/BinaryArray.h"
 
 namespace pgmorph {
 
@@ -134,27 +138,50 @@ void ParentChecker::lookup(PgConnection& target, int table, std::span<const Uuid
   present.assign(ids.size(), 0);
   if (ids.empty()) return;
   Table& t = tables_[table];
-  std::string array = "{";
-  std::string text;
-  for (const Uuid& id : ids) {
-    if (array.size() > 1) array += ',';
-    array += id.str();
-  }
-  array += '}';
   auto dot = t.name.find('.');
   std::string qualified = target.quoteQualified(t.name.substr(0, dot), t.name.substr(dot + 1));
-  // One statement per parent table and batch; the array is a parameter, never SQL text.
-  auto res = target.execParams(fmt::format("SELECT {0}::text FROM {1} WHERE {0} = ANY($1::{2}[])",
-                                           target.quoteIdent(t.idColumn), qualified, t.idType),
-                               {array});
-  ++lookups_;
   std::unordered_set<Uuid, UuidHash> found;
-  for (int r = 0; r < res.rows(); ++r) {
-    try {
-      found.insert(Uuid::parse(res.value(r, 0)));
-    } catch (const std::invalid_argument&) {
+  // One statement per parent table and batch; the array is a parameter, never SQL text.
+  if (t.idType == "uuid") {
+    // A uuid key goes both ways in binary (16 bytes per id): the server neither parses an
+    // array literal nor formats the ids it returns, and neither does pgmorph (see BinaryArray).
+    BinaryArray array;
+    array.reset(BinaryType::Uuid);
+    for (const Uuid& id : ids) array.addUuid(id);
+    std::string_view bytes = array.bytes();
+    std::string sql = fmt::format("SELECT {0} FROM {1} WHERE {0} = ANY($1::uuid[])",
+                                  target.quoteIdent(t.idColumn), qualified);
+    const char* values[] = {bytes.data()};
+    const int lengths[] = {static_cast<int>(bytes.size())};
+    const int formats[] = {1};
+    const Oid types[] = {BinaryArray::arrayOid(BinaryType::Uuid)};
+    PgResult res(PQexecParams(target.get(), sql.c_str(), 1, types, values, lengths, formats, 1));
+    target.check(res, sql);
+    for (int r = 0; r < res.rows(); ++r) {
+      std::string_view v = res.value(r, 0);
+      if (v.size() != 16) continue;
+      Uuid id;
+      std::memcpy(id.bytes.data(), v.data(), 16);
+      found.insert(id);
+    }
+  } else {
+    std::string array = "{";
+    for (const Uuid& id : ids) {
+      if (array.size() > 1) array += ',';
+      array += id.str();
+    }
+    array += '}';
+    auto res = target.execParams(fmt::format("SELECT {0}::text FROM {1} WHERE {0} = ANY($1::{2}[])",
+                                             target.quoteIdent(t.idColumn), qualified, t.idType),
+                                 {array});
+    for (int r = 0; r < res.rows(); ++r) {
+      try {
+        found.insert(Uuid::parse(res.value(r, 0)));
+      } catch (const std::invalid_argument&) {
+      }
     }
   }
+  ++lookups_;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!found.count(ids[i])) continue;
     present[i] = 1;
