@@ -105,18 +105,18 @@ int ParentChecker::table(const std::string& qualified) const {
 }
 
 bool ParentChecker::knownPresent(int table, const Uuid& id) const {
-  return tables_[table].present.count(id) != 0;
+  return tables_[table].present.contains(id);
 }
 
 bool ParentChecker::knownPresentAnywhere(const Uuid& id) const {
   for (const Table& t : tables_)
-    if (t.present.count(id) != 0) return true;
+    if (t.present.contains(id)) return true;
   return false;
 }
 
 void ParentChecker::notePresent(int table, const Uuid& id) {
   if (cached_ >= cacheLimit_) forget();
-  if (tables_[table].present.insert(id).second) ++cached_;
+  if (tables_[table].present.insert(id)) ++cached_;
 }
 
 void ParentChecker::noteGone(int table, const Uuid& id) {

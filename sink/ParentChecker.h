@@ -29,6 +29,7 @@
 #include "cdc/model/Uuid.h"
 #include "cdc/pg/PgConnection.h"
 #include "sink/TargetCatalog.h"
+#include "sink/UuidSet.h"
 #include "transform/Config.h"
 #include "transform/WritePlan.h"
 
@@ -84,7 +85,7 @@ class ParentChecker {
     std::string name;      // "schema.table"
     std::string idColumn;  // referenced column
     std::string idType;    // its type, for the array cast
-    std::unordered_set<Uuid, UuidHash> present;
+    UuidSet present;
   };
   struct PlanRefs {
     std::vector<ParentRef> refs;
