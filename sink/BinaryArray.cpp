@@ -13,62 +13,46 @@ constexpr std::size_t kHeader = 20;  // ndim, flags, element OID, length, lower 
 void store32(std::string& out, std::size_t at, std::uint32_t v) {
   boost::endian::store_big_u32(reinterpret_cast<unsigned char*>(out.data() + at), v);
 }
+
+struct TypeOids {
+  std::uint32_t element, array;
+};
+
+TypeOids oidsOf(BinaryType type) {
+  switch (type) {
+    case BinaryType::Uuid:
+      return {2950, 2951};
+    case BinaryType::Text:
+      return {25, 1009};
+    case BinaryType::Int2:
+      return {21, 1005};
+    case BinaryType::Int4:
+      return {23, 1007};
+    case BinaryType::Int8:
+      return {20, 1016};
+    case BinaryType::Bool:
+      return {16, 1000};
+    case BinaryType::Numeric:
+      return {1700, 1231};
+    case BinaryType::Date:
+      return {1082, 1182};
+    case BinaryType::Timestamp:
+      return {1114, 1115};
+    case BinaryType::Timestamptz:
+      return {1184, 1185};
+    case BinaryType::Jsonb:
+      return {3802, 3807};
+  }
+  throw std::logic_error("BinaryArray: unknown type");
+}
 }  // namespace
 
 std::uint32_t BinaryArray::elementOid(BinaryType type) {
-  switch (type) {
-    case BinaryType::Uuid:
-      return 2950;
-    case BinaryType::Text:
-      return 25;
-    case BinaryType::Int2:
-      return 21;
-    case BinaryType::Int4:
-      return 23;
-    case BinaryType::Int8:
-      return 20;
-    case BinaryType::Bool:
-      return 16;
-    case BinaryType::Numeric:
-      return 1700;
-    case BinaryType::Date:
-      return 1082;
-    case BinaryType::Timestamp:
-      return 1114;
-    case BinaryType::Timestamptz:
-      return 1184;
-    case BinaryType::Jsonb:
-      return 3802;
-  }
-  throw std::logic_error("BinaryArray::elementOid: unknown type");
+  return oidsOf(type).element;
 }
 
 std::uint32_t BinaryArray::arrayOid(BinaryType type) {
-  switch (type) {
-    case BinaryType::Uuid:
-      return 2951;
-    case BinaryType::Text:
-      return 1009;
-    case BinaryType::Int2:
-      return 1005;
-    case BinaryType::Int4:
-      return 1007;
-    case BinaryType::Int8:
-      return 1016;
-    case BinaryType::Bool:
-      return 1000;
-    case BinaryType::Numeric:
-      return 1231;
-    case BinaryType::Date:
-      return 1182;
-    case BinaryType::Timestamp:
-      return 1115;
-    case BinaryType::Timestamptz:
-      return 1185;
-    case BinaryType::Jsonb:
-      return 3807;
-  }
-  throw std::logic_error("BinaryArray::arrayOid: unknown type");
+  return oidsOf(type).array;
 }
 
 std::string_view BinaryArray::sqlElementType(BinaryType type, std::string_view columnType) {
