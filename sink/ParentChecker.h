@@ -14,7 +14,9 @@
 // target or wrote itself. pgmorph is the target's only writer, so a row it knows to exist goes
 // away only through its own Delete/Truncate (noteGone / noteTruncated); if something else
 // deletes one, the database still refuses the write and the row is parked from that refusal.
-// The cache is cleared whole when it reaches its bound (memory stays flat).
+// The cache is cleared whole when it reaches its bound (memory stays flat). Only tables that
+// something references (or that a partial target completes) are cached: no one asks about
+// the others' rows.
 #pragma once
 
 #include <cstdint>
@@ -73,6 +75,7 @@ class ParentChecker {
   // that do. `present[i]` tells for ids[i].
   void lookup(PgConnection& target, int table, std::span<const Uuid> ids,
               std::vector<char>& present);
+  // Remembers `id` in `table` — unless nothing references that table (see above).
   void notePresent(int table, const Uuid& id);
   void noteGone(int table, const Uuid& id);
   void noteTruncated(int table);
@@ -86,6 +89,7 @@ class ParentChecker {
     std::string idColumn;  // referenced column
     std::string idType;    // its type, for the array cast
     UuidSet present;
+    bool referenced = false;  // a parent of some reference, or a partial target's own row
   };
   struct PlanRefs {
     std::vector<ParentRef> refs;

@@ -85,6 +85,23 @@ TEST_F(ParentCheckerTest, TheCacheStaysWithinItsBound) {
   EXPECT_TRUE(checker.knownPresent(profiles, idOf("dispatch_user", "3")));
 }
 
+TEST_F(ParentCheckerTest, RowsOfATableNothingReferencesDoNotTakeUpTheCache) {
+  ParentChecker checker(*catalog_, transformer_->plans(), /*cacheLimit=*/3);
+  int messages = checker.table("public.system_messages");  // no ref points at it
+  int profiles = checker.table("public.profiles");         // system_messages.recipient_id does
+  int jaws = checker.table("public.jaws");                 // a partial target completes its rows
+  ASSERT_GE(messages, 0);
+  ASSERT_GE(jaws, 0);
+  checker.notePresent(profiles, idOf("dispatch_user", "1"));
+  checker.notePresent(jaws, idOf("dispatch_jaw", "1"));
+  for (int i = 0; i < 10; ++i)
+    checker.notePresent(messages, idOf("dispatch_notification", std::to_string(i)));
+  EXPECT_FALSE(checker.knownPresent(messages, idOf("dispatch_notification", "0")));
+  // Ten notifications would have pushed the cache (bound 3) over and emptied it.
+  EXPECT_TRUE(checker.knownPresent(profiles, idOf("dispatch_user", "1")));
+  EXPECT_TRUE(checker.knownPresent(jaws, idOf("dispatch_jaw", "1")));
+}
+
 }  // namespace
 }  // namespace pgmorph::parkingtest
 
