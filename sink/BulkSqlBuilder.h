@@ -71,6 +71,9 @@ class BulkSqlBuilder {
   // (NULL elements for releases that keep none).
   std::string release(ParamTypes params = {}) const;
 
+  // The column types it was built with.
+  const PlanColumnTypes& types() const { return types_; }
+
  private:
   void checkArity(std::size_t values) const;
 

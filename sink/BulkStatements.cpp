@@ -51,7 +51,6 @@ void BulkStatements::loadTypes(const WritePlan& plan) {
     entry.id = binary(t.id);
     for (const auto& c : t.columns) entry.columns.push_back(binary(c));
     for (const auto& c : t.owners) entry.owners.push_back(binary(c));
-    entry.types = t;
     try {
       entry.builder = std::make_unique<BulkSqlBuilder>(
           plan, std::move(t), [this](std::string_view name) { return conn_.quoteIdent(name); });
@@ -99,31 +98,36 @@ bool BulkStatements::sameShape(const TargetWrite& a, const TargetWrite& b) {
   return true;
 }
 
+std::optional<std::string_view> BulkStatements::textOf(const TargetWrite& w, const Param& param,
+                                                       char (&id)[36]) {
+  if (param.from == Param::From::RowId) {
+    if (w.op == WriteOp::Release && !w.hasRow) return std::nullopt;
+    w.row.format(id);
+    return std::string_view(id, sizeof id);
+  }
+  // NULL; an absent owner value cannot happen (the one-row path refuses it).
+  const WriteValue& v = w.values()[param.value];
+  if (v.state != ValueState::Present) return std::nullopt;
+  return w.text(v);
+}
+
 bool BulkStatements::fillParam(std::size_t p, std::span<const TargetWrite* const> run) {
   const Param& param = params_[p];
+  char id[36];
   if (param.binary) {
     BinaryArray& array = binaries_[p];
     array.reset(*param.binary);
+    // Row ids of a uuid column go as their 16 bytes, without a text form in between.
+    const bool rawIds = param.from == Param::From::RowId && *param.binary == BinaryType::Uuid;
     bool exact = true;
     for (const TargetWrite* w : run) {
-      if (param.from == Param::From::RowId) {
-        if (w->op == WriteOp::Release && !w->hasRow) {
-          array.addNull();
-        } else if (*param.binary == BinaryType::Uuid) {
-          array.addUuid(w->row);
-        } else {
-          char id[36];
-          w->row.format(id);
-          exact = array.add(std::string_view(id, sizeof id));
-        }
+      if (rawIds && !(w->op == WriteOp::Release && !w->hasRow)) {
+        array.addUuid(w->row);
+      } else if (auto text = textOf(*w, param, id)) {
+        if (!(exact = array.add(*text))) break;
       } else {
-        const WriteValue& v = w->values()[param.value];
-        if (v.state == ValueState::Present)
-          exact = array.add(w->text(v));
-        else
-          array.addNull();  // an absent owner value cannot happen (the one-row path refuses it)
+        array.addNull();
       }
-      if (!exact) break;
     }
     if (exact) {
       std::string_view bytes = array.bytes();
@@ -139,21 +143,11 @@ bool BulkStatements::fillParam(std::size_t p, std::span<const TargetWrite* const
   // does not convert exactly (the server judges it as it judges the one-row statement's).
   ArrayLiteral& array = texts_[p];
   array.clear();
-  char id[36];
   for (const TargetWrite* w : run) {
-    if (param.from == Param::From::RowId) {
-      if (w->op == WriteOp::Release && !w->hasRow) {
-        array.addNull();
-      } else {
-        w->row.format(id);
-        array.add(std::string_view(id, sizeof id));
-      }
+    if (auto text = textOf(*w, param, id)) {
+      if (!array.add(*text)) return false;  // a NUL byte: the caller goes row by row
     } else {
-      const WriteValue& v = w->values()[param.value];
-      if (v.state != ValueState::Present)
-        array.addNull();
-      else if (!array.add(w->text(v)))
-        return false;
+      array.addNull();
     }
   }
   pointers_[p] = array.c_str();
@@ -168,25 +162,26 @@ bool BulkStatements::fill(const Plan& plan, std::span<const TargetWrite* const> 
   const TargetWrite& first = *run.front();
   // Which values go into arrays, in parameter order (see BulkSqlBuilder).
   params_.clear();
-  auto rowIds = [&] { params_.push_back({Param::From::RowId, 0, plan.id, plan.types.id}); };
+  const PlanColumnTypes& types = plan.builder->types();
+  auto rowIds = [&] { params_.push_back({Param::From::RowId, 0, plan.id, types.id}); };
   auto values = first.values();
   switch (first.op) {
     case WriteOp::Upsert:
       rowIds();
       for (std::size_t i = 1; i < values.size(); ++i)
         if (values[i].state != ValueState::Absent)
-          params_.push_back({Param::From::Value, i, plan.columns[i], plan.types.columns[i]});
+          params_.push_back({Param::From::Value, i, plan.columns[i], types.columns[i]});
       break;
     case WriteOp::SetColumns:
       rowIds();
       for (std::size_t i = 0; i < values.size(); ++i)
         if (values[i].state != ValueState::Absent)
-          params_.push_back({Param::From::Value, i, plan.columns[i], plan.types.columns[i]});
+          params_.push_back({Param::From::Value, i, plan.columns[i], types.columns[i]});
       break;
     case WriteOp::Release:
       // The owner values first, the kept row last.
       for (std::size_t i = 0; i < values.size(); ++i)
-        params_.push_back({Param::From::Value, i, plan.owners[i], plan.types.owners[i]});
+        params_.push_back({Param::From::Value, i, plan.owners[i], types.owners[i]});
       rowIds();
       break;
     default:

@@ -78,8 +78,7 @@ class BulkStatements {
   // A plan's multi-row form on this target: its statements and, per column, the binary type
   // its values may travel as (nullopt: always a text array).
   struct Plan {
-    std::unique_ptr<BulkSqlBuilder> builder;
-    PlanColumnTypes types;
+    std::unique_ptr<BulkSqlBuilder> builder;  // its types() name each column's type
     std::optional<BinaryType> id;
     std::vector<std::optional<BinaryType>> columns, owners;
   };
@@ -94,6 +93,10 @@ class BulkStatements {
   const Plan* plan(const WritePlan& plan) const;
   bool fill(const Plan& plan, std::span<const TargetWrite* const> run);
   bool fillParam(std::size_t p, std::span<const TargetWrite* const> run);
+  // The text a write gives parameter `param` (its row id formatted into `id`), or nullopt for
+  // NULL: a Release that keeps no row, a NULL value.
+  static std::optional<std::string_view> textOf(const TargetWrite& w, const Param& param,
+                                                char (&id)[36]);
 
   PgConnection& conn_;
   // builder nullptr: the plan has no multi-row form on this target.
