@@ -78,6 +78,7 @@ ParentChecker::ParentChecker(const TargetCatalog& catalog, std::span<const Write
       r.column = i;
       r.columnName = plan.columns[i];
       r.enforced = fk != fks.end();
+      r.checkedByTarget = r.enforced && (*fk)->checksAtOnce;
       r.parent = r.enforced ? addTable((*fk)->parent, (*fk)->parentColumns.at(0), catalog)
                             : addTable(parent->table, parent->idColumn, catalog);
       r.sourceParent = plan.refTables[i];

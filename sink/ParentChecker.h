@@ -1,6 +1,7 @@
 // ParentChecker: which target rows a write needs to exist, and whether they do — found before
 // writing, in one statement per parent table per batch, never by catching foreign-key errors
-// row by row.
+// row by row. (ParkingApplier may skip the statement where the target's own key would refuse
+// the batch, and then decides a refused batch again with it: see "Assumed parents" there.)
 //
 // Owns, per WritePlan, the references to check: every plan column that is a `ref:`, with the
 // mapping's on_missing policy for it — the mapping is the contract, whether the target has a
@@ -44,6 +45,10 @@ struct ParentRef {
   RowPolicy onMissing = RowPolicy::Park;
   std::string sourceParent;  // source table whose key the value maps ("dispatch_user")
   bool enforced = false;     // a foreign key of the target covers the column
+  // That key fails the statement of a row whose parent is missing, then and there (see
+  // ForeignKey::checksAtOnce): ParentGate may assume the parent, and look it up only if the
+  // statement is refused.
+  bool checkedByTarget = false;
   static constexpr std::size_t kOwnRow = static_cast<std::size_t>(-1);
 };
 

@@ -49,9 +49,18 @@ void ParentGate::collectRefs(std::span<const TargetWrite> writes, WriteGroups& g
   }
 }
 
+bool ParentGate::targetRefusesMissing(std::span<const TargetWrite> writes, const WriteGroup& g,
+                                      const ParentRef& r) {
+  if (r.column != ParentRef::kOwnRow) return r.checkedByTarget;
+  // A SetColumns that finds no row is reported by the writer (02000), unless it may miss.
+  return std::none_of(g.writes.begin(), g.writes.end(),
+                      [&](std::size_t i) { return writes[i].rowOptional; });
+}
+
 void ParentGate::check(PgConnection& target, std::span<const TargetWrite> writes,
-                       WriteGroups& groups) {
+                       WriteGroups& groups, bool assume) {
   db_.clear();
+  assumed_ = false;
   collectRefs(writes, groups);
   // To a fixpoint: a group parked for a missing parent makes its own row missing for the
   // groups that reference it (chains, in any order of the batch).
@@ -67,6 +76,10 @@ void ParentGate::check(PgConnection& target, std::span<const TargetWrite> writes
       for (const WriteGroup::Ref& r : g.refs) {
         Status s = status(groups, r.ref->parent, r.id);
         if (s == Status::Unknown) {
+          if (assume && targetRefusesMissing(writes, g, *r.ref)) {
+            assumed_ = true;
+            continue;
+          }
           if (asked.insert(RowKey{r.ref->parent, r.id}).second) need[r.ref->parent].push_back(r.id);
           continue;
         }

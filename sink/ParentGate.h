@@ -3,9 +3,11 @@
 // is checked: a parent is there when the round upserts it earlier (and that upsert is not
 // parked itself: chains are followed to a fixpoint), or it is known to exist (ParentChecker's
 // cache), or the target has it (one statement per parent table for what is still unknown);
-// deleted or truncated in the round means missing. Per the column's on_missing the group is
-// parked (with the missing parent), keeps its row with the reference written NULL to fill in
-// later, or the round stops (PgmorphError naming row, column, parent and policy).
+// deleted or truncated in the round means missing. What is still unknown may instead be
+// assumed present where the target's own check would refuse the statement (see check()). Per the
+// column's on_missing the group is parked (with the missing parent), keeps its row with the
+// reference written NULL to fill in later, or the round stops (PgmorphError naming row, column,
+// parent and policy).
 //
 // Owns the round's answers from the target (db_); ParentChecker (the caller's) keeps what
 // outlives the round.
@@ -28,7 +30,15 @@ class ParentGate {
   // Sets each group's refs, and for a missing parent its state (Parked, or Dropped for a
   // fill-in whose own row is gone), missing/missingId, or a `nulled` entry (on_missing:
   // null). Throws PgmorphError (Operator) for on_missing: fail.
-  void check(PgConnection& target, std::span<const TargetWrite> writes, WriteGroups& groups);
+  // With `assume`, a parent the round does not settle and the cache does not know is taken
+  // as present, without a lookup, where the target itself refuses the statement if it is not:
+  // a reference whose foreign key checks at once (ParentRef::checkedByTarget), or the own row
+  // of a SetColumns whose missing row the writer reports (not rowOptional). assumed() says
+  // whether any was; the caller then sends the round tentatively and, if the target refuses
+  // it, checks again without `assume` (ParkingApplier).
+  void check(PgConnection& target, std::span<const TargetWrite> writes, WriteGroups& groups,
+             bool assume = false);
+  bool assumed() const { return assumed_; }
   // Parked groups that need no keeping: the row ends deleted later in the round, or a later
   // release stops naming it (a partial target's fill-in). They become Dropped.
   void decideDrops(std::span<const TargetWrite> writes, WriteGroups& groups) const;
@@ -43,8 +53,13 @@ class ParentGate {
   Status status(const WriteGroups& groups, int table, const Uuid& id) const;
   void collectRefs(std::span<const TargetWrite> writes, WriteGroups& groups) const;
 
+  // Whether the target refuses group `g`'s statement if the parent `r` names is missing.
+  static bool targetRefusesMissing(std::span<const TargetWrite> writes, const WriteGroup& g,
+                                   const ParentRef& r);
+
   ParentChecker& checker_;
   std::unordered_map<RowKey, bool, RowKeyHash> db_;  // looked up on the target this round
+  bool assumed_ = false;                             // check() assumed a parent
 };
 
 }  // namespace pgmorph

@@ -20,6 +20,8 @@ using namespace std::chrono_literals;
 // How often the names of the tables parked rows wait for are read again (`pgmorph parked
 // retry` run by hand may park a row for a new parent table while follow runs).
 constexpr auto kRefreshEvery = 10s;
+// Batches decided on facts only after a tentative one was refused.
+constexpr unsigned kFactsOnlyAfterWithdrawal = 16;
 
 // The shared state must describe the same plans (ParentChecker knows them by address) and
 // catalog as the applier's.
@@ -95,7 +97,9 @@ void ParkingApplier::start(std::span<TargetWrite> writes) {
   // Rows parked earlier may be touched: one at a time with `pgmorph parked retry`.
   if (shared_->anyParked) store_.lock(target_);
   startCarried_.assign(writes.size(), {});
-  roundStart(writes, startCarried_, shared_->anyParked);
+  bool tentative = !shared_->anyParked && factsOnly_ == 0 && foreignKeysFire();
+  if (factsOnly_ > 0) --factsOnly_;
+  roundStart(writes, startCarried_, shared_->anyParked, tentative);
   startWrites_ = writes;
   inFlight_ = true;
 }
@@ -204,8 +208,34 @@ void ParkingApplier::round(std::span<TargetWrite> writes,
   roundFinish(writes, carried, allowFollowups);
 }
 
+bool ParkingApplier::foreignKeysFire() {
+  if (!keysFire_) {
+    // In replica mode (a role's default, say) no foreign-key trigger fires: nothing may be
+    // assumed, every parent is looked up.
+    PgResult r =
+        target_.exec("SELECT current_setting('session_replication_role') IN ('origin', 'local')");
+    keysFire_ = r.value(0, 0) == "t";
+  }
+  return *keysFire_;
+}
+
+bool ParkingApplier::gateTentatively(std::span<TargetWrite> writes) {
+  gate_.check(target_, writes, groups_, true);
+  if (!gate_.assumed()) return false;  // decided on facts alone: nothing to withdraw
+  bool asIs = true;
+  for (const WriteGroup& g : groups_.all())
+    if (g.state != WriteGroup::State::Live || !g.nulled.empty()) asIs = false;
+  if (asIs) return true;
+  // Something is parked or NULLed anyway: the writes would change in place, which a withdrawn
+  // pass could not undo. Decided on facts instead (the groups afresh: check() set their states).
+  groups_.build(writes, shared_->checker);
+  gate_.check(target_, writes, groups_);
+  return false;
+}
+
 void ParkingApplier::roundStart(std::span<TargetWrite> writes,
-                                std::vector<std::vector<ParkedRow>>& carried, bool lookupParked) {
+                                std::vector<std::vector<ParkedRow>>& carried, bool lookupParked,
+                                bool tentative) {
   groups_.build(writes, shared_->checker);
   for (std::size_t i = 0; i < writes.size(); ++i) {
     if (carried[i].empty() || groups_.groupOf(i) < 0) continue;
@@ -214,7 +244,12 @@ void ParkingApplier::roundStart(std::span<TargetWrite> writes,
     carried[i].clear();
   }
   if (lookupParked) takeParkedEntries(writes);
-  gate_.check(target_, writes, groups_);
+  // Tentative only without carried entries or a merge (see "Assumed parents").
+  const bool mayAssume =
+      tentative && !lookupParked &&
+      std::all_of(carried.begin(), carried.end(), [](const auto& c) { return c.empty(); });
+  tentative_ = mayAssume && gateTentatively(writes);
+  if (!mayAssume) gate_.check(target_, writes, groups_);
   gate_.decideDrops(writes, groups_);
   // Parked and dropped groups go before the writes move (their net effect is read in place).
   TargetWrite net;
@@ -234,11 +269,18 @@ void ParkingApplier::roundStart(std::span<TargetWrite> writes,
 void ParkingApplier::roundFinish(std::span<TargetWrite> writes,
                                  std::vector<std::vector<ParkedRow>>& carried,
                                  bool allowFollowups) {
-  if (sent_)
-    writer_.finishOrdered([this](const RefusedRow& row, const TargetWrite& w) {
-      refusals_.push_back(Refusal{row, w});
-      return RefusalAction::Skip;
-    });
+  auto onRefused = [this](const RefusedRow& row, const TargetWrite& w) {
+    refusals_.push_back(Refusal{row, w});
+    return RefusalAction::Skip;
+  };
+  if (sent_ && !writer_.finishOrdered(onRefused)) {
+    // The target refused the tentative batch, rolled back whole: the same writes (unchanged:
+    // everything stayed live) are decided again on facts and sent as they would have been.
+    factsOnly_ = kFactsOnlyAfterWithdrawal;
+    sent_ = false;
+    roundStart(writes, carried, false, false);
+    if (sent_) writer_.finishOrdered(onRefused);
+  }
   sent_ = false;
   settleRefusals(carried, allowFollowups);
   settleLanded(writes, carried);
@@ -274,7 +316,7 @@ void ParkingApplier::sendLive(std::span<TargetWrite> writes) {
   if (k == 0) return;
   // The ordered batch lives in orderer_ until its next order(), which only the next round
   // calls: after roundFinish() has read this one.
-  writer_.sendOrdered(orderer_.order(writes.first(k)));
+  writer_.sendOrdered(orderer_.order(writes.first(k)), tentative_);
   sent_ = true;
 }
 

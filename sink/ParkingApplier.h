@@ -30,6 +30,18 @@
 //     rows waiting for those (chains), until nothing more arrives. A retried row that still
 //     fails stays parked with attempts + 1 and the latest reason.
 //
+// Assumed parents: step 2's lookups are index probes that the target's foreign keys repeat
+// when the rows are written. In a batch of start() — when nothing is parked on the target (no
+// entries to merge, no retries to follow) and this session's foreign keys fire — a parent that
+// neither the batch nor the cache settles is assumed present where the target would refuse the
+// statement if it were not (ParentGate::check's `assume`), and the batch is sent tentatively.
+// If the target refuses anything of it, the writer rolls it back to its savepoint untouched
+// (TargetWriter::finishOrdered returns false) and finish() decides the same writes again on
+// facts: lookups, parking, on_missing, the writer's isolation — exactly the batch as it would
+// have gone without the assumption. Writes are only sent tentatively if the assumption left
+// every group live, so nothing was parked, NULLed or moved in place before the redo. After a
+// refused tentative batch the next ones are decided on facts (factsOnly_).
+//
 // Where each step lives: WriteGroups (the round's writes per target row), ParkingApplierMerge.cpp
 // (step 1), ParentGate (step 2 and on_missing), ParkingApplierSettle.cpp (refusals, what
 // landed, step 3b), ParkingApplier.cpp (the rounds of steps 3-4, parked retry, the parked
@@ -143,8 +155,16 @@ class ParkingApplier {
   void round(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried,
              bool lookupParked, bool allowFollowups);
   // round() in two halves: steps 1-2 and sending step 3; reading step 3, then 3b and 4.
+  // `tentative`: step 2 may assume parents the target checks itself (see "Assumed parents").
   void roundStart(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried,
-                  bool lookupParked);
+                  bool lookupParked, bool tentative = false);
+  // Step 2 of a tentative round: true when it assumed a parent and everything stays live, so
+  // that the round's writes go out as they came (nothing parked, NULLed or moved); otherwise
+  // the groups are decided again on facts and false is returned.
+  bool gateTentatively(std::span<TargetWrite> writes);
+  // Whether this session's target checks foreign keys (session_replication_role is not
+  // replica): read once.
+  bool foreignKeysFire();
   void roundFinish(std::span<TargetWrite> writes, std::vector<std::vector<ParkedRow>>& carried,
                    bool allowFollowups);
   // Retries of rows waiting for what arrived; false when there is nothing to retry.
@@ -192,6 +212,11 @@ class ParkingApplier {
   ParentGate gate_;                // over shared_->checker: declared after it
   std::vector<std::size_t> kept_;  // applied writes: their index before compaction
   bool sent_ = false;              // this round sent writes (the writer has them in flight)
+  bool tentative_ = false;         // and they were sent tentatively
+  std::optional<bool> keysFire_;   // foreignKeysFire(), once read
+  // Batches still to decide on facts only, after a tentative one was refused: a stream with
+  // orphans does not pay for a withdrawn pass in every batch.
+  unsigned factsOnly_ = 0;
   std::vector<Refusal> refusals_;
   // Parent rows deleted (per checker table) and tables truncated this round, for the sweep.
   std::unordered_map<int, std::vector<Uuid>> gone_;

@@ -69,7 +69,11 @@ TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::s
       "          AND a.attnum = k.attnum),"
       "       (SELECT string_agg(a.attname, E'\\x1f' ORDER BY k.ord) FROM unnest(con.confkey)"
       "          WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = con.confrelid"
-      "          AND a.attnum = k.attnum)"
+      "          AND a.attnum = k.attnum),"
+      // A trigger disabled by hand (ALTER TABLE ... DISABLE TRIGGER ALL) or set to fire only in
+      // replica mode leaves the key unchecked.
+      "       NOT con.condeferrable AND NOT EXISTS (SELECT 1 FROM pg_trigger t"
+      "          WHERE t.tgconstraint = con.oid AND t.tgenabled NOT IN ('O', 'A'))"
       "  FROM pg_constraint con"
       "  JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace"
       "  JOIN pg_class pc ON pc.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = "
@@ -89,6 +93,7 @@ TargetCatalog TargetCatalog::read(PgConnection& target, const std::vector<std::s
     fk.onDelete = fkActionFromCatalog(action.empty() ? 'a' : action[0]);
     fk.childColumns = splitNames(fks.value(r, 6));
     fk.parentColumns = splitNames(fks.value(r, 7));
+    fk.checksAtOnce = fks.value(r, 8) == "t";
     keys.push_back(std::move(fk));
   }
   for (const auto& fk : suspended) {

@@ -79,8 +79,13 @@ class TargetWriter {
   // unchanged until finishOrdered() returns or throws. Between the two, no other statement
   // may use the connection: commit() and sendOrdered() throw std::logic_error; rollback() is
   // allowed (it discards the results).
-  void sendOrdered(const OrderedBatch& batch);
-  void finishOrdered(const RefusalHandler& onRefused = {});
+  // `tentative`: the batch was built on assumptions the target checks (ParentGate's assumed
+  // parents). If the target refuses any of it (a row's refusal, a missing SetColumns row, a
+  // refused multi-row statement), finishOrdered() rolls the batch back to its savepoint,
+  // calls no handler, and returns false: the caller decides again and sends anew. Otherwise
+  // it returns true (always, for a batch that is not tentative).
+  void sendOrdered(const OrderedBatch& batch, bool tentative = false);
+  bool finishOrdered(const RefusalHandler& onRefused = {});
   // A batch was sent and its results are not read yet.
   bool inFlight() const { return passBatch_ != nullptr; }
   // Moves the checkpoint to `endLsn` (adding `transactions` to the applied count, and
@@ -108,6 +113,7 @@ class TargetWriter {
     std::uint64_t multiRowWrites = 0;      // writes they carried
     std::uint64_t oneRowWrites = 0;        // writes sent one statement each
     std::uint64_t retriedPasses = 0;       // passes rolled back to isolate a refused write
+    std::uint64_t withdrawnPasses = 0;     // tentative passes rolled back (see sendOrdered)
   };
   const OrderedCounters& orderedCounters() const { return counters_; }
 
@@ -191,6 +197,8 @@ class TargetWriter {
   std::optional<PipelineScope> pass_;
   const OrderedBatch* passBatch_ = nullptr;
   std::optional<Failure> passLocal_;
+  bool tentative_ = false;  // the pass in flight is tentative (sendOrdered)
+  bool withdrawn_ = false;  // finishPass rolled a tentative pass back
   bool open_ = false;
   std::uint64_t pendingRows_ = 0;
   std::uint64_t rowsWritten_ = 0;

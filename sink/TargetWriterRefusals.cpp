@@ -50,7 +50,7 @@ void TargetWriter::applyOrdered(const OrderedBatch& batch, const RefusalHandler&
   finishOrdered(onRefused);
 }
 
-void TargetWriter::sendOrdered(const OrderedBatch& batch) {
+void TargetWriter::sendOrdered(const OrderedBatch& batch, bool tentative) {
   requireOpen("sendOrdered");
   if (pass_) throw std::logic_error("TargetWriter::sendOrdered: a batch is still in flight");
   if (batch.writes.empty()) return;
@@ -68,18 +68,22 @@ void TargetWriter::sendOrdered(const OrderedBatch& batch) {
   }
   skip_.assign(n, 0);
   oneByOne_.assign(n, 0);
+  tentative_ = tentative;
   sendPass(batch);
 }
 
-void TargetWriter::finishOrdered(const RefusalHandler& onRefused) {
+bool TargetWriter::finishOrdered(const RefusalHandler& onRefused) {
   // Each pass sends the whole batch in one pipeline. A pass that fails is rolled back to the
   // savepoint and tells the next what to do differently: send a failed run row by row, or
   // leave out a write the handler skipped. Every pass changes one of those, so this ends.
+  withdrawn_ = false;
   while (passBatch_) {
     const OrderedBatch& batch = *passBatch_;
-    if (finishPass(onRefused)) return;
+    if (finishPass(onRefused)) break;
     sendPass(batch);
   }
+  tentative_ = false;
+  return !withdrawn_;
 }
 
 void TargetWriter::sendPass(const OrderedBatch& batch) {
@@ -142,6 +146,21 @@ bool TargetWriter::finishPass(const RefusalHandler& onRefused) {
         ++counters_.oneRowWrites;
       }
     }
+    return true;
+  }
+  if (tentative_ && (failure->run || failure->refused || sqlstate::refusesRow(failure->sqlstate))) {
+    // What the batch assumed may be what failed: nothing of it is isolated or handed to the
+    // handler; rolled back whole, it goes back to the caller to be decided on facts.
+    savepoint_ = true;
+    try {
+      rollbackToSavepoint();
+    } catch (...) {
+      rollbackQuietly();
+      throw;
+    }
+    ++counters_.withdrawnPasses;
+    passBatch_ = nullptr;
+    withdrawn_ = true;
     return true;
   }
   ++counters_.retriedPasses;

@@ -29,6 +29,10 @@ struct ForeignKey {
   bool initiallyDeferred = false;
   FkAction onDelete = FkAction::NoAction;
   bool nullable = true;  // every child column may hold NULL
+  // On the target now (not a suspended key), not deferrable, and its triggers enabled: a row
+  // naming a missing parent fails its own statement (unless the session's
+  // session_replication_role is replica, which the sink checks itself).
+  bool checksAtOnce = false;
 };
 
 // From pg_constraint.confdeltype ('a', 'r', 'c', 'n', 'd'); NO ACTION for anything else.
