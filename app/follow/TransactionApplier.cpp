@@ -69,6 +69,19 @@ void TransactionApplier::openLanes() {
   }
 }
 
+int TransactionApplier::inFlightSocket() const {
+  if (queue_.empty() || !queue_.front()->parking->inFlight()) return -1;
+  return queue_.front()->writer->connection().socket();
+}
+
+bool TransactionApplier::inFlightAnswered() const {
+  if (queue_.empty() || !queue_.front()->parking->inFlight()) return true;
+  PGconn* conn = queue_.front()->writer->connection().get();
+  // A broken connection says so when the batch is finished: answered, so that happens now.
+  if (PQconsumeInput(conn) == 0) return true;
+  return PQisBusy(conn) == 0;
+}
+
 bool TransactionApplier::hasPendingCommits() const {
   if (pendingCommits_ > 0) return true;
   for (const auto& lane : lanes_)

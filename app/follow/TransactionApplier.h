@@ -126,6 +126,14 @@ class TransactionApplier {
   bool inSourceTransaction() const { return inSource_; }
   // Source commits have been applied but not yet committed on the target.
   bool hasPendingCommits() const;
+  // Source commits buffered that no batch sent yet carries.
+  bool hasUnsentCommits() const { return pendingCommits_ > 0; }
+  // The target session of the oldest batch in flight (the next to finish), -1 when none: its
+  // socket turns readable when the target answers (the results come at the pipeline's end).
+  int inFlightSocket() const;
+  // That batch's first results are already here (read without waiting): finishing it would
+  // hardly wait.
+  bool inFlightAnswered() const;
   // True when the batch limits say the open target transaction should commit now.
   bool batchFull() const;
   // Commits the open target transaction with the checkpoint, if there is anything to commit
