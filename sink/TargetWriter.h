@@ -170,7 +170,8 @@ class TargetWriter {
   void discardPass() noexcept;
 
   // Refusals (TargetWriterRefusals.cpp).
-  // Back to the savepoint of applyOrdered(); the transaction goes on. Throws on failure.
+  // Back to the savepoint of applyOrdered(); the transaction goes on. On failure it rolls the
+  // whole transaction back and throws.
   void rollbackToSavepoint();
   Failure failureFrom(const TargetWrite& w, std::size_t index, const PgResult& res) const;
   RefusedRow refusal(const TargetWrite& w, std::size_t index) const;

@@ -41,8 +41,16 @@ std::string constraintList(const PgConnection& conn, const OrderedSegment& segme
 }  // namespace
 
 void TargetWriter::rollbackToSavepoint() {
-  // The savepoint stays: the next pass releases it and sets a new one.
-  conn_.exec(fmt::format("ROLLBACK TO SAVEPOINT {}", kSavepoint));
+  // Every pass begins with its SAVEPOINT and a failure is a later command: it exists. It stays
+  // after the rollback: the next pass releases it and sets a new one. If even this fails, the
+  // whole transaction goes.
+  savepoint_ = true;
+  try {
+    conn_.exec(fmt::format("ROLLBACK TO SAVEPOINT {}", kSavepoint));
+  } catch (...) {
+    rollbackQuietly();
+    throw;
+  }
 }
 
 void TargetWriter::applyOrdered(const OrderedBatch& batch, const RefusalHandler& onRefused) {
@@ -151,13 +159,7 @@ bool TargetWriter::finishPass(const RefusalHandler& onRefused) {
   if (tentative_ && (failure->run || failure->refused || sqlstate::refusesRow(failure->sqlstate))) {
     // What the batch assumed may be what failed: nothing of it is isolated or handed to the
     // handler; rolled back whole, it goes back to the caller to be decided on facts.
-    savepoint_ = true;
-    try {
-      rollbackToSavepoint();
-    } catch (...) {
-      rollbackQuietly();
-      throw;
-    }
+    rollbackToSavepoint();
     ++counters_.withdrawnPasses;
     passBatch_ = nullptr;
     withdrawn_ = true;
@@ -170,14 +172,7 @@ bool TargetWriter::finishPass(const RefusalHandler& onRefused) {
     rollbackQuietly();
     throw PgError(failure->message, failure->sqlstate);
   }
-  // Every pass begins with its SAVEPOINT and a failure is a later command: it exists.
-  savepoint_ = true;
-  try {
-    rollbackToSavepoint();
-  } catch (...) {
-    rollbackQuietly();
-    throw;
-  }
+  rollbackToSavepoint();
   if (failure->run) {
     for (std::size_t k = failure->index; k < failure->end; ++k) oneByOne_[k] = 1;
     return false;
