@@ -10,7 +10,7 @@
 
 namespace pgmorph {
 
-ParentGate::Status ParentGate::status(const WriteGroups& groups, int table, const Uuid& id) const {
+ParentGate::Status ParentGate::roundStatus(const WriteGroups& groups, int table, const Uuid& id) {
   const long truncated = groups.lastTruncate(table);
   const WriteGroups::Event* ev = groups.lastEvent(table, id);
   if (ev && static_cast<long>(ev->index) > truncated) {
@@ -19,6 +19,11 @@ ParentGate::Status ParentGate::status(const WriteGroups& groups, int table, cons
     // Its upsert is parked: the target may still have the row as it was.
   }
   if (truncated >= 0) return Status::Missing;
+  return Status::Unknown;
+}
+
+ParentGate::Status ParentGate::status(const WriteGroups& groups, int table, const Uuid& id) const {
+  if (Status s = roundStatus(groups, table, id); s != Status::Unknown) return s;
   if (checker_.knownPresent(table, id)) return Status::Present;
   auto db = db_.find(RowKey{table, id});
   if (db != db_.end()) return db->second ? Status::Present : Status::Missing;
@@ -116,6 +121,24 @@ void ParentGate::check(PgConnection& target, std::span<const TargetWrite> writes
   }
   for (WriteGroup& g : groups.all())
     if (g.state != WriteGroup::State::Live) g.nulled.clear();
+}
+
+bool ParentGate::settledWithoutTarget(std::span<const TargetWrite> writes, WriteGroups& groups,
+                                      bool& assumed) const {
+  assumed = false;
+  collectRefs(writes, groups);
+  for (const WriteGroup& g : groups.all()) {
+    if (g.state != WriteGroup::State::Live) return false;
+    for (const WriteGroup::Ref& r : g.refs) {
+      // Not the cache: the batch in flight may still delete a row it holds, and what that
+      // batch does to the cache is only known once its results are read.
+      Status s = roundStatus(groups, r.ref->parent, r.id);
+      if (s == Status::Present) continue;
+      if (s == Status::Missing || !targetRefusesMissing(writes, g, *r.ref)) return false;
+      assumed = true;
+    }
+  }
+  return true;
 }
 
 void ParentGate::decideDrops(std::span<const TargetWrite> writes, WriteGroups& groups) const {

@@ -39,6 +39,13 @@ class ParentGate {
   void check(PgConnection& target, std::span<const TargetWrite> writes, WriteGroups& groups,
              bool assume = false);
   bool assumed() const { return assumed_; }
+  // Staging (ParkingApplier::prestage), without the target and without the cache: true when
+  // every reference of every group is settled present by the round's own writes, or is one the
+  // target refuses if its parent is missing (then `assumed` is set); false when anything would
+  // need a lookup, or is missing, or a group is not live. Sets the groups' refs, nothing else:
+  // it may run while another batch of the session is in flight.
+  bool settledWithoutTarget(std::span<const TargetWrite> writes, WriteGroups& groups,
+                            bool& assumed) const;
   // Parked groups that need no keeping: the row ends deleted later in the round, or a later
   // release stops naming it (a partial target's fill-in). They become Dropped.
   void decideDrops(std::span<const TargetWrite> writes, WriteGroups& groups) const;
@@ -51,6 +58,8 @@ class ParentGate {
   enum class Status { Present, Missing, Unknown };
   // Whether the row is there after the round's writes (its last upsert or delete, a truncate).
   Status status(const WriteGroups& groups, int table, const Uuid& id) const;
+  // The same from the round's own writes alone (Unknown where the round does not say).
+  static Status roundStatus(const WriteGroups& groups, int table, const Uuid& id);
   void collectRefs(std::span<const TargetWrite> writes, WriteGroups& groups) const;
 
   // Whether the target refuses group `g`'s statement if the parent `r` names is missing.

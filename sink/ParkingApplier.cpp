@@ -58,7 +58,8 @@ ParkingApplier::ParkingApplier(PgConnection& target, std::span<const WritePlan> 
       codec_(plans),
       shared_(checkedShared(std::move(shared), catalog, plans)),
       sweeper_(shared_->checker, plans),
-      gate_(shared_->checker) {
+      gate_(shared_->checker),
+      stagingGate_(shared_->checker) {
   store_.ensureSchema(target_);
   refresh();
 }
@@ -78,6 +79,7 @@ void ParkingApplier::forget() {
   shared_->checker.forget();
   inFlight_ = false;
   sent_ = false;
+  staged_.ordered = nullptr;
   startWrites_ = {};
 }
 
@@ -99,9 +101,44 @@ void ParkingApplier::start(std::span<TargetWrite> writes) {
   startCarried_.assign(writes.size(), {});
   bool tentative = !shared_->anyParked && factsOnly_ == 0 && foreignKeysFire();
   if (factsOnly_ > 0) --factsOnly_;
-  roundStart(writes, startCarried_, shared_->anyParked, tentative);
+  if (!(tentative && sendStaged(writes)))
+    roundStart(writes, startCarried_, shared_->anyParked, tentative);
+  staged_.ordered = nullptr;
   startWrites_ = writes;
   inFlight_ = true;
+}
+
+void ParkingApplier::prestage(std::span<TargetWrite> writes) {
+  staged_.ordered = nullptr;
+  // What start() would send tentatively (as far as known before the batch in flight is read:
+  // start() checks again). keysFire_ unread means a first batch: its start() reads it.
+  if (writes.empty() || shared_->anyParked || factsOnly_ > 0 || !keysFire_.value_or(false)) return;
+  staged_.groups.build(writes, shared_->checker);
+  if (!stagingGate_.settledWithoutTarget(writes, staged_.groups, staged_.assumed)) return;
+  auto& orderer = stagingOrderers_[stagingSlot_];
+  if (!orderer) orderer = std::make_unique<BatchOrderer>(catalog_.graph());
+  staged_.ordered = &orderer->order(writes);
+  staged_.writes = writes;
+}
+
+bool ParkingApplier::sendStaged(std::span<TargetWrite> writes) {
+  if (!staged_.ordered || staged_.writes.data() != writes.data() ||
+      staged_.writes.size() != writes.size())
+    return false;
+  // As roundStart() would have left it: every group live, nothing to merge, park, drop or
+  // NULL, the writes in place (kept_ is the identity).
+  std::swap(groups_, staged_.groups);
+  refusals_.clear();
+  kept_.resize(writes.size());
+  for (std::size_t i = 0; i < kept_.size(); ++i) kept_[i] = i;
+  tentative_ = staged_.assumed;
+  // The writer reads this order until finish(); the next prestage() orders into the other one.
+  writer_.sendOrdered(*staged_.ordered, tentative_);
+  staged_.ordered = nullptr;
+  stagingSlot_ ^= 1u;
+  sent_ = true;
+  ++stagedBatches_;
+  return true;
 }
 
 void ParkingApplier::finish() {

@@ -42,6 +42,19 @@
 // every group live, so nothing was parked, NULLed or moved in place before the redo. After a
 // refused tentative batch the next ones are decided on facts (factsOnly_).
 //
+// Staging: the decisions of a tentative start() — grouping, the gate, the order — take as long
+// as sending them, and the target would wait for them after each commit. prestage() makes
+// them for the next batch while the target runs the one in flight, on its own groups, gate
+// and orderer (two, used in turn: the staged order must not overwrite the one the writer may
+// still resend rows from). It decides only what cannot depend on the batch in flight: every
+// reference is settled by the batch's own writes or is one the target checks itself (the
+// cache is not read — that batch may delete a row the cache holds — so a known parent counts
+// as assumed), every group stays live, and nothing is NULLed. start() then sends it as is,
+// if everything start() needs for a tentative batch still holds once the batch before has
+// been read: nothing parked (a parked row or a withdrawn batch in between discards it), no
+// batches decided on facts. If the target refuses it, it is withdrawn and decided on facts
+// like any tentative batch.
+//
 // Where each step lives: WriteGroups (the round's writes per target row), ParkingApplierMerge.cpp
 // (step 1), ParentGate (step 2 and on_missing), ParkingApplierSettle.cpp (refusals, what
 // landed, step 3b), ParkingApplier.cpp (the rounds of steps 3-4, parked retry, the parked
@@ -60,6 +73,7 @@
 // NULLed references, parked writes moved to the end).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -112,6 +126,13 @@ class ParkingApplier {
   void start(std::span<TargetWrite> writes);
   void finish();
   bool inFlight() const { return inFlight_; }
+  // Makes the next start()'s decisions for `writes` now, while the target still runs the
+  // batch in flight (see "Staging"). No statement, no effect on the batch in flight; the
+  // next start() uses it if it is given the same writes, unchanged, and nothing the batch in
+  // flight did makes it stale; any other start() discards it.
+  void prestage(std::span<TargetWrite> writes);
+  // Batches whose start() sent what prestage() had decided.
+  std::uint64_t stagedBatches() const { return stagedBatches_; }
 
   // `pgmorph parked retry`: applies the given entries (every entry of the pipeline when `ids`
   // is empty) now, parents first, in the writer's open transaction, with the same rules.
@@ -170,6 +191,9 @@ class ParkingApplier {
   // Retries of rows waiting for what arrived; false when there is nothing to retry.
   bool nextRound();
   void sendLive(std::span<TargetWrite> writes);
+  // start()'s step 2-3 from prestage(): false (and nothing sent) when there is none for
+  // `writes`.
+  bool sendStaged(std::span<TargetWrite> writes);
   // The parked table and the counts (ParkingApplier.cpp).
   void parkGroup(WriteGroup& g, const TargetWrite& w, ParkKind kind, const RefusedRow* refusal);
   void parkNullReference(const WriteGroup& g, const WriteGroup::Nulled& n, const TargetWrite& w);
@@ -218,6 +242,18 @@ class ParkingApplier {
   // orphans does not pay for a withdrawn pass in every batch.
   unsigned factsOnly_ = 0;
   std::vector<Refusal> refusals_;
+  // Staging (see above): prestage()'s groups, gate and orderers, and what it decided.
+  struct Staged {
+    std::span<const TargetWrite> writes;
+    WriteGroups groups;
+    const OrderedBatch* ordered = nullptr;  // set: a staged batch is waiting for start()
+    bool assumed = false;
+  };
+  Staged staged_;
+  ParentGate stagingGate_;  // over shared_->checker: declared after it
+  std::array<std::unique_ptr<BatchOrderer>, 2> stagingOrderers_;
+  unsigned stagingSlot_ = 0;  // the orderer the next prestage() uses (not the one in flight)
+  std::uint64_t stagedBatches_ = 0;
   // Parent rows deleted (per checker table) and tables truncated this round, for the sweep.
   std::unordered_map<int, std::vector<Uuid>> gone_;
   std::unordered_set<int> emptied_;

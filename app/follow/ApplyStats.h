@@ -38,6 +38,10 @@ struct ApplyStats {
   std::uint64_t batchesBeside = 0;
   std::uint64_t batchesWaited = 0;  // waited for a batch in flight they depend on (WriteKeys)
   std::uint64_t batchesAlone = 0;   // went one at a time (parked rows, a chunk, a lock wait)
+  // Batches (any number of sessions) whose decisions were made while the batch before was
+  // still on the target, and sent as made (ParkingApplier, "Staging").
+  std::uint64_t batchesStaged = 0;
+  std::uint64_t batchesSent = 0;  // every batch sent, chunks of a large source transaction too
   // After sessions waited for each other's locks (a dependency the write keys could not see):
   // the apply runs one session at a time until its checkpoint passes this point, so that the
   // retry after the rollback does not meet the same wait again. Kept across retries.

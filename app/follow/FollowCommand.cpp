@@ -107,6 +107,11 @@ int FollowCommand::follow(FollowOptions options, bool untilCaughtUp) {
         "one they depend on; {} went alone: something parked, a chunk of a large source "
         "transaction, or after a lock wait)",
         stats_.batchesBeside, stats_.batchesStarted, stats_.batchesWaited, stats_.batchesAlone);
+  // Batches decided while the target ran the one before (the rest waited for its answer
+  // first: something parked, a withdrawn batch, a reference only a lookup settles).
+  if (stats_.batchesSent > 0)
+    spdlog::info("apply: {} of {} batches were decided while the target ran the one before",
+                 stats_.batchesStaged, stats_.batchesSent);
   if (status) return *status;
   spdlog::info("stopped at checkpoint {}", stats_.checkpoint.str());
   return 0;

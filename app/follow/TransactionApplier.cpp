@@ -137,6 +137,9 @@ bool TransactionApplier::chooseLane() {
   keys_.clear();
   if (lanes_.size() > 1) keys_.add(batch_.writes());
   if (!parallel || !keys_.keyable()) {
+    // The batch's decisions are made while the target still runs what is in flight, not
+    // after it has answered and committed (ParkingApplier, "Staging").
+    if (!queue_.empty()) lanes_.front()->parking->prestage(batch_.writes());
     committed = finishInFlight();
     fill_ = lanes_.front().get();
     std::swap(fill_->keys, keys_);
@@ -188,7 +191,9 @@ bool TransactionApplier::sendBuffered() {
     committed = chooseLane();
   } else {
     // Another chunk of the open target transaction: its lane's previous chunk (and every lane
-    // sent before it) is read first; its parking decides this one's.
+    // sent before it) is read first; its parking decides this one's (staged meanwhile where
+    // it cannot: ParkingApplier, "Staging").
+    fill_->parking->prestage(batch_.writes());
     committed = finishThrough(fill_);
     if (lanes_.size() > 1) fill_->keys.add(batch_.writes());
   }
@@ -196,7 +201,10 @@ bool TransactionApplier::sendBuffered() {
   markPendingOpen();
   // Steps 1-2 now (round trips), the writes sent without waiting for their results.
   try {
+    const std::uint64_t staged = fill_->parking->stagedBatches();
     fill_->parking->start(batch_.writes());
+    stats_.batchesStaged += fill_->parking->stagedBatches() - staged;
+    ++stats_.batchesSent;
   } catch (const PgError& e) {
     noteSessionsWait(e);
     throw;
