@@ -191,18 +191,25 @@ applied_txs() {
   psql_value "$tgt" "SELECT applied_transactions FROM pgmorph.checkpoint WHERE pipeline = 'bench'"
 }
 
+# autovac_runs DB: autovacuum and autoanalyze runs finished so far on DB's tables. Their
+# difference across a consumer's window says whether the server's own maintenance (started by the
+# previous run's dead rows) landed in that window: its CPU counts in the consumer's server's CPU.
+autovac_runs() {
+  psql_value "$1" "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables"
+}
+
 # --- 3. catch-up, one consumer at a time ------------------------------------------------------
 install_watch "$rep"
 install_watch "$tgt"
 
 # builtin_apply RUN: the built-in apply worker catches up to $lsn alone.
 builtin_apply() {
-  local run=$1 load t0 t1 c_src c_rep applied_s
+  local run=$1 load t0 t1 c_src c_rep applied_s av
   load=$(load_now)
   note "run $run: built-in apply, load $load"
   start_watch "$rep" "SELECT max(remote_lsn)::text FROM pg_replication_origin_status" \
     "$BENCH_WORK/builtin-applied"
-  c_src=$(cluster_cpu source) c_rep=$(cluster_cpu replica)
+  c_src=$(cluster_cpu source) c_rep=$(cluster_cpu replica) av=$(autovac_runs "$rep")
   t0=$(now)
   psql_run "$rep" -c 'ALTER SUBSCRIPTION bench_sub ENABLE' >/dev/null
   wait_slot_confirmed "$src" bench_sub "$lsn" 3600
@@ -215,17 +222,18 @@ builtin_apply() {
     "SELECT NOT active FROM pg_replication_slots WHERE slot_name = 'bench_sub'"
   record_run "run=$run who=builtin s=$(calc "$t1 - $t0" %.3f) applied_s=$applied_s" \
     "src=$c_src rep=$c_rep units=$made load=${load%% *}"
-  note "built-in: confirmed after $(calc "$t1 - $t0" %.3f) s, last commit after $applied_s s"
+  note "built-in: confirmed after $(calc "$t1 - $t0" %.3f) s, last commit after $applied_s s," \
+    "autovacuum/analyze runs meanwhile $(($(autovac_runs "$rep") - av))"
 }
 
 # pgmorph_apply RUN: `pgmorph follow --until-lsn $lsn` alone.
 pgmorph_apply() {
-  local run=$1 load t0 t1 c_src c_tgt commits0 applied0 applied_s
+  local run=$1 load t0 t1 c_src c_tgt commits0 applied0 applied_s av
   load=$(load_now)
   note "run $run: pgmorph follow --until-lsn $lsn, load $load"
   start_watch "$tgt" "SELECT applied_transactions::text FROM pgmorph.checkpoint WHERE pipeline = 'bench'" \
     "$BENCH_WORK/pgmorph-applied"
-  c_src=$(cluster_cpu source) c_tgt=$(cluster_cpu target)
+  c_src=$(cluster_cpu source) c_tgt=$(cluster_cpu target) av=$(autovac_runs "$tgt")
   commits0=$(target_commits) applied0=$(applied_txs)
   if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
   t0=$(now)
@@ -242,7 +250,8 @@ pgmorph_apply() {
   record_run "run=$run who=pgmorph s=$(calc "$t1 - $t0" %.3f) applied_s=$applied_s" \
     "src=$c_src tgt=$c_tgt pgm=$RUN_CPU_S rss=$PEAK_RSS_MB units=$made" \
     "txs=$(($(applied_txs) - applied0)) commits=$(($(target_commits) - commits0)) load=${load%% *}"
-  note "pgmorph: exited after $(calc "$t1 - $t0" %.3f) s, last commit after $applied_s s"
+  note "pgmorph: exited after $(calc "$t1 - $t0" %.3f) s, last commit after $applied_s s," \
+    "autovacuum/analyze runs meanwhile $(($(autovac_runs "$tgt") - av))"
 }
 
 # Each run: a new backlog of the same workload, then both consumers on it, alternating which
