@@ -236,9 +236,8 @@ pgmorph_apply() {
   c_src=$(cluster_cpu source) c_tgt=$(cluster_cpu target) av=$(autovac_runs "$tgt")
   commits0=$(target_commits) applied0=$(applied_txs)
   if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
-  t0=$(now)
   run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" follow -c "$cfg" --until-lsn "$lsn"
-  t1=$(now)
+  t0=$RUN_START t1=$RUN_END
   c_src=$(calc "$(cluster_cpu source) - $c_src") c_tgt=$(calc "$(cluster_cpu target) - $c_tgt")
   if [[ $RUN_RC -ne 0 ]]; then
     tail -n 30 "$BENCH_WORK/pgmorph.log" >&2

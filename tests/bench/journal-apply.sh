@@ -86,10 +86,9 @@ backlog=$(( $(source_row_changes "$src") - before ))
 declare -A catchup rate_of cpu
 for p in plain journal; do
   load=$(load_now)
-  t0=$(now)
   run_measured "$BENCH_WORK/catchup-$p.log" "$PGMORPH_BIN" follow -c "${cfg[$p]}" --until-caught-up
   [[ $RUN_RC == 0 ]] || { tail -n 30 "$BENCH_WORK/catchup-$p.log" >&2; die "catch-up ($p) failed"; }
-  catchup[$p]=$(calc "$(now) - $t0")
+  catchup[$p]=$(calc "$RUN_END - $RUN_START")
   rate_of[$p]=$(calc "$backlog / ${catchup[$p]}" %.0f)
   cpu[$p]=$RUN_CPU_S
   note "catch-up $p: $(fmt_int "$backlog") changes in ${catchup[$p]} s = $(fmt_int "${rate_of[$p]}")/s, pgmorph CPU ${cpu[$p]} s, load $load"
@@ -129,11 +128,10 @@ done
 
 note "replay of the journal ($journal_start onwards) into an empty target"
 until_lsn=$(psql_value "${tgt[journal]}" "SELECT lsn FROM pgmorph.checkpoint")
-t0=$(now)
 run_measured "$BENCH_WORK/replay.log" "$PGMORPH_BIN" replay -c "${cfg[replay]}" \
   --from-lsn "$journal_start" --until-lsn "$until_lsn"
 [[ $RUN_RC == 0 ]] || { tail -n 30 "$BENCH_WORK/replay.log" >&2; die "replay failed"; }
-replay_s=$(calc "$(now) - $t0")
+replay_s=$(calc "$RUN_END - $RUN_START")
 replayed=$(sed -n 's/.*replayed [0-9]* transaction(s), \([0-9]*\) row change(s).*/\1/p' "$BENCH_WORK/replay.log" | tail -n 1)
 [[ -n $replayed ]] || die "no 'replayed ... row change(s)' line in $BENCH_WORK/replay.log"
 replay_rate=$(calc "$replayed / $replay_s" %.0f)

@@ -251,7 +251,10 @@ SQL
 # set. CPU time well below the wall time means the process spent its time waiting (on a database). The peak is the kernel's high-water mark
 # (VmHWM in /proc/PID/status), read every 100 ms by a sampler beside it, so growth in the last
 # 100 ms of its life could be missed; /usr/bin/time would need a package the project does not
-# install. The main shell waits on the process itself, so the caller's clock stops at its exit.
+# install. RUN_START and RUN_END (epoch seconds) are taken right before the start and right
+# after the exit: the caller's clock must be these, not its own around this function, which
+# also waits for the sampler's last `sleep 0.1` (that wait once added up to 0.1 s to pgmorph's
+# wall time and nothing to the built-in's).
 run_measured() {
   local log=$1 pid sampler hwm_file
   shift
@@ -259,6 +262,7 @@ run_measured() {
   local cpu_before
   children_cpu >"$BENCH_WORK/cpu-before"
   cpu_before=$(<"$BENCH_WORK/cpu-before")
+  RUN_START=$(now)
   "$@" >"$log" 2>&1 &
   pid=$!
   bench_track_pid "$pid"
@@ -282,6 +286,7 @@ run_measured() {
   set +e
   wait "$pid"
   RUN_RC=$?
+  RUN_END=$(now)
   set -e
   # Read before waiting for the sampler, whose own children (sleep) would be added too.
   children_cpu >"$BENCH_WORK/cpu-after"

@@ -134,9 +134,8 @@ pgmorph_snapshot() {
   note "run $run: pgmorph snapshot --jobs $j, load $load (log: $BENCH_WORK/pgmorph.log)"
   if [[ $profile -eq 1 ]]; then profile_reset "$tgt"; fi
   c_src=$(cluster_cpu source) c_tgt=$(cluster_cpu target)
-  t0=$(now)
   run_measured "$BENCH_WORK/pgmorph.log" "$PGMORPH_BIN" snapshot -c "$cfg" --jobs "$j"
-  t1=$(now)
+  t0=$RUN_START t1=$RUN_END
   if [[ $RUN_RC -ne 0 ]]; then
     tail -n 30 "$BENCH_WORK/pgmorph.log" >&2
     die "pgmorph snapshot exited with $RUN_RC (log above)"

@@ -52,9 +52,8 @@ cfg=$BENCH_WORK/pipeline.yaml
 write_config "$src" "$tgt" "$cfg"
 snapshot_load=$(load_now)
 cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
-t0=$(now)
 run_measured "$BENCH_WORK/snapshot.log" "$PGMORPH_BIN" snapshot -c "$cfg" --jobs "$jobs"
-t1=$(now)
+t0=$RUN_START t1=$RUN_END
 [[ $RUN_RC -eq 0 ]] || { tail -n 30 "$BENCH_WORK/snapshot.log" >&2; die "pgmorph snapshot exited with $RUN_RC"; }
 snapshot_s=$(calc "$t1 - $t0" %.3f)
 snapshot_cpu="source $(calc "$(cluster_cpu source) - $cpu_src0"), target $(calc "$(cluster_cpu target) - $cpu_tgt0"), pgmorph $RUN_CPU_S"
@@ -65,9 +64,8 @@ verify_lines="" best=""
 for ((r = 1; r <= runs; r++)); do
   load=$(load_now)
   cpu_src0=$(cluster_cpu source) cpu_tgt0=$(cluster_cpu target)
-  t0=$(now)
   run_measured "$BENCH_WORK/verify-$r.log" "$PGMORPH_BIN" verify -c "$cfg"
-  t1=$(now)
+  t0=$RUN_START t1=$RUN_END
   [[ $RUN_RC -eq 0 ]] || { tail -n 40 "$BENCH_WORK/verify-$r.log" >&2; die "pgmorph verify exited with $RUN_RC (it must find the target equal)"; }
   s=$(calc "$t1 - $t0" %.3f)
   verify_lines+="pgmorph verify run $r:   $s s  $(fmt_int "$(calc "$rows / $s" %.0f)") rows/s  peak RSS $PEAK_RSS_MB MB  CPU source $(calc "$(cluster_cpu source) - $cpu_src0"), target $(calc "$(cluster_cpu target) - $cpu_tgt0"), pgmorph $RUN_CPU_S   (load $load)"$'\n'
