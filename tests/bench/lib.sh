@@ -277,7 +277,8 @@ run_measured() {
       done 2>/dev/null <"/proc/$pid/status" || break
       # A zombie has no memory left to report: keep the last value seen alive.
       [[ $state == Z || -z $hwm ]] && break
-      echo "$hwm" >"$hwm_file"
+      # Written aside and renamed: a reader never sees the file truncated (one run read 0 MB).
+      echo "$hwm" >"$hwm_file.new" && mv -f "$hwm_file.new" "$hwm_file"
       sleep 0.1
     done
   ) &
