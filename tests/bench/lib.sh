@@ -277,7 +277,8 @@ run_measured() {
       done 2>/dev/null <"/proc/$pid/status" || break
       # A zombie has no memory left to report: keep the last value seen alive.
       [[ $state == Z || -z $hwm ]] && break
-      # Written aside and renamed: a reader never sees the file truncated (one run read 0 MB).
+      # Written aside and renamed: a sampler stopped mid-write leaves the previous figure, not an
+      # empty file. One run reported 0 MB (05:13); whether this was its cause was not established.
       echo "$hwm" >"$hwm_file.new" && mv -f "$hwm_file.new" "$hwm_file"
       sleep 0.1
     done
