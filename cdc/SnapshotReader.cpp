@@ -54,7 +54,11 @@ SnapshotReader::SnapshotReader(const std::string& sourceConninfo, const std::str
   } catch (const PgError& e) {
     // 22023 invalid_parameter_value: "invalid snapshot identifier" — the exporting
     // connection is gone (or has run another command), so is the snapshot.
-    if (e.sqlstate() == sqlstate::kInvalidParameterValue)
+    // 55000 object_not_in_prerequisite_state: "could not import the requested snapshot" —
+    // the snapshot's file is still there but its exporting process has already exited
+    // (the moment between the two while that process ends). Gone just the same.
+    if (e.sqlstate() == sqlstate::kInvalidParameterValue ||
+        e.sqlstate() == sqlstate::kObjectNotInPrerequisiteState)
       throw SnapshotGoneError(fmt::format(
           "the exported snapshot {} of the slot can no longer be imported (the connection that "
           "exported it has ended): {}",

@@ -128,6 +128,16 @@ TEST_F(SnapshotReaderTest, SnapshotAndStreamMeetExactlyAtTheConsistentPoint) {
   // Once the exporting connection is gone, the snapshot cannot be imported any more.
   exported.release();
   EXPECT_FALSE(exported.holding());
+  // The server ends the exporting walsender after the connection is closed, not with it:
+  // an import in between would still succeed. Wait until no walsender of this database is
+  // left (the stream above has stopped too).
+  ASSERT_TRUE(test::waitFor([&] {
+    return writer_
+               ->exec(
+                   "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'"
+                   " AND datname = current_database()")
+               .value(0, 0) == "0";
+  })) << "the exporting walsender did not end";
   EXPECT_THROW(SnapshotReader(conninfo(), exported.snapshotName()), SnapshotGoneError);
   // A reader that imported it earlier still reads under it.
   EXPECT_EQ(readAll(b, read).size(), 3u);
