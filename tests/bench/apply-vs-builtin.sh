@@ -28,13 +28,18 @@
 # took pgmorph's target the most time (the built-in apply worker runs no SQL statements).
 # With --runs N, steps 2-4 are repeated N times on a new backlog each, the consumers alternating
 # which goes first; the block gives every run and the min–max of each figure.
+# With --parked N, N rows of dispatch_notification with malformed JSON in template_context are
+# inserted on the source before pgmorph's first catch-up: pgmorph parks them (on_error: park), and
+# while anything is parked it neither assumes parents, nor stages the next batch, nor runs target
+# sessions side by side (sink/ParkingApplier.h). The runs then measure that path: a migration
+# with dirty data. The row counts expect system_messages to be N rows short.
 # With --pipeline-extra YAML (repeatable; or the env BENCH_PIPELINE_EXTRA, one document), the YAML
 # lines are appended to pgmorph's config as top-level keys, e.g. 'apply: {sessions: 2}' or
 # 'apply: {batch_changes: 2000}' (the example's mapping.yaml has no apply/snapshot section, so
 # one key per section: give a section's settings in one map). The block prints them.
 #
 # Usage: tests/bench/apply-vs-builtin.sh [--changes N (200000)] [--scale N (10)] [--clients N (2)]
-#                                        [--runs N (1)] [--index-fks] [--profile]
+#                                        [--runs N (1)] [--index-fks] [--profile] [--parked N (0)]
 #                                        [--pipeline-extra YAML]...
 # Env:   PGMORPH_BIN (build/pgmorph), BENCH_KEEP=1 keeps the work directory (logs) after the run,
 #        BENCH_PIPELINE_EXTRA (as --pipeline-extra).
@@ -43,7 +48,7 @@ set -Eeuo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-changes=200000 scale=10 clients=2 runs=1 profile=0 index_fks=0
+changes=200000 scale=10 clients=2 runs=1 profile=0 index_fks=0 parked=0
 pipeline_extra=()
 [[ -n ${BENCH_PIPELINE_EXTRA:-} ]] && pipeline_extra+=("$BENCH_PIPELINE_EXTRA")
 while [[ $# -gt 0 ]]; do
@@ -54,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=$2; shift 2 ;;
     --profile) profile=1; shift ;;
     --index-fks) index_fks=1; shift ;;
+    --parked) parked=$2; shift 2 ;;
     --pipeline-extra) pipeline_extra+=("$2"); shift 2 ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -62,6 +68,7 @@ done
 for v in "$changes" "$scale" "$clients" "$runs"; do
   [[ $v =~ ^[1-9][0-9]*$ ]] || die "--changes, --scale, --clients and --runs take positive integers"
 done
+[[ $parked =~ ^[0-9]+$ ]] || die "--parked takes a number of rows (0 or more)"
 
 require_pgmorph follow
 bench_init apply
@@ -125,6 +132,16 @@ note "built-in subscription: initial copy"
 wait_for 3600 "the built-in subscription's table copy" "$rep" \
   "SELECT count(*) = ${#DISPATCH_TABLES[@]} AND bool_and(srsubstate = 'r') FROM pg_subscription_rel"
 wait_slot_confirmed "$src" bench_sub "$(psql_value "$src" "SELECT pg_current_wal_lsn()")" 600
+if [[ $parked -gt 0 ]]; then
+  # Negative ids: the workload picks notifications in 1..max(id), so it never touches these, and
+  # its picks are the same as without them.
+  psql_run "$src" -v n="$parked" >/dev/null <<'SQL'
+INSERT INTO dispatch_notification (id, recipient_id, template, template_context, is_read)
+SELECT -g, NULL, 'bench-parked', '{not json', 0 FROM generate_series(1, :n) g
+SQL
+  TARGET_SHORT[dispatch_notification]=$parked
+  note "$parked rows that pgmorph parks inserted on the source (malformed template_context)"
+fi
 note "pgmorph: applying the data load from its slot"
 follow_until --until-caught-up
 check_counts "$src" "$rep" "$tgt"
@@ -277,6 +294,9 @@ wall time: until the consumer has confirmed L to the source (built-in: confirmed
 EOF
 if [[ ${#pipeline_extra[@]} -gt 0 ]]; then
   echo "pgmorph config extra keys: $(printf '%s; ' "${pipeline_extra[@]}")"
+fi
+if [[ $parked -gt 0 ]]; then
+  echo "--parked $parked: that many rows stay parked on pgmorph's target in every run (no assumed parents, no staging, no side-by-side sessions)"
 fi
 if [[ $floor_mode == single ]]; then
   cat <<EOF
