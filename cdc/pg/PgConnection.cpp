@@ -165,7 +165,13 @@ PgConnection::PgConnection(const std::string& conninfo, std::string role, Mode m
     values.emplace_back(o->val);
   }
   if (!options.empty()) options += ' ';
-  options += "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3";
+  // bytea_output too: a legacy database or role may have `escape` set (the default before 9.0),
+  // and wal2json, which formats values with the walsender's settings, strips the first two
+  // characters of every bytea as if they were the hex form's "\x" — data lost without an error.
+  // Startup options outrank ALTER DATABASE / ALTER ROLE settings.
+  options +=
+      "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+      " -c bytea_output=hex";
   keys.emplace_back("options");
   values.push_back(options);
   if (mode == Mode::Replication) {

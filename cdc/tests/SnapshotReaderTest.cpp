@@ -223,6 +223,45 @@ TEST_F(SnapshotReaderTest, ARowOfEveryTypeIsTheSameChangeAsWal2JsonMakesOfItsIns
   EXPECT_TRUE(value("nul").isNull());
 }
 
+// Legacy databases carry settings of their own (ALTER DATABASE / ALTER ROLE ... SET), which
+// every new session takes, the walsender's too — where wal2json formats values with them. None
+// of them may change a value pgmorph reads: `escape` bytea would even lose its first two bytes
+// (wal2json strips the two characters of the hex form's "\x").
+TEST_F(SnapshotReaderTest, TheDatabasesOwnOutputSettingsChangeNoValue) {
+  writer_->exec(
+      "CREATE TABLE legacy (id int PRIMARY KEY, b bytea, tstz timestamptz, ts timestamp,"
+      " day date, iv interval, d double precision)");
+  for (const char* setting :
+       {"bytea_output = 'escape'", "DateStyle = 'SQL, DMY'", "IntervalStyle = 'sql_standard'",
+        "TimeZone = 'America/New_York'", "extra_float_digits = 0"})
+    writer_->exec(fmt::format("ALTER DATABASE {} SET {}", writer_->quoteIdent(db_), setting));
+  std::string slot = test::uniqueSlotName("settings");
+  auto before = ExportedSnapshotSlot::create(conninfo(), slot);
+  // The legacy application's session: psql, with the database's settings as they are.
+  ASSERT_EQ(source().scalar(db_, "SHOW bytea_output"), "escape");
+  source().psql(db_,
+                "INSERT INTO legacy VALUES (1, '\\x41420043'::bytea, '2024-03-01 12:00:00+02',"
+                " '2024-03-01 12:34:56.789', '2024-02-29', '1 day 02:03:04', 1.0 / 3)");
+  auto after = ExportedSnapshotSlot::create(conninfo(), test::uniqueSlotName("settings2"));
+  SnapshotReader reader(conninfo(), after.snapshotName());
+  SnapshotRead read{
+      "public", "legacy", SnapshotReader::describe(reader.connection(), "public", "legacy"),
+      {},       {},       {}};
+  auto snapshotRows = readAll(reader, read);
+  ASSERT_EQ(snapshotRows.size(), 1u);
+  auto streamed = streamInserts(slot, before.consistentPoint(), "legacy", 1);
+  ASSERT_EQ(streamed.size(), 1u);
+  for (const Change* c : {&snapshotRows[0], &streamed[0]}) {
+    auto value = [&](const char* name) { return std::string(c->view(*c->findColumn(name)).value); };
+    EXPECT_EQ(value("b"), "41420043");
+    EXPECT_EQ(value("tstz"), "2024-03-01 10:00:00+00");
+    EXPECT_EQ(value("ts"), "2024-03-01 12:34:56.789");
+    EXPECT_EQ(value("day"), "2024-02-29");
+    EXPECT_EQ(value("iv"), "1 day 02:03:04");
+    EXPECT_EQ(value("d"), "0.3333333333333333");
+  }
+}
+
 TEST_F(SnapshotReaderTest, DescribeNamesAMissingTableOrColumn) {
   writer_->exec("CREATE TABLE t (id int PRIMARY KEY, a text, b text)");
   PgConnection conn(conninfo(), "source");
