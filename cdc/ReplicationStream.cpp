@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cdc/DecodeError.h"
 #include "cdc/ReplicationProtocol.h"
 #include "cdc/pg/OneLine.h"
 #include "cdc/pg/PgError.h"
@@ -31,12 +32,17 @@ std::string trimmedError(PGconn* conn) {
   return oneLine(conn ? PQerrorMessage(conn) : "");
 }
 
+std::unique_ptr<PgConnection> connectReplication(const std::string& conninfo) {
+  return std::make_unique<PgConnection>(conninfo, "replication", PgConnection::Mode::Replication);
+}
+
 }  // namespace
 
 ReplicationStream::ReplicationStream(const std::string& conninfo, std::string slot)
     : slot_(std::move(slot)),
-      conn_(std::make_unique<PgConnection>(conninfo, "replication",
-                                           PgConnection::Mode::Replication)) {}
+      conn_(connectReplication(conninfo)),
+      // SHOW is a replication command too; wal2json writes text in this encoding.
+      transcoder_(conn_->exec("SHOW server_encoding").value(0, 0)) {}
 
 ReplicationStream::~ReplicationStream() = default;
 ReplicationStream::ReplicationStream(ReplicationStream&&) noexcept = default;
@@ -113,6 +119,15 @@ std::optional<ReplicationStream::Message> ReplicationStream::poll() {
                       std::string(sqlstate::kProtocolViolation));
       received_ = std::max(received_, header.dataStart);
       serverWalEnd_ = std::max(serverWalEnd_, header.walEnd);
+      if (transcoder_.needed()) {
+        try {
+          payload = transcoder_.toUtf8(payload, converted_);
+        } catch (const PgmorphError& e) {
+          throw DecodeError(fmt::format("replication stream of slot \"{}\", message at {}: {}",
+                                        slot_, header.dataStart.str(), e.what()),
+                            header.dataStart);
+        }
+      }
       return Message{header.dataStart, header.walEnd, payload};
     }
     if (msg[0] == 'k') {

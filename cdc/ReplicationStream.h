@@ -7,6 +7,9 @@
 // never what was merely received. The server may discard WAL before the reported flush
 // position, so reporting a received-but-unapplied LSN could lose changes.
 //
+// Payloads are UTF-8 whatever the source database's encoding: wal2json writes the database's
+// own encoding, which the constructor reads (SHOW server_encoding) and Utf8Transcoder converts.
+//
 // poll() never blocks: wait for socket() to become readable (e.g. with Boost.Asio), then
 // call poll() until it returns nullopt. Sending status updates does block briefly (libpq
 // blocking mode, as pg_recvlogical does): a 34-byte message on a healthy connection.
@@ -23,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "cdc/Utf8Transcoder.h"
 #include "cdc/model/Lsn.h"
 #include "cdc/pg/PgConnection.h"
 
@@ -96,6 +100,8 @@ class ReplicationStream {
   std::string slot_;
   std::unique_ptr<PgConnection> conn_;
   std::unique_ptr<char, FreeMem> copyBuffer_;  // the last XLogData; payloads point into it
+  Utf8Transcoder transcoder_;  // the database's encoding to UTF-8 (or nothing to do)
+  std::string converted_;      // the last payload converted to UTF-8, when it needed it
   bool streaming_ = false;
   Lsn received_;
   Lsn flushed_;

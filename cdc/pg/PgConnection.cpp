@@ -161,6 +161,7 @@ PgConnection::PgConnection(const std::string& conninfo, std::string role, Mode m
       options = o->val;
       continue;
     }
+    if (std::string_view(o->keyword) == "client_encoding") continue;  // pinned below
     keys.emplace_back(o->keyword);
     values.emplace_back(o->val);
   }
@@ -174,6 +175,12 @@ PgConnection::PgConnection(const std::string& conninfo, std::string role, Mode m
       " -c bytea_output=hex";
   keys.emplace_back("options");
   values.push_back(options);
+  // Text in UTF-8 from and to every database, whatever its encoding or PGCLIENTENCODING: the
+  // server converts a LATIN1 legacy database's text to it, and the target's from it (refusing,
+  // row by row, a character its encoding lacks, rather than storing other letters). The
+  // replication stream is not converted by the server: see Utf8Transcoder.
+  keys.emplace_back("client_encoding");
+  values.emplace_back("UTF8");
   if (mode == Mode::Replication) {
     keys.emplace_back("replication");
     values.emplace_back("database");

@@ -1,8 +1,8 @@
 // PgConnection owns one libpq connection (closed on destruction). Every connection
 // pgmorph opens goes through it, so every session is pinned to TimeZone=UTC, DateStyle=ISO,
-// IntervalStyle=postgres, extra_float_digits=3 and bytea_output=hex whatever the user's
-// environment or the database's own settings say (wal2json renders values with the session's
-// settings), and no error message ever carries a password.
+// IntervalStyle=postgres, extra_float_digits=3, bytea_output=hex and client_encoding=UTF8
+// whatever the user's environment or the database's own settings say (wal2json renders
+// values with the session's settings), and no error message ever carries a password.
 #pragma once
 
 #include <libpq-fe.h>
