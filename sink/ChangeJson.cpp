@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cdc/json/AsciiJson.h"
 #include "cdc/json/JsonWriter.h"
 
 #include <rapidjson/document.h>
@@ -82,7 +83,8 @@ std::string encode(const Change& change) {
   json.key("i");
   writeColumns(json, change, true);
   json.endObject();
-  return json.text();
+  // Stored in a json column of the target, whatever its encoding (see AsciiJson.h).
+  return asciiJson(json.text());
 }
 
 void decode(std::string_view json, Change& out) {

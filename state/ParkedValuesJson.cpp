@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cdc/json/AsciiJson.h"
 #include "cdc/json/JsonWriter.h"
 
 #include <rapidjson/document.h>
@@ -21,7 +22,8 @@ std::string encodeParkedValues(std::span<const ParkedValue> values) {
     json.endArray();
   }
   json.endArray();
-  return json.text();
+  // Stored in a json column of the target, whatever its encoding (see AsciiJson.h).
+  return asciiJson(json.text());
 }
 
 std::vector<ParkedValue> decodeParkedValues(std::string_view json) {

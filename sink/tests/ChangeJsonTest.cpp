@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "transform/tests/TestUtil.h"
@@ -50,7 +51,14 @@ TEST(ChangeJson, KeepsTheStoredFormat) {
                          test::Col{"flag", "true", ValueKind::Bool, "boolean"}},
                         {num("id", "1300")});
   c.xid = 4294967295u;
+  // Non-ASCII characters are written as \u escapes (any target encoding stores them); what
+  // earlier versions wrote, with the UTF-8 bytes as they are, reads back the same.
   const std::string stored =
+      R"({"k":"U","x":4294967295,"l":"0/16B3748","s":"public","t":"dispatch_notification",)"
+      R"("c":[["id","integer","#","1300"],["no\"te","text","s","a\\\u0000\u00E9\n"],)"
+      R"(["gone","text","n",""],["flag","boolean","b","true"]],)"
+      R"("i":[["id","integer","#","1300"]]})";
+  const std::string storedBefore =
       R"({"k":"U","x":4294967295,"l":"0/16B3748","s":"public","t":"dispatch_notification",)"
       R"("c":[["id","integer","#","1300"],["no\"te","text","s","a\\\u0000)"
       "\xc3\xa9"
@@ -58,12 +66,31 @@ TEST(ChangeJson, KeepsTheStoredFormat) {
       R"("i":[["id","integer","#","1300"]]})";
   EXPECT_EQ(ChangeJson::encode(c), stored);
 
+  for (const std::string& text : {stored, storedBefore}) {
+    Change back;
+    ChangeJson::decode(text, back);
+    EXPECT_EQ(ChangeJson::encode(back), stored);
+    ASSERT_EQ(back.columnCount(), 4u);
+    EXPECT_EQ(back.column(1).name, "no\"te");
+    EXPECT_EQ(back.column(1).value, "a\\\0\xc3\xa9\n"s);
+  }
+}
+
+TEST(ChangeJson, IsAsciiWhateverTheValuesSoAnyTargetEncodingStoresIt) {
+  Change c = makeChange(ChangeKind::Insert, "towns",
+                        {num("id", "12345678901234567890.123456789"), str("name", "Zürich 😀")}, {});
+  std::string json = ChangeJson::encode(c);
+  EXPECT_TRUE(std::all_of(json.begin(), json.end(), [](char ch) { return (ch & 0x80) == 0; }))
+      << json;
+  EXPECT_NE(json.find(R"(Z\u00FCrich \uD83D\uDE00)"), std::string::npos) << json;
   Change back;
-  ChangeJson::decode(stored, back);
-  EXPECT_EQ(ChangeJson::encode(back), stored);
-  ASSERT_EQ(back.columnCount(), 4u);
-  EXPECT_EQ(back.column(1).name, "no\"te");
-  EXPECT_EQ(back.column(1).value, "a\\\0\xc3\xa9\n"s);
+  ChangeJson::decode(json, back);
+  EXPECT_EQ(back.column(0).value, "12345678901234567890.123456789");
+  EXPECT_EQ(back.column(1).value, "Zürich 😀");
+  // Bytes that are not UTF-8 (a SQL_ASCII source) are kept as they are, as before.
+  Change raw = makeChange(ChangeKind::Insert, "towns", {str("name", "Z\xFCrich")}, {});
+  ChangeJson::decode(ChangeJson::encode(raw), back);
+  EXPECT_EQ(back.column(0).value, "Z\xFCrich");
 }
 
 TEST(ChangeJson, KeepsTheStoredFormatOfATruncate) {

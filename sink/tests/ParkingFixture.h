@@ -114,8 +114,12 @@ inline Uuid idOf(std::string_view sourceTable, std::string_view key) {
 
 class ParkingTest : public ::testing::Test {
  protected:
+  // The target database of a test (dropped in TearDown): one in the cluster's default encoding.
+  virtual std::string createTargetDatabase() {
+    return test::sharedTarget().createDatabase("parking");
+  }
   void SetUp() override {
-    db_ = test::sharedTarget().createDatabase("parking");
+    db_ = createTargetDatabase();
     test::sharedTarget().psqlFile(db_, test::sourceDir() + "/deploy/examples/dispatch/target.sql");
     conn_.emplace(test::sharedTarget().conninfo(db_), "target");
     observer_.emplace(test::sharedTarget().conninfo(db_), "observer");

@@ -259,19 +259,28 @@ TEST(ParkedValuesJson, KeepsTheStoredFormat) {
       {"na\"me\x01", ParkedValue::State::Present, "a\\b\0\xc3\xa9"s},
       {"gone", ParkedValue::State::Null, ""},
       {"kept", ParkedValue::State::Absent, ""}};
+  // Non-ASCII characters as \u escapes (a target in any encoding stores them); earlier versions
+  // wrote the UTF-8 bytes as they are, which still reads back.
   const std::string stored =
+      R"([["na\"me\u0001","P","a\\b\u0000\u00E9"],["gone","N"],["kept","A"]])";
+  const std::string storedBefore =
       R"([["na\"me\u0001","P","a\\b\u0000)"s + "\xc3\xa9" + R"("],["gone","N"],["kept","A"]])";
   EXPECT_EQ(encodeParkedValues(values), stored);
   EXPECT_EQ(decodeParkedValues(stored), values);
+  EXPECT_EQ(decodeParkedValues(storedBefore), values);
   EXPECT_EQ(encodeParkedValues({}), "[]");
 }
 
-TEST(ParkedValuesJson, EscapesWhatJsonNeedsAndKeepsEveryOtherByte) {
+TEST(ParkedValuesJson, EscapesWhatJsonNeedsAndWritesEveryOtherCharacterInAscii) {
   using namespace std::string_literals;
   const std::vector<ParkedValue> awkward = {
-      {"c", ParkedValue::State::Present, "a\"b\\c\n\t\x01\0\xc3\xa9"s}};
+      {"c", ParkedValue::State::Present, "a\"b\\c\n\t\x01\0\xc3\xa9 \xf0\x9f\x98\x80"s}};
   EXPECT_EQ(encodeParkedValues(awkward),
-            "[[\"c\",\"P\",\"a\\\"b\\\\c\\n\\t\\u0001\\u0000\xc3\xa9\"]]"s);
+            "[[\"c\",\"P\",\"a\\\"b\\\\c\\n\\t\\u0001\\u0000\\u00E9 \\uD83D\\uDE00\"]]"s);
+  EXPECT_EQ(decodeParkedValues(encodeParkedValues(awkward)), awkward);
+  // Bytes that are not UTF-8 (a SQL_ASCII source) are written as they are, as before.
+  const std::vector<ParkedValue> latin1 = {{"c", ParkedValue::State::Present, "Z\xfcrich"}};
+  EXPECT_EQ(encodeParkedValues(latin1), "[[\"c\",\"P\",\"Z\xfcrich\"]]");
   // And what is written comes back as it was, NUL and all.
   std::string odd = "line\r\nwith \"quotes\", a \\ and a \0 byte \xe2\x82\xac"s;
   ParkedValue v;
