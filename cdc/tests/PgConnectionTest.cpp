@@ -10,17 +10,23 @@
 
 namespace pgmorph {
 
-TEST(PgConnection, PinsUtcAndIsoWhateverTheEnvironmentSays) {
+TEST(PgConnection, PinsUtcIsoAndUtf8WhateverTheEnvironmentSays) {
   ::setenv("PGTZ", "America/New_York", 1);
   ::setenv("PGDATESTYLE", "German", 1);
-  PgConnection conn(test::sharedSource().conninfo(), "source");
+  ::setenv("PGCLIENTENCODING", "LATIN1", 1);
+  PgConnection conn(test::sharedSource().conninfo() + " client_encoding=WIN1252", "source");
   ::unsetenv("PGTZ");
   ::unsetenv("PGDATESTYLE");
-  auto res = conn.exec("SELECT current_setting('TimeZone'), current_setting('DateStyle'),"
-                       " '2024-03-01 12:00:00+00'::timestamptz::text");
+  ::unsetenv("PGCLIENTENCODING");
+  auto res = conn.exec(
+      "SELECT current_setting('TimeZone'), current_setting('DateStyle'),"
+      " '2024-03-01 12:00:00+00'::timestamptz::text, current_setting('client_encoding'),"
+      " current_setting('bytea_output')");
   EXPECT_EQ(res.value(0, 0), "UTC");
   EXPECT_EQ(res.value(0, 1), "ISO, MDY");
   EXPECT_EQ(res.value(0, 2), "2024-03-01 12:00:00+00");
+  EXPECT_EQ(res.value(0, 3), "UTF8");
+  EXPECT_EQ(res.value(0, 4), "hex");
 }
 
 TEST(PgConnection, KeepsTheUsersOwnOptions) {
