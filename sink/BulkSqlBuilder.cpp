@@ -20,7 +20,31 @@ std::string arrayParam(std::size_t n, BulkSqlBuilder::ParamTypes params) {
   std::string_view type = n - 1 < params.size() ? params[n - 1] : std::string_view("text");
   return fmt::format("${}::{}[]", n, type);
 }
+
+// Types whose equality means the very same value: comparing them as they are is exact. Any
+// other type is compared by its text output under "C" (numeric 1.0 = 1.00, a nondeterministic
+// collation's 'a' = 'A', jsonb key order: equal, yet writing the new value changes the row).
+bool equalityIsIdentity(std::string_view type) {
+  for (std::string_view t : {"uuid", "smallint", "integer", "bigint", "boolean", "date",
+                             "timestamp with time zone", "timestamp without time zone"})
+    if (type == t) return true;
+  return false;
+}
 }  // namespace
+
+std::string BulkSqlBuilder::differs(std::span<const std::size_t> columns,
+                                    const std::function<std::string(std::size_t)>& value) const {
+  std::string out;
+  for (std::size_t i : columns) {
+    if (!out.empty()) out += " OR ";
+    if (equalityIsIdentity(types_.columns[i]))
+      out += fmt::format("{}.{} IS DISTINCT FROM {}", kTarget, columns_[i], value(i));
+    else
+      out += fmt::format("({}.{})::text COLLATE \"C\" IS DISTINCT FROM ({})::text COLLATE \"C\"",
+                         kTarget, columns_[i], value(i));
+  }
+  return "(" + out + ")";
+}
 
 BulkSqlBuilder::BulkSqlBuilder(const WritePlan& plan, PlanColumnTypes types,
                                const QuoteIdent& quote)
@@ -57,6 +81,7 @@ std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamType
   checkArity(values.size());
   std::string names = id_, casts = fmt::format("{}.c0::{} AS c0", kValues, types_.id);
   std::string arrays = arrayParam(1, params), aliases = "c0", selected = "c0", updates, sets;
+  std::vector<std::size_t> updated;  // the columns DO UPDATE SET writes
   int n = 1;
   bool absent = false;
   for (std::size_t i = 1; i < columns_.size(); ++i) {
@@ -73,15 +98,25 @@ std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamType
     if (!sets.empty()) sets += ", ";
     sets += fmt::format("{} = {}.c{}", columns_[i], kValues, i);
     if (i == legacy_) continue;  // SqlBuilder::unchangedOnConflict()
+    updated.push_back(i);
     if (!updates.empty()) updates += ", ";
     updates += fmt::format("{0} = EXCLUDED.{0}", columns_[i]);
   }
   std::string rows =
       fmt::format("SELECT {} FROM unnest({}) AS {}({})", casts, arrays, kValues, aliases);
   if (!absent) {
-    std::string action = updates.empty() ? "DO NOTHING" : "DO UPDATE SET " + updates;
-    return fmt::format("INSERT INTO {} ({}) {} ON CONFLICT ({}) {}", table_, names, rows, id_,
-                       action);
+    // A row that already holds every value is left alone (the WHERE of DO UPDATE: the row is
+    // locked as before, but no new version is written, no index entry added, no WAL but the
+    // lock's). Source updates that change only columns the mapping drops, or set a column to
+    // the value it has, are common in a migration; rewriting those rows cost as much as a
+    // real change. Compared as set-columns compares (differs()).
+    std::string action = "DO NOTHING";
+    if (!updates.empty())
+      action = fmt::format(
+          "DO UPDATE SET {} WHERE {}", updates,
+          differs(updated, [&](std::size_t i) { return fmt::format("EXCLUDED.{}", columns_[i]); }));
+    return fmt::format("INSERT INTO {} AS {} ({}) {} ON CONFLICT ({}) {}", table_, kTarget, names,
+                       rows, id_, action);
   }
   // Some column absent (unchanged TOAST): as SqlBuilder::upsert, not ON CONFLICT (NOT NULL is
   // checked on the proposed row before the conflict): update the rows that exist, insert the
@@ -102,18 +137,6 @@ std::string BulkSqlBuilder::remove() const {
   return fmt::format("DELETE FROM {} WHERE {} = ANY($1::{}[])", table_, id_, types_.id);
 }
 
-namespace {
-// Types whose equality means the very same value: comparing them as they are is exact. Any
-// other type is compared by its text output under "C" (numeric 1.0 = 1.00, a nondeterministic
-// collation's 'a' = 'A', jsonb key order: equal, yet writing the new value changes the row).
-bool equalityIsIdentity(std::string_view type) {
-  for (std::string_view t : {"uuid", "smallint", "integer", "bigint", "boolean", "date",
-                             "timestamp with time zone", "timestamp without time zone"})
-    if (type == t) return true;
-  return false;
-}
-}  // namespace
-
 std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values,
                                        ParamTypes params) const {
   checkArity(values.size());
@@ -133,18 +156,8 @@ std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values,
     throw std::invalid_argument(
         fmt::format("a set-columns on {} with no value present has no multi-row form", table_));
   // Whether the target row differs from the values of `source` (an alias of the key rows).
-  auto differs = [&](std::string_view source) {
-    std::string out;
-    for (std::size_t i : present) {
-      if (!out.empty()) out += " OR ";
-      if (equalityIsIdentity(types_.columns[i]))
-        out += fmt::format("{}.{} IS DISTINCT FROM {}.c{}", kTarget, columns_[i], source, i);
-      else
-        out +=
-            fmt::format("({}.{})::text COLLATE \"C\" IS DISTINCT FROM ({}.c{})::text COLLATE \"C\"",
-                        kTarget, columns_[i], source, i);
-    }
-    return "(" + out + ")";
+  auto differsFrom = [&](std::string_view source) {
+    return differs(present, [&](std::size_t i) { return fmt::format("{}.c{}", source, i); });
   };
   // Rows that already hold the values are not rewritten: an UPDATE writes a new row version
   // even when nothing changes, and inside one long target transaction those versions cannot be
@@ -160,8 +173,8 @@ std::string BulkSqlBuilder::setColumns(std::span<const WriteValue> values,
       "{6} AS {7} SET {9} FROM {4} WHERE {4}.pgmorph_differs AND {7}.{8} = {4}.id AND {10} "
       "RETURNING 1) SELECT (SELECT count(*) FROM {4}) AS matched, (SELECT count(*) FROM "
       "pgmorph_updated) AS updated",
-      kValues, casts, arrays, aliases, kMatched, differs(kValues), table_, kTarget, id_, sets,
-      differs(kMatched));
+      kValues, casts, arrays, aliases, kMatched, differsFrom(kValues), table_, kTarget, id_, sets,
+      differsFrom(kMatched));
 }
 
 std::string BulkSqlBuilder::release(ParamTypes params) const {

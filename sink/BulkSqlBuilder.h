@@ -4,6 +4,8 @@
 // below, or a binary array of the column's own type (BinaryArray; ParamTypes says which):
 //   Upsert      INSERT INTO t (id, cols...) SELECT v.c0::T0, ... FROM unnest($1::text[], ...)
 //               AS v(c0, ...) ON CONFLICT (id) DO UPDATE SET col = EXCLUDED.col, ...
+//               WHERE (t.col IS DISTINCT FROM EXCLUDED.col OR ...)  (an unchanged row is
+//               left alone, as by SetColumns)
 //               (with an absent column: WITH v AS (...), updated AS (UPDATE ... RETURNING id)
 //               INSERT ... SELECT ... FROM v WHERE NOT EXISTS (updated row))
 //   Delete      DELETE FROM t WHERE id = ANY($1::Tid[])
@@ -76,6 +78,10 @@ class BulkSqlBuilder {
 
  private:
   void checkArity(std::size_t values) const;
+  // "(t.a IS DISTINCT FROM <value(a)> OR ...)" over the given columns, `pgmorph_t` the target
+  // row: exact for types whose equality is identity, else by text output under "C".
+  std::string differs(std::span<const std::size_t> columns,
+                      const std::function<std::string(std::size_t)>& value) const;
 
   std::string table_;
   std::string id_;

@@ -59,12 +59,18 @@ class BulkSqlBuilderTest : public ::testing::Test {
 };
 
 TEST_F(BulkSqlBuilderTest, UpsertOfAFullRowIsOneInsertFromUnnestOnConflictUpdate) {
-  EXPECT_EQ(ordersBuilder().upsert(states({P, P, N, P})),
-            "INSERT INTO \"public\".\"orders\" (\"id\", \"status\", \"price\", \"notes\") SELECT "
-            "pgmorph_v.c0::uuid AS c0, pgmorph_v.c1::text AS c1, pgmorph_v.c2::numeric AS c2, "
-            "pgmorph_v.c3::text AS c3 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
-            "AS pgmorph_v(c0, c1, c2, c3) ON CONFLICT (\"id\") DO UPDATE SET \"status\" = "
-            "EXCLUDED.\"status\", \"price\" = EXCLUDED.\"price\", \"notes\" = EXCLUDED.\"notes\"");
+  EXPECT_EQ(
+      ordersBuilder().upsert(states({P, P, N, P})),
+      "INSERT INTO \"public\".\"orders\" AS pgmorph_t (\"id\", \"status\", \"price\", "
+      "\"notes\") SELECT pgmorph_v.c0::uuid AS c0, pgmorph_v.c1::text AS c1, "
+      "pgmorph_v.c2::numeric AS c2, pgmorph_v.c3::text AS c3 FROM unnest($1::text[], "
+      "$2::text[], $3::text[], $4::text[]) AS pgmorph_v(c0, c1, c2, c3) ON CONFLICT "
+      "(\"id\") DO UPDATE SET \"status\" = EXCLUDED.\"status\", \"price\" = "
+      "EXCLUDED.\"price\", \"notes\" = EXCLUDED.\"notes\" WHERE ((pgmorph_t.\"status\")::text "
+      "COLLATE \"C\" IS DISTINCT FROM (EXCLUDED.\"status\")::text COLLATE \"C\" OR "
+      "(pgmorph_t.\"price\")::text COLLATE \"C\" IS DISTINCT FROM (EXCLUDED.\"price\")::text "
+      "COLLATE \"C\" OR (pgmorph_t.\"notes\")::text COLLATE \"C\" IS DISTINCT FROM "
+      "(EXCLUDED.\"notes\")::text COLLATE \"C\")");
 }
 
 TEST_F(BulkSqlBuilderTest, UpsertWithAnAbsentColumnUpdatesWhatExistsAndInsertsTheRest) {

@@ -188,6 +188,49 @@ TEST_F(OrderingBulk, ASetColumnsRunThatChangesNothingRewritesNoRowAndIsNotAMissi
   EXPECT_EQ(value(untouched), kept);
 }
 
+TEST_F(OrderingBulk, AnUpsertOfARowThatHoldsItsValuesWritesNoNewRowVersion) {
+  WriteBatch seed;
+  for (int o = 1; o <= 6; ++o)
+    tf_.transform(instruction(ChangeKind::Insert, std::to_string(o), std::nullopt, std::nullopt),
+                  seed);
+  applyOrdered({seed.writes().begin(), seed.writes().end()});
+  auto version = [&](int o) {
+    return value("SELECT xmin::text || ctid::text FROM orders WHERE legacy_instruction_id = " +
+                 std::to_string(o));
+  };
+  std::vector<std::string> before;
+  for (int o = 1; o <= 6; ++o) before.push_back(version(o));
+
+  // 1-3: the same values again (an update of a column the mapping drops looks like this);
+  // 4: a new status; 5: new notes; 6: the price written as 100.0, which numeric(12,2) stores
+  // as the 100.00 it holds.
+  WriteBatch batch;
+  for (int o = 1; o <= 3; ++o)
+    tf_.transform(instruction(ChangeKind::Update, std::to_string(o), std::nullopt, std::nullopt),
+                  batch);
+  tf_.transform(instruction(ChangeKind::Update, "4", std::nullopt, std::nullopt, "1"), batch);
+  tf_.transform(
+      instruction(ChangeKind::Update, "5", std::nullopt, std::nullopt, "0", "rewritten notes"),
+      batch);
+  tf_.transform(
+      test::makeChange(ChangeKind::Update, "dispatch_instruction",
+                       {test::num("id", "6"), test::num("patient_id", "1"), test::null("doctor_id"),
+                        test::null("upper_jaw_id"), test::null("lower_jaw_id"),
+                        test::num("status", "0"), test::num("price", "100.0"),
+                        test::str("notes", "notes"), test::null("submitted_at"), ts("created_at")},
+                       {test::num("id", "6")}),
+      batch);
+  const auto counters = writer_->orderedCounters();
+  applyOrdered({batch.writes().begin(), batch.writes().end()});
+  // One multi-row upsert, not retried row by row.
+  EXPECT_EQ(writer_->orderedCounters().oneRowWrites, counters.oneRowWrites);
+  for (int o : {1, 2, 3, 6}) EXPECT_EQ(version(o), before[o - 1]) << "order " << o;
+  for (int o : {4, 5}) EXPECT_NE(version(o), before[o - 1]) << "order " << o;
+  EXPECT_EQ(value("SELECT status FROM orders WHERE legacy_instruction_id = 4"), "submitted");
+  EXPECT_EQ(value("SELECT notes FROM orders WHERE legacy_instruction_id = 5"), "rewritten notes");
+  EXPECT_EQ(value("SELECT price::text FROM orders WHERE legacy_instruction_id = 6"), "100.00");
+}
+
 TEST_F(OrderingBulk, ValuesSurviveTheArrayParametersExactly) {
   const std::vector<std::string> notes = {"plain",
                                           "",

@@ -88,6 +88,13 @@ BENCH_PG_SETTINGS=(
   "checkpoint_timeout = 30min"
   "max_connections = 60"
 )
+# BENCH_PG_EXTRA: more postgresql.conf lines for every cluster of a run (one per line), e.g.
+# BENCH_PG_EXTRA='shared_buffers = 1GB'. Both targets get them, so a comparison stays fair.
+if [[ -n ${BENCH_PG_EXTRA:-} ]]; then
+  mapfile -t _bench_pg_extra <<<"$BENCH_PG_EXTRA"
+  BENCH_PG_SETTINGS+=("${_bench_pg_extra[@]}")
+  unset _bench_pg_extra
+fi
 
 # Makes sure the pgmorph binary exists; sets PGMORPH_BIN to an absolute path.
 require_pgmorph() {
