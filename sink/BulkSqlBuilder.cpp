@@ -133,6 +133,22 @@ std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamType
       kValues, rows, table_, kTarget, sets, id_, names, selected);
 }
 
+std::string BulkSqlBuilder::insert(std::span<const WriteValue> values, ParamTypes params) const {
+  checkArity(values.size());
+  for (std::size_t i = 1; i < values.size(); ++i)
+    if (values[i].state == ValueState::Absent) return upsert(values, params);
+  std::string names = id_, casts = fmt::format("{}.c0::{} AS c0", kValues, types_.id);
+  std::string arrays = arrayParam(1, params), aliases = "c0";
+  for (std::size_t i = 1; i < columns_.size(); ++i) {
+    names += ", " + columns_[i];
+    casts += fmt::format(", {0}.c{1}::{2} AS c{1}", kValues, i, types_.columns[i]);
+    arrays += ", " + arrayParam(i + 1, params);
+    aliases += fmt::format(", c{}", i);
+  }
+  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS {}({})", table_, names,
+                     casts, arrays, kValues, aliases);
+}
+
 std::string BulkSqlBuilder::remove() const {
   return fmt::format("DELETE FROM {} WHERE {} = ANY($1::{}[])", table_, id_, types_.id);
 }

@@ -8,6 +8,8 @@
 //               left alone, as by SetColumns)
 //               (with an absent column: WITH v AS (...), updated AS (UPDATE ... RETURNING id)
 //               INSERT ... SELECT ... FROM v WHERE NOT EXISTS (updated row))
+//   Insert      INSERT INTO t (id, cols...) SELECT ... FROM unnest(...) (rows the source
+//               inserted: no speculative insertion; see TargetWrite::fresh)
 //   Delete      DELETE FROM t WHERE id = ANY($1::Tid[])
 //   SetColumns  WITH v AS (SELECT id::Tid, ck::Tk, ... FROM unnest($1::text[], ...)),
 //               updated AS (UPDATE t SET col = v.ck, ... FROM v WHERE t.id = v.id AND
@@ -62,6 +64,11 @@ class BulkSqlBuilder {
   // no column but its id). Some value Absent: like SqlBuilder::upsert, the existing rows are
   // updated and the others inserted, without the absent columns (a data-modifying WITH).
   std::string upsert(std::span<const WriteValue> values, ParamTypes params = {}) const;
+  // Rows the target should not have yet (TargetWrite::fresh), same parameters as upsert():
+  // INSERT INTO t (id, cols...) SELECT ... FROM unnest(...), no ON CONFLICT, so an existing
+  // row fails the statement (unique violation) instead of being updated. With a value Absent,
+  // the upsert (an absent column must not be written).
+  std::string insert(std::span<const WriteValue> values, ParamTypes params = {}) const;
   // Parameters: $1 the row ids (an array of the id column's type, text or binary).
   std::string remove() const;
   // Parameters: $1 the row ids, then one array per non-Absent value, in column order. Its

@@ -89,6 +89,7 @@ bool BulkStatements::bulkable(const TargetWrite& w) const {
 
 bool BulkStatements::sameShape(const TargetWrite& a, const TargetWrite& b) {
   if (a.plan != b.plan || a.op != b.op || a.rowOptional != b.rowOptional) return false;
+  if (a.op == WriteOp::Upsert && a.fresh != b.fresh) return false;
   if (a.op != WriteOp::Upsert && a.op != WriteOp::SetColumns) return true;
   auto x = a.values(), y = b.values();
   if (x.size() != y.size()) return false;
@@ -212,7 +213,9 @@ bool BulkStatements::send(std::span<const TargetWrite* const> run) {
   const BulkSqlBuilder& b = *p->builder;
   switch (first.op) {
     case WriteOp::Upsert:
-      sql_ = b.upsert(first.values(), paramTypes_);
+      // Rows the source inserted: a plain INSERT (see TargetWrite::fresh).
+      sql_ = first.fresh ? b.insert(first.values(), paramTypes_)
+                         : b.upsert(first.values(), paramTypes_);
       break;
     case WriteOp::Delete:
       sql_ = b.remove();  // $1 is an array of the id's own type either way

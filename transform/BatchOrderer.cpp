@@ -93,6 +93,10 @@ void BatchOrderer::merge(Entry& e, const TargetWrite& later, std::size_t index) 
   const TargetWrite& base = *e.write;
   scratch_.clear();
   copyHeader(scratch_, later);
+  // The row is new to the target when the first write merged here inserted it (an insert
+  // and then updates: still a row the target has not seen). An insert after an update needs
+  // a delete between them, and a delete starts a new segment (needsBarrier).
+  scratch_.fresh = base.fresh;
   auto a = base.values(), b = later.values();
   if (a.size() != b.size()) {
     // Same plan means same layout; if not, the later write is all we can trust.

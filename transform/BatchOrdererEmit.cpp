@@ -118,7 +118,7 @@ namespace {
 // Upserts that one multi-row statement can carry: same plan, same absent (unchanged TOAST)
 // columns. The id slot is written from the row whatever its state.
 bool sameUpsertShape(const TargetWrite& a, const TargetWrite& b) {
-  if (a.plan != b.plan) return false;
+  if (a.plan != b.plan || a.fresh != b.fresh) return false;
   auto x = a.values(), y = b.values();
   if (x.size() != y.size()) return false;
   for (std::size_t i = 1; i < x.size(); ++i)

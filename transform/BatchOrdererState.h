@@ -66,6 +66,7 @@ inline void copyHeader(TargetWrite& to, const TargetWrite& from) {
   to.plan = from.plan;
   to.row = from.row;
   to.hasRow = from.hasRow;
+  to.fresh = from.fresh;
   to.lsn = from.lsn;
   to.setLegacyKey(from.legacyKey());
 }

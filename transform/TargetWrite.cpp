@@ -24,6 +24,7 @@ void TargetWrite::clear() {
   row = Uuid();
   hasRow = true;
   rowOptional = false;
+  fresh = false;
   lsn = Lsn();
   arena_.clear();
   legacyKey_ = Slice{};

@@ -55,6 +55,12 @@ class TargetWrite {
   // before deleting rows that reference each other (the row may not be on the target: then
   // there is nothing to unlink, and its delete deletes nothing).
   bool rowOptional = false;
+  // Upsert only: the source inserted this row (it did not exist there a moment before), so
+  // the target should not have it either and a plain INSERT can write it, which costs the
+  // target less than INSERT ... ON CONFLICT (no speculative insertion). Should the row be there
+  // after all, the INSERT fails with a unique violation and the run is written again row by
+  // row as upserts (TargetWriter's isolation pass): the flag is a hint, never a promise.
+  bool fresh = false;
   Lsn lsn;  // source change position (for messages)
 
   void clear();

@@ -25,6 +25,7 @@ bool Transformer::upsert(const Change& change, const TablePlan::Target& t, const
   Uuid id = (*t.keyIds)(k);
   TargetWrite& w = begin(out, WriteOp::Upsert, t, change, legacy);
   w.row = id;
+  w.fresh = change.kind == ChangeKind::Insert;
   char buf[36];
   id.format(buf);
   w.addValue(std::string_view(buf, sizeof buf));

@@ -73,6 +73,16 @@ TEST_F(BulkSqlBuilderTest, UpsertOfAFullRowIsOneInsertFromUnnestOnConflictUpdate
       "(EXCLUDED.\"notes\")::text COLLATE \"C\")");
 }
 
+TEST_F(BulkSqlBuilderTest, InsertOfNewRowsHasNoConflictClauseAndFallsBackToUpsertWhenAbsent) {
+  EXPECT_EQ(ordersBuilder().insert(states({P, P, N, P})),
+            "INSERT INTO \"public\".\"orders\" (\"id\", \"status\", \"price\", \"notes\") SELECT "
+            "pgmorph_v.c0::uuid AS c0, pgmorph_v.c1::text AS c1, pgmorph_v.c2::numeric AS c2, "
+            "pgmorph_v.c3::text AS c3 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+            "AS pgmorph_v(c0, c1, c2, c3)");
+  EXPECT_EQ(ordersBuilder().insert(states({P, P, P, A})),
+            ordersBuilder().upsert(states({P, P, P, A})));
+}
+
 TEST_F(BulkSqlBuilderTest, UpsertWithAnAbsentColumnUpdatesWhatExistsAndInsertsTheRest) {
   EXPECT_EQ(ordersBuilder().upsert(states({P, P, P, A})),
             "WITH pgmorph_v AS (SELECT pgmorph_v.c0::uuid AS c0, pgmorph_v.c1::text AS c1, "

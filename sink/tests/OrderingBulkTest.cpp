@@ -231,6 +231,57 @@ TEST_F(OrderingBulk, AnUpsertOfARowThatHoldsItsValuesWritesNoNewRowVersion) {
   EXPECT_EQ(value("SELECT price::text FROM orders WHERE legacy_instruction_id = 6"), "100.00");
 }
 
+TEST_F(OrderingBulk, RowsTheSourceInsertedGoAsOnePlainInsertAndARowTheTargetHasStillLands) {
+  // New rows: one multi-row statement, no pass retried.
+  auto fresh = users(1, 6);
+  for (const auto& w : fresh) EXPECT_TRUE(w.fresh);
+  auto counters = writer_->orderedCounters();
+  applyOrdered(fresh);
+  EXPECT_EQ(writer_->orderedCounters().retriedPasses, counters.retriedPasses);
+  EXPECT_EQ(writer_->orderedCounters().oneRowWrites, counters.oneRowWrites);
+  EXPECT_EQ(count("profiles"), 6);
+
+  // The source inserts 4-9 while the target holds 4-6 already (a target restored from a
+  // later backup than its checkpoint, say): the plain INSERT fails on the primary key, the run
+  // goes row by row as upserts, and every row lands with the source's values. Nothing is
+  // refused.
+  WriteBatch batch;
+  for (int u = 4; u <= 9; ++u)
+    tf_.transform(
+        user(ChangeKind::Insert, std::to_string(u), "again" + std::to_string(u) + "@x.org"), batch);
+  std::vector<TargetWrite> writes(batch.writes().begin(), batch.writes().end());
+  counters = writer_->orderedCounters();
+  std::vector<std::string> refused;
+  applyOrdered(writes, [&](const RefusedRow& row, const TargetWrite&) {
+    refused.push_back(row.legacyKey + " " + row.sqlstate);
+    return RefusalAction::Skip;
+  });
+  EXPECT_TRUE(refused.empty()) << refused.front();
+  EXPECT_GT(writer_->orderedCounters().retriedPasses, counters.retriedPasses);
+  EXPECT_EQ(count("profiles"), 9);
+  EXPECT_EQ(value("SELECT string_agg(email, ',' ORDER BY legacy_user_id) FROM profiles WHERE "
+                  "legacy_user_id >= 4"),
+            "again4@x.org,again5@x.org,again6@x.org,again7@x.org,again8@x.org,again9@x.org");
+
+  // Updates are not fresh, and an insert merged with its later update in one batch still is.
+  WriteBatch mixed;
+  tf_.transform(user(ChangeKind::Update, "2", "upd2@x.org"), mixed);
+  tf_.transform(user(ChangeKind::Insert, "10", "u10@x.org"), mixed);
+  tf_.transform(user(ChangeKind::Update, "10", "upd10@x.org"), mixed);
+  ASSERT_EQ(mixed.writes().size(), 3u);
+  EXPECT_FALSE(mixed.writes()[0].fresh);
+  EXPECT_TRUE(mixed.writes()[1].fresh);
+  EXPECT_FALSE(mixed.writes()[2].fresh);
+  std::vector<TargetWrite> more(mixed.writes().begin(), mixed.writes().end());
+  const OrderedBatch& ordered = orderer_->order(more);
+  std::vector<bool> freshOut;
+  for (const auto& w : ordered.writes) freshOut.push_back(w.write->fresh);
+  EXPECT_EQ(freshOut, (std::vector<bool>{false, true}));
+  applyOrdered(more);
+  EXPECT_EQ(value("SELECT email FROM profiles WHERE legacy_user_id = 10"), "upd10@x.org");
+  EXPECT_EQ(value("SELECT email FROM profiles WHERE legacy_user_id = 2"), "upd2@x.org");
+}
+
 TEST_F(OrderingBulk, ValuesSurviveTheArrayParametersExactly) {
   const std::vector<std::string> notes = {"plain",
                                           "",
