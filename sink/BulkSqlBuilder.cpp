@@ -77,24 +77,35 @@ void BulkSqlBuilder::checkArity(std::size_t values) const {
                                             table_, values, columns_.size()));
 }
 
-std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamTypes params) const {
+BulkSqlBuilder::RowsSelect BulkSqlBuilder::rowsSelect(std::span<const WriteValue> values,
+                                                      ParamTypes params) const {
   checkArity(values.size());
-  std::string names = id_, casts = fmt::format("{}.c0::{} AS c0", kValues, types_.id);
-  std::string arrays = arrayParam(1, params), aliases = "c0", selected = "c0", updates, sets;
-  std::vector<std::size_t> updated;  // the columns DO UPDATE SET writes
-  int n = 1;
-  bool absent = false;
+  RowsSelect r;
+  r.names = id_;
+  r.selected = "c0";
+  std::string casts = fmt::format("{}.c0::{} AS c0", kValues, types_.id);
+  std::string arrays = arrayParam(1, params), aliases = "c0";
   for (std::size_t i = 1; i < columns_.size(); ++i) {
     if (values[i].state == ValueState::Absent) {
-      absent = true;
+      r.absent = true;
       continue;
     }
-    ++n;
-    names += ", " + columns_[i];
+    r.present.push_back(i);
+    r.names += ", " + columns_[i];
     casts += fmt::format(", {0}.c{1}::{2} AS c{1}", kValues, i, types_.columns[i]);
-    arrays += ", " + arrayParam(n, params);
+    arrays += ", " + arrayParam(r.present.size() + 1, params);
     aliases += fmt::format(", c{}", i);
-    selected += fmt::format(", c{}", i);
+    r.selected += fmt::format(", c{}", i);
+  }
+  r.rows = fmt::format("SELECT {} FROM unnest({}) AS {}({})", casts, arrays, kValues, aliases);
+  return r;
+}
+
+std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamTypes params) const {
+  const RowsSelect r = rowsSelect(values, params);
+  std::string updates, sets;
+  std::vector<std::size_t> updated;  // the columns DO UPDATE SET writes
+  for (std::size_t i : r.present) {
     if (!sets.empty()) sets += ", ";
     sets += fmt::format("{} = {}.c{}", columns_[i], kValues, i);
     if (i == legacy_) continue;  // SqlBuilder::unchangedOnConflict()
@@ -102,9 +113,7 @@ std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamType
     if (!updates.empty()) updates += ", ";
     updates += fmt::format("{0} = EXCLUDED.{0}", columns_[i]);
   }
-  std::string rows =
-      fmt::format("SELECT {} FROM unnest({}) AS {}({})", casts, arrays, kValues, aliases);
-  if (!absent) {
+  if (!r.absent) {
     // A row that already holds every value is left alone (the WHERE of DO UPDATE: the row is
     // locked as before, but no new version is written, no index entry added, no WAL but the
     // lock's). Source updates that change only columns the mapping drops, or set a column to
@@ -115,8 +124,8 @@ std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamType
       action = fmt::format(
           "DO UPDATE SET {} WHERE {}", updates,
           differs(updated, [&](std::size_t i) { return fmt::format("EXCLUDED.{}", columns_[i]); }));
-    return fmt::format("INSERT INTO {} AS {} ({}) {} ON CONFLICT ({}) {}", table_, kTarget, names,
-                       rows, id_, action);
+    return fmt::format("INSERT INTO {} AS {} ({}) {} ON CONFLICT ({}) {}", table_, kTarget, r.names,
+                       r.rows, id_, action);
   }
   // Some column absent (unchanged TOAST): as SqlBuilder::upsert, not ON CONFLICT (NOT NULL is
   // checked on the proposed row before the conflict): update the rows that exist, insert the
@@ -125,28 +134,18 @@ std::string BulkSqlBuilder::upsert(std::span<const WriteValue> values, ParamType
     return fmt::format(
         "WITH {0} AS ({1}) INSERT INTO {2} ({3}) SELECT c0 FROM {0} WHERE NOT EXISTS (SELECT "
         "FROM {2} AS {4} WHERE {4}.{3} = {0}.c0)",
-        kValues, rows, table_, id_, kTarget);
+        kValues, r.rows, table_, id_, kTarget);
   return fmt::format(
       "WITH {0} AS ({1}), pgmorph_updated AS (UPDATE {2} AS {3} SET {4} FROM {0} WHERE {3}.{5} = "
       "{0}.c0 RETURNING {3}.{5} AS id) INSERT INTO {2} ({6}) SELECT {7} FROM {0} WHERE NOT EXISTS "
       "(SELECT FROM pgmorph_updated AS u WHERE u.id = {0}.c0)",
-      kValues, rows, table_, kTarget, sets, id_, names, selected);
+      kValues, r.rows, table_, kTarget, sets, id_, r.names, r.selected);
 }
 
 std::string BulkSqlBuilder::insert(std::span<const WriteValue> values, ParamTypes params) const {
-  checkArity(values.size());
-  for (std::size_t i = 1; i < values.size(); ++i)
-    if (values[i].state == ValueState::Absent) return upsert(values, params);
-  std::string names = id_, casts = fmt::format("{}.c0::{} AS c0", kValues, types_.id);
-  std::string arrays = arrayParam(1, params), aliases = "c0";
-  for (std::size_t i = 1; i < columns_.size(); ++i) {
-    names += ", " + columns_[i];
-    casts += fmt::format(", {0}.c{1}::{2} AS c{1}", kValues, i, types_.columns[i]);
-    arrays += ", " + arrayParam(i + 1, params);
-    aliases += fmt::format(", c{}", i);
-  }
-  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS {}({})", table_, names,
-                     casts, arrays, kValues, aliases);
+  const RowsSelect r = rowsSelect(values, params);
+  if (r.absent) return upsert(values, params);
+  return fmt::format("INSERT INTO {} ({}) {}", table_, r.names, r.rows);
 }
 
 std::string BulkSqlBuilder::remove() const {

@@ -85,6 +85,15 @@ class BulkSqlBuilder {
 
  private:
   void checkArity(std::size_t values) const;
+  // The rows of an insert or upsert: the id and every present value of columns[1..].
+  struct RowsSelect {
+    std::string names;                 // "id, col, ..." (the INSERT's column list)
+    std::string rows;                  // "SELECT v.c0::T AS c0, ... FROM unnest(...) AS v(c0, ...)"
+    std::string selected;              // "c0, ci, ..." (the same columns by alias)
+    std::vector<std::size_t> present;  // indexes of the present values, id excluded
+    bool absent = false;               // some value is Absent
+  };
+  RowsSelect rowsSelect(std::span<const WriteValue> values, ParamTypes params) const;
   // "(t.a IS DISTINCT FROM <value(a)> OR ...)" over the given columns, `pgmorph_t` the target
   // row: exact for types whose equality is identity, else by text output under "C".
   std::string differs(std::span<const std::size_t> columns,
