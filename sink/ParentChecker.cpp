@@ -125,22 +125,71 @@ void ParentChecker::notePresent(int table, const Uuid& id) {
   // are out of the bounded cache (a snapshot's 600,000 notifications emptied it three times
   // over, and the orders their children name were looked up again).
   if (!tables_[table].referenced) return;
-  if (cached_ >= cacheLimit_) forget();
-  if (tables_[table].present.insert(id)) ++cached_;
+  if (cached_ >= cacheLimit_) clearCache();
+  if (!tables_[table].present.insert(id)) return;
+  ++cached_;
+  noteLanded(table, id);
+}
+
+void ParentChecker::noteLanded(int table, const Uuid& id) {
+  // Kept apart from the cache, which a large table empties again and again: what this
+  // transaction saw is published whole when it commits (up to the shared rows' own bound).
+  if (!committed_ || !tables_[table].referenced || pending_ >= CommittedRows::kDefaultLimit) return;
+  if (uncommitted_.size() < tables_.size()) uncommitted_.resize(tables_.size());
+  uncommitted_[static_cast<std::size_t>(table)].push_back(id);
+  ++pending_;
 }
 
 void ParentChecker::noteGone(int table, const Uuid& id) {
   if (tables_[table].present.erase(id)) --cached_;
+  if (!committed_) return;
+  // Gone from the shared rows at once, though other sessions still see the row until this
+  // transaction commits: forgetting it early only costs them a lookup; later would let one
+  // of them take a parked parent for present. And not published by committed() if this
+  // transaction noted it present before.
+  committed_->remove(tables_[table].name, id);
+  if (gone_.size() < tables_.size()) gone_.resize(tables_.size());
+  gone_[static_cast<std::size_t>(table)].insert(id);
 }
 
 void ParentChecker::noteTruncated(int table) {
   cached_ -= tables_[table].present.size();
   tables_[table].present.clear();
+  if (!committed_) return;
+  committed_->removeTable(tables_[table].name);
+  if (uncommitted_.size() > static_cast<std::size_t>(table)) {
+    pending_ -= uncommitted_[static_cast<std::size_t>(table)].size();
+    uncommitted_[static_cast<std::size_t>(table)].clear();
+  }
+}
+
+void ParentChecker::clearCache() {
+  for (auto& t : tables_) t.present.clear();
+  cached_ = 0;
 }
 
 void ParentChecker::forget() {
-  for (auto& t : tables_) t.present.clear();
-  cached_ = 0;
+  clearCache();
+  // Rolled back: nothing this transaction noted is there.
+  for (auto& ids : uncommitted_) ids.clear();
+  for (auto& ids : gone_) ids.clear();
+  pending_ = 0;
+}
+
+void ParentChecker::committed() {
+  if (!committed_) return;
+  std::vector<Uuid> landed;
+  for (std::size_t t = 0; t < uncommitted_.size(); ++t) {
+    auto& ids = uncommitted_[t];
+    if (ids.empty()) continue;
+    landed.clear();
+    for (const Uuid& id : ids)
+      if (t >= gone_.size() || !gone_[t].contains(id)) landed.push_back(id);
+    committed_->add(tables_[t].name, landed);
+    ids.clear();
+  }
+  for (auto& ids : gone_) ids.clear();
+  pending_ = 0;
 }
 
 void ParentChecker::lookup(PgConnection& target, int table, std::span<const Uuid> ids,
@@ -148,6 +197,22 @@ void ParentChecker::lookup(PgConnection& target, int table, std::span<const Uuid
   present.assign(ids.size(), 0);
   if (ids.empty()) return;
   Table& t = tables_[table];
+  // Rows another worker committed: no statement for them. Remembered in the cache without
+  // being published again (they are there already).
+  std::vector<Uuid> ask;
+  if (committed_ && committed_->find(t.name, ids, present) > 0) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (!present[i]) {
+        ask.push_back(ids[i]);
+      } else if (t.referenced) {
+        if (cached_ >= cacheLimit_) clearCache();
+        if (t.present.insert(ids[i])) ++cached_;
+      }
+    }
+    if (ask.empty()) return;
+  }
+  // What the target is asked about: the ids not found above.
+  const std::span<const Uuid> asked = ask.empty() ? ids : std::span<const Uuid>(ask);
   auto dot = t.name.find('.');
   std::string qualified = target.quoteQualified(t.name.substr(0, dot), t.name.substr(dot + 1));
   std::unordered_set<Uuid, UuidHash> found;
@@ -157,7 +222,7 @@ void ParentChecker::lookup(PgConnection& target, int table, std::span<const Uuid
     // array literal nor formats the ids it returns, and neither does pgmorph (see BinaryArray).
     BinaryArray array;
     array.reset(BinaryType::Uuid);
-    for (const Uuid& id : ids) array.addUuid(id);
+    for (const Uuid& id : asked) array.addUuid(id);
     std::string_view bytes = array.bytes();
     std::string sql = fmt::format("SELECT {0} FROM {1} WHERE {0} = ANY($1::uuid[])",
                                   target.quoteIdent(t.idColumn), qualified);
@@ -176,7 +241,7 @@ void ParentChecker::lookup(PgConnection& target, int table, std::span<const Uuid
     }
   } else {
     std::string array = "{";
-    for (const Uuid& id : ids) {
+    for (const Uuid& id : asked) {
       if (array.size() > 1) array += ',';
       array += id.str();
     }

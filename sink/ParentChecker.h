@@ -17,7 +17,9 @@
 // deletes one, the database still refuses the write and the row is parked from that refusal.
 // The cache is cleared whole when it reaches its bound (memory stays flat). Only tables that
 // something references (or that a partial target completes) are cached: no one asks about
-// the others' rows.
+// the others' rows. Checkers of one snapshot also share what their committed transactions
+// wrote or found (share(), CommittedRows), so a worker does not ask about the parents that
+// another worker copied.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@
 
 #include "cdc/model/Uuid.h"
 #include "cdc/pg/PgConnection.h"
+#include "sink/CommittedRows.h"
 #include "sink/TargetCatalog.h"
 #include "sink/UuidSet.h"
 #include "transform/Config.h"
@@ -86,6 +89,19 @@ class ParentChecker {
   void noteTruncated(int table);
   void forget();  // after a rollback: what this transaction wrote is not there any more
 
+  // Rows known committed, shared with other checkers (the snapshot's workers; see
+  // CommittedRows): lookup() takes the ids found there as present without asking the target;
+  // what this checker notes present goes there once committed() says its transaction has
+  // committed; what it notes gone leaves it at once. Not owned; null (the default): none.
+  void share(CommittedRows* committed) { committed_ = committed; }
+  // A row this transaction wrote into `table`: published by committed(), as notePresent()
+  // would, but not cached here (the writer itself does not ask about its own rows; keeping
+  // them cost a snapshot 31 MB of resident memory). Nothing happens without shared rows.
+  void noteLanded(int table, const Uuid& id);
+  // The transaction in which this checker noted rows present has committed: they are
+  // published to the shared rows (nothing happens without them).
+  void committed();
+
   std::size_t lookups() const { return lookups_; }  // statements sent (for tests)
 
  private:
@@ -115,6 +131,13 @@ class ParentChecker {
   std::size_t cacheLimit_;
   std::size_t cached_ = 0;
   std::size_t lookups_ = 0;
+  CommittedRows* committed_ = nullptr;
+  // Since the last commit, per table: noted present (published by committed()), and noted
+  // gone (not published); pending_ counts the first.
+  std::vector<std::vector<Uuid>> uncommitted_;
+  std::vector<UuidSet> gone_;
+  std::size_t pending_ = 0;
+  void clearCache();  // the bound is reached: the cache starts over (nothing else changes)
 };
 
 // The sentence for `what` (a write) whose parent is `missing` (describeAbsent), ending with

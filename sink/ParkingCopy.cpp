@@ -38,7 +38,8 @@ ParkingCopy::ParkingCopy(PgConnection& target, const WritePlan& plan, const Targ
       store_(store),
       segmentRows_(segmentRows == 0 ? 1 : segmentRows),
       heldRows_(heldRows == 0 ? 1 : heldRows),
-      format_(format) {}
+      format_(format),
+      own_(checker.table(plan.targetName())) {}
 
 void ParkingCopy::begin() {
   if (open_) throw std::logic_error("ParkingCopy::begin while a copy is open");
@@ -213,6 +214,11 @@ void ParkingCopy::endSegment() {
   }
   copyRows(textRows_, CopyFormat{.binary = false});
   textRows_.clear();
+  // The rows that landed are parents that other rows may name: the checker publishes them to
+  // the other workers once this transaction commits.
+  if (own_ >= 0)
+    for (std::size_t i = 0; i < n; ++i)
+      if (stored_[i]) checker_.noteLanded(own_, sent_.writes()[i].row);
   for (const Fill& f : fills_) {
     if (!stored_[f.row]) continue;
     const TargetWrite& w = sent_.writes()[f.row];

@@ -115,6 +115,7 @@ class ParkingCopy {
   std::uint64_t rows_ = 0;
   std::size_t parked_ = 0, nulled_ = 0;
   bool open_ = false;
+  int own_;  // ParentChecker table of plan_'s target (-1: the checker does not know it)
 };
 
 }  // namespace pgmorph

@@ -24,7 +24,9 @@ SnapshotWorker::SnapshotWorker(const SnapshotShared& shared)
     : shared_(shared),
       transformer_(*shared.config),
       parked_(shared.config->target.stateSchema, shared.config->pipeline),
-      checker_(std::make_unique<ParentChecker>(*shared.catalog, transformer_.plans())) {}
+      checker_(std::make_unique<ParentChecker>(*shared.catalog, transformer_.plans())) {
+  checker_->share(&shared.committedRows);
+}
 
 SnapshotWorker::~SnapshotWorker() {
   disconnect();
@@ -103,6 +105,7 @@ void SnapshotWorker::copy(const SnapshotUnit& unit) {
         checkKeys(t);
         bool done = shared_.store->addRange(*target_, tasks[t].id, static_cast<std::int64_t>(rows));
         target_->exec("COMMIT");
+        checker_->committed();
         shared_.progress[t]->addStored(rows);
         if (done) shared_.progress[t]->done();
       }
@@ -127,6 +130,8 @@ void SnapshotWorker::copy(const SnapshotUnit& unit) {
     for (std::size_t i = 0; i < unit.tasks.size(); ++i)
       if (unit.oneTransaction || done[i]) checkKeys(unit.tasks[i]);
     target_->exec("COMMIT");
+    // Only now may the other workers take what this unit wrote or saw for present.
+    checker_->committed();
     for (std::size_t i = 0; i < stored.size(); ++i) {
       shared_.progress[stored[i].first]->addStored(stored[i].second);
       if (done[i]) shared_.progress[stored[i].first]->done();

@@ -33,6 +33,7 @@
 #include "app/snapshot/SnapshotProgress.h"
 #include "cdc/SnapshotReader.h"
 #include "cdc/pg/PgConnection.h"
+#include "sink/CommittedRows.h"
 #include "sink/ParentChecker.h"
 #include "sink/TargetCatalog.h"
 #include "state/ParkedStore.h"
@@ -73,6 +74,9 @@ struct SnapshotShared {
   // created once, not concurrently; the role's missing right is told once.
   mutable std::mutex parkedSchema;
   mutable std::atomic<bool> toldNoReplicaRole{false};
+  // Rows the workers' committed transactions put on the target (or found there): a worker
+  // checks the parents of its rows here before asking the target (see CommittedRows).
+  mutable CommittedRows committedRows;
 };
 
 // Thrown when a unit stops because `cancel` was set; not an error of its own.

@@ -102,6 +102,76 @@ TEST_F(ParentCheckerTest, RowsOfATableNothingReferencesDoNotTakeUpTheCache) {
   EXPECT_TRUE(checker.knownPresent(jaws, idOf("dispatch_jaw", "1")));
 }
 
+TEST_F(ParentCheckerTest, RowsAnotherCheckerCommittedNeedNoStatementAndOnlyCommittedOnesAreShared) {
+  txn({office("1"), user("1"), user("2")});
+  CommittedRows shared;
+  ParentChecker a(*catalog_, transformer_->plans());
+  ParentChecker b(*catalog_, transformer_->plans());
+  a.share(&shared);
+  b.share(&shared);
+  const int profiles = a.table("public.profiles");
+  ASSERT_EQ(b.table("public.profiles"), profiles);
+  const Uuid one = idOf("dispatch_user", "1"), two = idOf("dispatch_user", "2");
+  const Uuid three = idOf("dispatch_user", "3"), four = idOf("dispatch_user", "4");
+  std::vector<char> present;
+
+  // What `a` notes is not shared before its transaction commits: `b` asks the target.
+  a.notePresent(profiles, one);
+  std::vector<Uuid> ids = {one};
+  b.lookup(*conn_, profiles, ids, present);
+  EXPECT_EQ(present, (std::vector<char>{1}));
+  EXPECT_EQ(b.lookups(), 1u);
+
+  // Once committed, a third checker takes it without a statement; in a mixed batch only the
+  // rest is asked, in one statement.
+  a.committed();
+  EXPECT_EQ(shared.size(), 1u);
+  ParentChecker c(*catalog_, transformer_->plans());
+  c.share(&shared);
+  ids = {one, two, four};
+  c.lookup(*conn_, profiles, ids, present);
+  EXPECT_EQ(present, (std::vector<char>{1, 1, 0}));
+  EXPECT_EQ(c.lookups(), 1u);
+  EXPECT_TRUE(c.knownPresent(profiles, one)) << "a shared row is remembered like a looked-up one";
+  ids = {one};
+  c.lookup(*conn_, profiles, ids, present);
+  EXPECT_EQ(c.lookups(), 1u) << "no statement when every id is known";
+
+  // A rolled-back transaction's rows are never shared, nor a row that went in the same one.
+  a.notePresent(profiles, three);
+  a.forget();
+  a.notePresent(profiles, four);
+  a.noteGone(profiles, four);
+  a.committed();
+  EXPECT_EQ(shared.size(), 1u);
+  // A row that goes leaves the shared rows at once.
+  a.noteGone(profiles, one);
+  EXPECT_EQ(shared.size(), 0u);
+  ParentChecker d(*catalog_, transformer_->plans());
+  d.share(&shared);
+  ids = {one};
+  d.lookup(*conn_, profiles, ids, present);
+  EXPECT_EQ(d.lookups(), 1u);
+}
+
+TEST(CommittedRowsTest, StopsAddingAtItsBoundAndForgetsATruncatedTable) {
+  CommittedRows rows(/*limit=*/2);
+  const std::vector<Uuid> ids = {Uuid::parse("00000000-0000-0000-0000-000000000001"),
+                                 Uuid::parse("00000000-0000-0000-0000-000000000002"),
+                                 Uuid::parse("00000000-0000-0000-0000-000000000003")};
+  rows.add("public.a", ids);
+  EXPECT_EQ(rows.size(), 2u);
+  std::vector<char> found(3, 0);
+  EXPECT_EQ(rows.find("public.a", ids, found), 2u);
+  EXPECT_EQ(found, (std::vector<char>{1, 1, 0}));
+  std::vector<char> other(3, 0);
+  EXPECT_EQ(rows.find("public.b", ids, other), 0u) << "ids are per table";
+  rows.removeTable("public.a");
+  EXPECT_EQ(rows.size(), 0u);
+  rows.add("public.b", ids);
+  EXPECT_EQ(rows.size(), 2u);
+}
+
 }  // namespace
 }  // namespace pgmorph::parkingtest
 

@@ -58,6 +58,25 @@ class ParkingCopyTest : public ParkingTest {
   std::size_t lastParked_ = 0, lastNulled_ = 0;
 };
 
+TEST_F(ParkingCopyTest, RowsThatLandAreSharedOnceCommittedAndRefusedOnesAreNot) {
+  CommittedRows shared;
+  checker_->share(&shared);
+  std::vector<Change> users;
+  for (int i = 1; i <= 10; ++i)
+    users.push_back(user(std::to_string(i), i == 3 || i == 8 ? "bad " + std::to_string(i) : ""));
+  EXPECT_EQ(copy("profiles", users, /*segmentRows=*/4), 8u);
+  EXPECT_EQ(shared.size(), 0u) << "nothing is shared before the worker says it committed";
+  checker_->committed();
+  EXPECT_EQ(shared.size(), 9u) << "the 8 profiles that landed, and the office they name";
+  // Parents that other workers' rows may name, so never looked up again; not a refused row,
+  // which is not on the target.
+  std::vector<Uuid> ids = {idOf("dispatch_user", "4"), idOf("dispatch_user", "10"),
+                           idOf("dispatch_user", "3"), idOf("dispatch_user", "8")};
+  std::vector<char> found(ids.size(), 0);
+  shared.find("public.profiles", ids, found);
+  EXPECT_EQ(found, (std::vector<char>{1, 1, 0, 0}));
+}
+
 TEST_F(ParkingCopyTest, RefusedRowsAreIsolatedAndParkedAndTheRestLands) {
   std::vector<Change> users;
   for (int i = 1; i <= 10; ++i)
