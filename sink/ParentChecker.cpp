@@ -133,8 +133,9 @@ void ParentChecker::notePresent(int table, const Uuid& id) {
 
 void ParentChecker::noteLanded(int table, const Uuid& id) {
   // Kept apart from the cache, which a large table empties again and again: what this
-  // transaction saw is published whole when it commits (up to the shared rows' own bound).
-  if (!committed_ || !tables_[table].referenced || pending_ >= CommittedRows::kDefaultLimit) return;
+  // transaction saw is published when it commits, up to kMaxPending ids (16 bytes each) per
+  // transaction; past that, the other workers look the rest up.
+  if (!committed_ || !tables_[table].referenced || pending_ >= kMaxPending) return;
   if (uncommitted_.size() < tables_.size()) uncommitted_.resize(tables_.size());
   uncommitted_[static_cast<std::size_t>(table)].push_back(id);
   ++pending_;

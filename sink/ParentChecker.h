@@ -137,6 +137,7 @@ class ParentChecker {
   std::vector<std::vector<Uuid>> uncommitted_;
   std::vector<UuidSet> gone_;
   std::size_t pending_ = 0;
+  static constexpr std::size_t kMaxPending = 250'000;
   void clearCache();  // the bound is reached: the cache starts over (nothing else changes)
 };
 
