@@ -120,15 +120,19 @@ bool ParentChecker::knownPresentAnywhere(const Uuid& id) const {
   return false;
 }
 
-void ParentChecker::notePresent(int table, const Uuid& id) {
+bool ParentChecker::cache(int table, const Uuid& id) {
   // A table nothing references is never asked about: its rows would only push the ones that
   // are out of the bounded cache (a snapshot's 600,000 notifications emptied it three times
   // over, and the orders their children name were looked up again).
-  if (!tables_[table].referenced) return;
+  if (!tables_[table].referenced) return false;
   if (cached_ >= cacheLimit_) clearCache();
-  if (!tables_[table].present.insert(id)) return;
+  if (!tables_[table].present.insert(id)) return false;
   ++cached_;
-  noteLanded(table, id);
+  return true;
+}
+
+void ParentChecker::notePresent(int table, const Uuid& id) {
+  if (cache(table, id)) noteLanded(table, id);
 }
 
 void ParentChecker::noteLanded(int table, const Uuid& id) {
@@ -203,12 +207,10 @@ void ParentChecker::lookup(PgConnection& target, int table, std::span<const Uuid
   std::vector<Uuid> ask;
   if (committed_ && committed_->find(t.name, ids, present) > 0) {
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      if (!present[i]) {
+      if (!present[i])
         ask.push_back(ids[i]);
-      } else if (t.referenced) {
-        if (cached_ >= cacheLimit_) clearCache();
-        if (t.present.insert(ids[i])) ++cached_;
-      }
+      else
+        cache(table, ids[i]);
     }
     if (ask.empty()) return;
   }

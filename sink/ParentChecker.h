@@ -139,6 +139,9 @@ class ParentChecker {
   std::size_t pending_ = 0;
   static constexpr std::size_t kMaxPending = 250'000;
   void clearCache();  // the bound is reached: the cache starts over (nothing else changes)
+  // Puts `id` in the cache of `table` (not for a table nothing references); true if it was
+  // not there. Publishes nothing: notePresent() does that.
+  bool cache(int table, const Uuid& id);
 };
 
 // The sentence for `what` (a write) whose parent is `missing` (describeAbsent), ending with
